@@ -1,0 +1,78 @@
+"""What a running user may ask about the run it belongs to.
+
+User classes and the shape call these accessors instead of reading options directly, because
+remote workers receive the master's options only with the first spawn message, and because the
+unit tests of the client layer run users without the plugin (``parsed_options`` may be ``None``).
+This module does not import locust.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THINK_TIME = (0.5, 2.0)
+"""Seconds between two tasks of one user when neither the profile nor ``--think-time`` says."""
+
+STOP_MESSAGE = "bss_stop_run"
+"""Custom message a worker sends the master to end the whole run (e.g. the smoke pass is done)."""
+
+_fallback_run_id = uuid.uuid4().hex[:12]
+
+
+def _option(environment: Any, name: str, default: Any = None) -> Any:
+    options = getattr(environment, "parsed_options", None)
+    if options is None:
+        return default
+    value = getattr(options, name, None)
+    return default if value in (None, "") else value
+
+
+def run_id(environment: Any) -> str:
+    """The run id every created entity is tagged with (the master's, once workers have it)."""
+    return str(_option(environment, "run_id", _fallback_run_id))
+
+
+def think_time(environment: Any) -> tuple[float, float]:
+    """(min, max) seconds a user waits between tasks."""
+    value = _option(environment, "think_time")
+    if not value:
+        return DEFAULT_THINK_TIME
+    if isinstance(value, (tuple, list)):
+        low, high = value
+    else:
+        low, _, high = str(value).partition(",")
+        high = high or low
+    return float(low), float(high)
+
+
+def active_plan(environment: Any):
+    """The stage plan of the selected profile, or ``None`` in manual mode (plain Locust)."""
+    from bss_loadtest import plugin  # the plugin owns the loaded profile
+
+    return plugin.active_plan(environment)
+
+
+def active_user_classes(environment: Any):
+    """User classes the selected profile runs, or ``None`` to use Locust's own selection."""
+    from bss_loadtest import plugin
+
+    return plugin.active_user_classes(environment)
+
+
+def request_stop(environment: Any, reason: str) -> None:
+    """Ask for the whole run to end (locally, or on the master when called on a worker)."""
+    runner = getattr(environment, "runner", None)
+    if runner is None:
+        return
+    logger.info("Stopping the run: %s", reason)
+    import gevent
+
+    if type(runner).__name__ == "WorkerRunner":
+        runner.send_message(STOP_MESSAGE, {"reason": reason})
+    else:
+        # Quitting from inside a user greenlet would kill the caller first; do it from outside.
+        gevent.spawn(runner.quit)

@@ -73,6 +73,8 @@ def request_stop(environment: Any, reason: str) -> None:
 
     if type(runner).__name__ == "WorkerRunner":
         runner.send_message(STOP_MESSAGE, {"reason": reason})
-    else:
+    elif _option(environment, "headless", False):
         # Quitting from inside a user greenlet would kill the caller first; do it from outside.
         gevent.spawn(runner.quit)
+    else:
+        gevent.spawn(runner.stop)

@@ -1,0 +1,831 @@
+"""The Locust glue: options, event listeners and the life of one run.
+
+Everything the suite adds to Locust goes through Locust's events, registered here once
+(:func:`register` is idempotent, so importing it from several locustfiles is harmless).
+
+A run, seen from the master (or the single local process):
+
+* ``init``: the profile named by ``--profile`` is validated before any user starts; a bad one is
+  one line on stderr and exit code 104. The Prometheus endpoint starts.
+* ``test_start``: a new run id; the profile's think time and the run id are put into the custom
+  options, which Locust forwards to workers with the spawn message.
+* ``request`` (workers / local): every sample is recorded into :class:`RunStats`; workers ship
+  their delta to the master with each stats report and once more on request at the end.
+* ``test_stop``: the master asks every live worker for its last delta and cleanup report, then
+  thresholds are evaluated on the merged numbers, results are written atomically and the exit
+  code is set: 0 passed, 99 a threshold crossed.
+* ``quitting``: a run interrupted by a signal is stopped and still written, marked partial.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+
+from bss_loadtest import __version__, errors, failures, hosts, runtime
+from bss_loadtest.stats import RunStats, endpoint_key
+
+logger = logging.getLogger(__name__)
+
+MANUAL_PROFILE = "manual"
+"""Profile name that means: no profile, Locust's own users / spawn rate / run time."""
+
+FLUSH_REQUEST = "bss_flush"
+FLUSH_REPLY = "bss_flush_reply"
+FLUSH_TIMEOUT_S = 60.0
+"""How long the master waits for workers' last numbers (their test-data cleanup runs first)."""
+
+SAMPLE_INTERVAL_S = 1.0
+"""How often the master samples users and CPU, closes history intervals and checks aborts."""
+
+CPU_SATURATION_PERCENT = 90.0
+CPU_SATURATION_SAMPLES = 3
+"""A generator above this CPU usage for this many samples made less load than it promised."""
+
+LOOPBACK_WEB_HOST = "127.0.0.1"
+
+_registered = False
+_current: "RunController | None" = None
+
+
+def controller(environment: Any) -> "RunController":
+    """The run controller of this process's environment (created on first use)."""
+    global _current
+    if _current is None or _current.environment is not environment:
+        _current = RunController(environment)
+    return _current
+
+
+def active_plan(environment: Any):
+    ctl = controller(environment)
+    ctl.ensure_profile()
+    return ctl.plan
+
+
+def active_user_classes(environment: Any):
+    ctl = controller(environment)
+    ctl.ensure_profile()
+    return ctl.user_classes
+
+
+class _EndNow:
+    """The plan of a profile that could not be loaded: the run ends at once."""
+
+    def target_at(self, t: float) -> None:
+        return None
+
+    def stages_timeline(self) -> list:
+        return []
+
+
+class RunController:
+    """State of the current run in one process, and what happens at each step of its life."""
+
+    def __init__(self, environment: Any) -> None:
+        self.environment = environment
+        self.stats = RunStats()
+        self.profile = None
+        self.plan = None
+        self.user_classes = None
+        self.thresholds: list = []
+        self.live_results: list = []
+        self.run_id: str | None = None
+        self.started_at: float | None = None
+        self.finalized = True
+        self.partial_reason: str | None = None
+        self.abort_reason: str | None = None
+        self.pending_flush: set[str] = set()
+        self.cleanup_reports: list[dict] = []
+        self.max_cpu_percent: float | None = None
+        self.cpu_high_samples = 0
+        self.lost_workers: set[str] = set()
+        self.sampler = None
+        self.metrics = None
+        self.run_dir: Path | None = None
+        self.applied: tuple | None = None
+
+    # -- options -----------------------------------------------------------------------------
+
+    @property
+    def options(self) -> Any:
+        return self.environment.parsed_options
+
+    def option(self, name: str, default: Any = None) -> Any:
+        options = self.options
+        value = getattr(options, name, None) if options is not None else None
+        return default if value is None else value
+
+    @property
+    def is_worker(self) -> bool:
+        return isinstance(self.environment.runner, WorkerRunner)
+
+    @property
+    def is_master(self) -> bool:
+        return isinstance(self.environment.runner, MasterRunner)
+
+    def profile_ref(self) -> str | None:
+        ref = getattr(self.environment, "profile", None) or self.option("profile")
+        if not ref or ref == MANUAL_PROFILE:
+            return None
+        return str(ref)
+
+    # -- profile -----------------------------------------------------------------------------
+
+    def load_profile(self, ref: str | None):
+        """Load and validate a profile against this locustfile's users and the endpoint table."""
+        if ref is None:
+            return None
+        from bss_loadtest import profiles
+        from bss_loadtest.client.endpoints import endpoint_names
+
+        user_classes = sorted(self.environment.available_user_classes or {}) or sorted(
+            cls.__name__ for cls in self.environment.user_classes
+        )
+        profile = profiles.load_profile(ref, user_classes=user_classes, endpoints=endpoint_names())
+        return profile
+
+    def ensure_profile(self) -> None:
+        """Load the selected profile unless it is already the one in force."""
+        wanted = (self.profile_ref(), float(self.option("time_scale", 1.0) or 1.0))
+        if self.applied == wanted:
+            return
+        self.applied = wanted
+        try:
+            self.apply_profile(self.load_profile(wanted[0]))
+        except errors.SuiteError as error:
+            # Picked in the web UI: say why, and end the run instead of running something else.
+            logger.error("error: %s", error.message)
+            _print(f"error: {error.message}")
+            self.apply_profile(None)
+            self.plan = _EndNow()
+            self.abort_reason = error.message
+
+    def apply_profile(self, profile) -> None:
+        from bss_loadtest import thresholds as thresholds_module
+        from bss_loadtest.shape import StagePlan
+
+        self.profile = profile
+        if profile is None:
+            self.plan = None
+            self.user_classes = None
+            self.thresholds = []
+            return
+        scaled = profile.scaled(float(self.option("time_scale", 1.0)))
+        self.profile = scaled
+        self.plan = StagePlan(scaled)
+        by_name = self.environment.available_user_classes or {
+            cls.__name__: cls for cls in self.environment.user_classes
+        }
+        classes = []
+        for name, weight in scaled.users.items():
+            cls = by_name[name]
+            cls.weight = weight
+            cls.fixed_count = 0
+            classes.append(cls)
+        self.user_classes = classes
+        self.thresholds = thresholds_module.parse_thresholds(scaled.thresholds)
+        options = self.options
+        if options is not None:
+            if not getattr(options, "think_time_given", False):
+                options.think_time = f"{scaled.think_time.min},{scaled.think_time.max}"
+
+    # -- run lifecycle (master / local) ------------------------------------------------------
+
+    def start_run(self) -> None:
+        if not self.finalized:
+            return
+        self.stats = RunStats()
+        self.run_id = self.option("fixed_run_id") or _new_run_id()
+        if self.options is not None:
+            self.options.run_id = self.run_id
+        self.started_at = time.time()
+        self.finalized = False
+        self.partial_reason = None
+        self.abort_reason = None
+        self.cleanup_reports = []
+        self.max_cpu_percent = None
+        self.cpu_high_samples = 0
+        self.lost_workers = set()
+        self.live_results = []
+        self.ensure_profile()
+        logger.info(
+            "Run %s: profile %s against %s",
+            self.run_id,
+            self.profile.name if self.profile else MANUAL_PROFILE,
+            self.environment.host,
+        )
+        if self.sampler is None or self.sampler.dead:
+            self.sampler = gevent.spawn(self._sample_loop)
+
+    def _sample_loop(self) -> None:
+        while not self.finalized:
+            try:
+                self.sample()
+            except Exception:  # never let a sampling bug end the run
+                logger.exception("sampling the run failed")
+            gevent.sleep(SAMPLE_INTERVAL_S)
+
+    def sample(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        runner = self.environment.runner
+        self.stats.record_users(runner.user_count, now)
+        self.stats.close_intervals()
+        self._sample_cpu(runner)
+        if self.thresholds:
+            from bss_loadtest import thresholds as thresholds_module
+
+            elapsed = now - (self.started_at or now)
+            self.live_results = thresholds_module.evaluate_all(self.thresholds, self.stats)
+            for threshold in self.thresholds:
+                if threshold.should_abort(self.stats, elapsed):
+                    self.abort_reason = f"threshold {threshold.describe()} crossed (abortOnFail)"
+                    logger.error("Aborting the run: %s", self.abort_reason)
+                    gevent.spawn(self._abort)
+                    return
+
+    def _abort(self) -> None:
+        runner = self.environment.runner
+        if self.option("headless"):
+            runner.quit()
+        else:
+            runner.stop()
+
+    def _sample_cpu(self, runner: Any) -> None:
+        if self.is_master:
+            usages = [c.cpu_usage for c in runner.clients.values() if c.state != "missing"]
+            for client in runner.clients.values():
+                if client.state == "missing":
+                    self.lost_workers.add(client.id)
+            usage = max(usages, default=0.0)
+        else:
+            usage = float(getattr(runner, "current_cpu_usage", 0.0) or 0.0)
+        self.max_cpu_percent = max(self.max_cpu_percent or 0.0, usage)
+        if usage >= CPU_SATURATION_PERCENT:
+            self.cpu_high_samples += 1
+
+    def flush_workers(self) -> list[str]:
+        """Ask every live worker for its last delta; return the ids that did not answer in time."""
+        runner = self.environment.runner
+        live = [c.id for c in runner.clients.values() if c.state != "missing"]
+        self.lost_workers.update(c.id for c in runner.clients.values() if c.state == "missing")
+        self.pending_flush = set(live)
+        for client_id in live:
+            runner.send_message(FLUSH_REQUEST, {"run_id": self.run_id}, client_id=client_id)
+        deadline = time.monotonic() + FLUSH_TIMEOUT_S
+        while self.pending_flush and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        silent = sorted(self.pending_flush)
+        self.pending_flush = set()
+        return silent
+
+    def finish_run(self, *, interrupted: str | None = None) -> int | None:
+        """Evaluate, write and report the run; returns the exit code it decided (None: manual)."""
+        if self.finalized:
+            return None
+        if self.is_master:
+            silent = self.flush_workers()
+            if silent:
+                self.lost_workers.update(silent)
+        else:
+            from bss_loadtest.client import cleanup
+
+            if cleanup.LAST_REPORT is not None:
+                self.cleanup_reports.append(cleanup.LAST_REPORT.to_dict())
+        self.finalized = True
+        self.stats.ended_at = time.time()
+        self.stats.close_intervals(before=time.time() + 1)
+        if interrupted:
+            self.partial_reason = interrupted
+        elif self.lost_workers:
+            self.partial_reason = f"worker(s) lost during the run: {', '.join(sorted(self.lost_workers))}"
+
+        from bss_loadtest import thresholds as thresholds_module
+
+        results = thresholds_module.evaluate_all(self.thresholds, self.stats) if self.thresholds else []
+        self.live_results = results
+        if self.profile is None:
+            exit_code = None
+        elif any(not r.passed for r in results):
+            exit_code = errors.THRESHOLDS_CROSSED
+        else:
+            exit_code = errors.OK
+        summary = self.build_summary(results, exit_code)
+        print_console_report(summary, results, thresholds_module)
+        self.write_results(summary)
+        if exit_code is not None:
+            self.environment.process_exit_code = exit_code
+        return exit_code
+
+    # -- results -----------------------------------------------------------------------------
+
+    def build_summary(self, results: list, exit_code: int | None) -> dict[str, Any]:
+        stats = self.stats
+        duration = stats.duration_s()
+        requests = []
+        for key in stats.endpoint_keys():
+            method, name = stats.methods[key]
+            requests.append({"method": method, "name": name, **stats.endpoints[key].summary_row(duration)})
+        totals = {"method": "", "name": "Aggregated", **stats.total.summary_row(duration)}
+        profile = self.profile
+        ended = stats.ended_at or time.time()
+        return {
+            "schema": "bss-loadtest/summary",
+            "schema_version": 1,
+            "run_id": self.run_id,
+            "profile": profile.name if profile else MANUAL_PROFILE,
+            "profile_hash": profile.hash if profile else None,
+            "host": _public_host(self.environment.host),
+            "suite_version": __version__,
+            "git_commit": git_commit(),
+            "time_scale": float(self.option("time_scale", 1.0)),
+            "started_at": _iso(self.started_at or ended),
+            "ended_at": _iso(ended),
+            "duration_s": round(ended - (self.started_at or ended), 3),
+            "status": "partial" if self.partial_reason else "complete",
+            "partial_reason": self.partial_reason,
+            "exit_code": exit_code if exit_code is not None else 0,
+            "stages": self.plan.stages_timeline() if self.plan else [],
+            "thresholds": [
+                {
+                    "metric": r.metric,
+                    "expression": r.expression,
+                    "scope": r.scope,
+                    "observed": r.observed,
+                    "passed": r.passed,
+                    "reason": r.reason,
+                    "abort_on_fail": r.abort_on_fail,
+                }
+                for r in results
+            ],
+            "requests": requests,
+            "totals": totals,
+            "failures_by_class": stats.failures_by_class(),
+            "user_classes": [
+                {
+                    "name": name,
+                    "count": agg.count,
+                    "failures": agg.failures,
+                    "p95_ms": agg.summary_row(duration)["p95_ms"],
+                }
+                for name, agg in sorted(stats.user_classes.items())
+            ],
+            "tolerances": _tolerances(profile),
+            "cleanup": _merge_cleanup(self.cleanup_reports),
+            "reconciliation": None,
+            "generator": {
+                "cpu_saturated": self.cpu_high_samples >= CPU_SATURATION_SAMPLES,
+                "max_cpu_percent": self.max_cpu_percent,
+            },
+            "workers": {
+                "count": len(self.environment.runner.clients) if self.is_master else 0,
+                "lost": sorted(self.lost_workers),
+            },
+            "aborted": self.abort_reason,
+        }
+
+    def write_results(self, summary: dict[str, Any]) -> None:
+        from bss_loadtest import results
+
+        run_dir = Path(self.option("report_dir", "reports")) / "runs" / str(self.run_id)
+        self.run_dir = run_dir
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            results.write_run(
+                run_dir,
+                summary,
+                self.stats.history,
+                self.stats.users_at,
+                started_at=self.started_at or time.time(),
+            )
+        except errors.SuiteError as error:
+            logger.error("error: %s", error.message)
+            _print(f"error: {error.message}")
+            self.environment.process_exit_code = error.exit_code
+            return
+        except OSError as error:
+            message = f"{run_dir}: cannot write results: {error.strerror or error}"
+            _print(f"error: {message}")
+            self.environment.process_exit_code = errors.INVALID_CONFIG
+            return
+        _print(f"Results: {run_dir}/summary.json, {run_dir}/report.html, {run_dir}/history.csv")
+
+
+# -- listeners ---------------------------------------------------------------------------------
+
+
+def _on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
+    from bss_loadtest.client import options as client_options
+
+    group = parser.add_argument_group("BSS load-test suite")
+    group.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        env_var="BSS_TIME_SCALE",
+        help="Multiply every duration of the profile (0.02 runs 'load' in about 20 s)",
+    )
+    group.add_argument(
+        "--report-dir",
+        default="reports",
+        env_var="BSS_REPORT_DIR",
+        help="Root of the run results (reports/runs/<run-id>/)",
+    )
+    group.add_argument(
+        "--think-time",
+        default="",
+        env_var="BSS_THINK_TIME",
+        help="MIN,MAX seconds between two tasks of a user (default: the profile's)",
+    )
+    group.add_argument("--run-id", default="", include_in_web_ui=False, help="Run id (generated)")
+    group.add_argument(
+        "--fixed-run-id",
+        default="",
+        include_in_web_ui=False,
+        env_var="BSS_RUN_ID",
+        help="Use this run id instead of a generated one",
+    )
+    group.add_argument(
+        "--prometheus-port",
+        type=int,
+        default=9646,
+        env_var="BSS_PROMETHEUS_PORT",
+        include_in_web_ui=False,
+        help="Serve live metrics on 127.0.0.1:PORT/metrics (0 disables)",
+    )
+    group.add_argument(
+        "--prometheus-host",
+        default="127.0.0.1",
+        env_var="BSS_PROMETHEUS_HOST",
+        include_in_web_ui=False,
+        help="Address the metrics endpoint binds to",
+    )
+    group.add_argument(
+        "--pushgateway",
+        default="",
+        env_var="BSS_PUSHGATEWAY",
+        include_in_web_ui=False,
+        help="Push live metrics to this Pushgateway URL",
+    )
+    group.add_argument(
+        "--push-interval",
+        type=float,
+        default=10.0,
+        env_var="BSS_PUSH_INTERVAL",
+        include_in_web_ui=False,
+        help="Seconds between two Pushgateway pushes",
+    )
+    group.add_argument(
+        "--allow-host",
+        action="store_true",
+        default=False,
+        include_in_web_ui=False,
+        help="Let a guarded profile (stress, spike, soak) target a host outside its allowed_hosts",
+    )
+    group.add_argument(
+        "--expose-web-ui",
+        action="store_true",
+        default=False,
+        include_in_web_ui=False,
+        help="Allow the web UI to listen on a non-loopback --web-host (requires --web-login)",
+    )
+    client_options.add_arguments(parser)
+    # The web UI listens on loopback unless exposed on purpose.
+    parser.set_defaults(web_host=LOOPBACK_WEB_HOST)
+
+
+def _on_init(environment: Any, runner: Any = None, web_ui: Any = None, **kwargs: Any) -> None:
+    if runner is None:
+        return
+    ctl = controller(environment)
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(FLUSH_REQUEST, _on_flush_request)
+        return
+    try:
+        _check_startup(ctl, web_ui)
+    except errors.SuiteError as error:
+        _fail_startup(error)
+    if isinstance(runner, MasterRunner):
+        runner.register_message(FLUSH_REPLY, _on_flush_reply)
+        runner.register_message(runtime.STOP_MESSAGE, _on_stop_request)
+    if web_ui is not None:
+        from bss_loadtest import profiles
+
+        web_ui.template_args["all_profiles"] = [MANUAL_PROFILE] + [p.name for p in profiles.list_profiles()]
+    _start_metrics(ctl)
+
+
+def _check_startup(ctl: RunController, web_ui: Any) -> None:
+    options = ctl.options
+    if options is None:
+        return
+    if options.think_time:
+        options.think_time_given = True
+        try:
+            low, high = runtime.think_time(ctl.environment)
+        except ValueError:
+            raise errors.ConfigError(f"--think-time {options.think_time!r}: expected MIN,MAX in seconds")
+        if low < 0 or high < low:
+            raise errors.ConfigError(f"--think-time {options.think_time!r}: need 0 <= MIN <= MAX")
+    if options.time_scale is None or options.time_scale <= 0:
+        raise errors.ConfigError(f"--time-scale {options.time_scale}: must be greater than 0")
+    if web_ui is not None and options.web_host not in ("127.0.0.1", "localhost", "::1"):
+        if not options.expose_web_ui:
+            raise errors.ConfigError(
+                f"--web-host {options.web_host or '*'}: the web UI listens on loopback only; "
+                "add --expose-web-ui (with --web-login) to expose it"
+            )
+        if not options.web_login:
+            raise errors.ConfigError("--expose-web-ui needs --web-login so the exposed UI asks for a login")
+    profile = ctl.load_profile(ctl.profile_ref())
+    if profile is not None:
+        _check_host(profile, ctl.environment.host, options.allow_host)
+    elif ctl.environment.host:
+        hosts.check_host(ctl.environment.host)
+
+
+def _check_host(profile: Any, host: str | None, allow_host: bool) -> None:
+    if host:
+        hosts.check_host(host)
+    if profile.guard_hosts and not allow_host and host:
+        if not hosts.host_allowed(host, profile.allowed_hosts):
+            raise errors.ConfigError(
+                f"profile {profile.name}: host {hosts.host_name(host)} is not in allowed_hosts "
+                f"({', '.join(profile.allowed_hosts)}); pass --allow-host to target it anyway"
+            )
+
+
+def _fail_startup(error: errors.SuiteError) -> None:
+    _print(f"error: {error.message}")
+    # Exit now: nothing has started yet, and workers forked by --processes are ended by Locust.
+    sys.stdout.flush()
+    sys.exit(error.exit_code)
+
+
+def _start_metrics(ctl: RunController) -> None:
+    port = int(ctl.option("prometheus_port", 0) or 0)
+    pushgateway = ctl.option("pushgateway", "")
+    if not port and not pushgateway:
+        return
+    from bss_loadtest import prometheus
+
+    state = MetricsState(ctl)
+    try:
+        ctl.metrics = prometheus.start_export(
+            state,
+            port=port,
+            host=ctl.option("prometheus_host", "127.0.0.1"),
+            pushgateway=pushgateway or None,
+            push_interval=float(ctl.option("push_interval", 10.0)),
+        )
+    except errors.SuiteError as error:
+        _fail_startup(error)
+
+
+class MetricsState:
+    """What the Prometheus collector reads at scrape time."""
+
+    def __init__(self, ctl: RunController) -> None:
+        self.ctl = ctl
+
+    @property
+    def stats(self) -> RunStats:
+        return self.ctl.stats
+
+    def user_count(self) -> int:
+        runner = self.ctl.environment.runner
+        return int(runner.user_count) if runner is not None else 0
+
+    def threshold_results(self) -> list:
+        return list(self.ctl.live_results)
+
+    def run_info(self) -> dict[str, str]:
+        ctl = self.ctl
+        return {
+            "run_id": ctl.run_id or "",
+            "profile": ctl.profile.name if ctl.profile else MANUAL_PROFILE,
+            "host": _public_host(ctl.environment.host) or "",
+        }
+
+
+def _on_request(
+    request_type: str,
+    name: str,
+    response_time: float,
+    exception: BaseException | None = None,
+    context: dict | None = None,
+    **kwargs: Any,
+) -> None:
+    ctl = _current
+    if ctl is None:
+        return
+    ctl.stats.record(
+        request_type,
+        name,
+        response_time,
+        failures.failure_class_of(exception) if exception is not None else None,
+        context.get("user_class") if context else None,
+    )
+
+
+def _on_test_start(environment: Any, **kwargs: Any) -> None:
+    ctl = controller(environment)
+    if ctl.is_worker:
+        ctl.stats = RunStats()
+        ctl.finalized = False
+        return
+    ctl.start_run()
+
+
+def _on_test_stop(environment: Any, **kwargs: Any) -> None:
+    ctl = controller(environment)
+    if ctl.is_worker:
+        return
+    ctl.finish_run()
+
+
+def _on_quitting(environment: Any, **kwargs: Any) -> None:
+    ctl = controller(environment)
+    if ctl.is_worker:
+        return
+    if not ctl.finalized:
+        # Interrupted (SIGINT/SIGTERM): stop the users, then write what we have, marked partial.
+        ctl.partial_reason = "interrupted before the profile ended"
+        runner = environment.runner
+        try:
+            runner.stop()
+        except Exception:
+            logger.exception("stopping the runner failed")
+        ctl.finish_run(interrupted="interrupted before the profile ended")
+        if ctl.profile is not None and environment.process_exit_code in (None, errors.OK):
+            environment.process_exit_code = errors.INTERRUPTED
+    if ctl.metrics is not None:
+        ctl.metrics.stop()
+        ctl.metrics = None
+
+
+def _on_report_to_master(client_id: str, data: dict, **kwargs: Any) -> None:
+    if _current is not None:
+        data["bss"] = _current.stats.take_delta()
+
+
+def _on_worker_report(client_id: str, data: dict, **kwargs: Any) -> None:
+    if _current is not None and "bss" in data:
+        _current.stats.merge_dict(data["bss"])
+
+
+def _on_flush_request(environment: Any, msg: Any, **kwargs: Any) -> None:
+    from bss_loadtest.client import cleanup
+
+    ctl = controller(environment)
+    report = cleanup.LAST_REPORT.to_dict() if cleanup.LAST_REPORT is not None else None
+    environment.runner.send_message(FLUSH_REPLY, {"stats": ctl.stats.take_delta(), "cleanup": report})
+
+
+def _on_flush_reply(environment: Any, msg: Any, **kwargs: Any) -> None:
+    ctl = controller(environment)
+    ctl.stats.merge_dict(msg.data["stats"])
+    if msg.data.get("cleanup"):
+        ctl.cleanup_reports.append(msg.data["cleanup"])
+    ctl.pending_flush.discard(msg.node_id)
+
+
+def _on_stop_request(environment: Any, msg: Any, **kwargs: Any) -> None:
+    logger.info("Worker %s asked to end the run: %s", msg.node_id, (msg.data or {}).get("reason"))
+    runner = environment.runner
+    gevent.spawn(runner.quit if controller(environment).option("headless") else runner.stop)
+
+
+def register() -> None:
+    """Add the suite's listeners to Locust's events, once per process."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    from bss_loadtest.client import lifecycle
+
+    # The client's own listeners first: its test-data cleanup must run before results are written.
+    lifecycle.register(events)
+    events.init_command_line_parser.add_listener(_on_init_command_line_parser)
+    events.init.add_listener(_on_init)
+    events.request.add_listener(_on_request)
+    events.test_start.add_listener(_on_test_start)
+    events.test_stop.add_listener(_on_test_stop)
+    events.quitting.add_listener(_on_quitting)
+    events.report_to_master.add_listener(_on_report_to_master)
+    events.worker_report.add_listener(_on_worker_report)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def print_console_report(summary: dict[str, Any], results: list, thresholds_module: Any) -> None:
+    """The end-of-run table: per endpoint from the suite's histogram, then the thresholds."""
+    lines = [
+        "",
+        f"Run {summary['run_id']} ({summary['profile']}) against {summary['host']}: "
+        f"{summary['status']}",
+        f"{'Method':<7} {'Name':<52} {'Reqs':>7} {'Fails':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'Max':>8}",
+    ]
+    for row in [*summary["requests"], summary["totals"]]:
+        lines.append(
+            f"{row['method']:<7} {row['name'][:52]:<52} {row['count']:>7} {row['failures']:>6} "
+            + " ".join(_ms(row[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
+        )
+    if summary["failures_by_class"]:
+        lines.append(
+            "Failures by class: " + ", ".join(f"{k}={v}" for k, v in summary["failures_by_class"].items())
+        )
+    if summary["generator"]["cpu_saturated"]:
+        lines.append(
+            "WARNING: the load generator's CPU was saturated; the load it made may be less than the "
+            "profile asked for (add workers: --processes N)"
+        )
+    if summary["partial_reason"]:
+        lines.append(f"PARTIAL: {summary['partial_reason']}")
+    if results:
+        lines.append("")
+        lines.append(thresholds_module.format_table(results))
+        verdict = "PASSED" if all(r.passed for r in results) else "FAILED (exit code 99)"
+        lines.append(f"Thresholds: {verdict}")
+    _print("\n".join(lines))
+
+
+def _ms(value: float | None) -> str:
+    return f"{'-':>8}" if value is None else f"{value:>8.1f}"
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def _public_host(host: str | None) -> str | None:
+    """The host without any user:password@ part, safe for results and labels."""
+    if not host:
+        return host
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(host)
+    if parts.username or parts.password:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    return host
+
+
+def _tolerances(profile: Any) -> dict | None:
+    tolerances = getattr(profile, "tolerances", None) if profile is not None else None
+    if tolerances is None:
+        return None
+    return tolerances.model_dump() if hasattr(tolerances, "model_dump") else dict(tolerances)
+
+
+def _merge_cleanup(reports: list[dict]) -> dict | None:
+    if not reports:
+        return None
+    merged = {"deleted": 0, "not_deleted": []}
+    for report in reports:
+        merged["deleted"] += int(report.get("deleted", 0))
+        merged["not_deleted"].extend(report.get("not_deleted", []))
+    return merged
+
+
+_git_commit_cache: list[str | None] = []
+
+
+def git_commit() -> str | None:
+    """The commit of the suite's checkout, when it is one."""
+    if not _git_commit_cache:
+        try:
+            out = subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                cwd=Path(__file__).resolve().parent,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            )
+            _git_commit_cache.append(out.stdout.strip() if out.returncode == 0 else None)
+        except (OSError, subprocess.SubprocessError):
+            _git_commit_cache.append(None)
+    return _git_commit_cache[0]

@@ -1,0 +1,5 @@
+import sys
+
+from bss_loadtest.cli import main
+
+sys.exit(main())

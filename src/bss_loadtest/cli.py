@@ -1,0 +1,350 @@
+"""``bss-loadtest``: the suite's command line, and its one error boundary.
+
+Every subcommand raises :class:`bss_loadtest.errors.SuiteError` for a user's mistake; :func:`main`
+turns it into one line on stderr and the error's exit code. Heavy modules (locust, pandas,
+matplotlib, the reference server) are imported only by the subcommands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from bss_loadtest import __version__, errors
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def locustfile_dir() -> Path:
+    """``loadtests/`` of the current directory, else of the source tree this package runs from."""
+    for candidate in (Path.cwd() / "loadtests", PACKAGE_ROOT / "loadtests"):
+        if (candidate / "profile_shape.py").is_file():
+            return candidate
+    raise errors.ConfigError("cannot find the loadtests/ directory; run from the repository root")
+
+
+# -- locust runs ---------------------------------------------------------------------------------
+
+
+def locust_command(
+    *,
+    profile: str,
+    host: str,
+    run_id: str,
+    report_dir: str,
+    time_scale: float | None = None,
+    processes: int | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile_dir()),
+        "--headless",
+        "--profile",
+        profile,
+        "--host",
+        host,
+        "--fixed-run-id",
+        run_id,
+        "--report-dir",
+        report_dir,
+        "--only-summary",
+    ]
+    if time_scale is not None:
+        command += ["--time-scale", str(time_scale)]
+    if processes:
+        command += ["--processes", str(processes)]
+    return command + list(extra)
+
+
+def run_locust(command: list[str], *, env: dict[str, str] | None = None) -> int:
+    """Run Locust in the foreground; Ctrl-C reaches it (it writes a partial result and exits)."""
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        return process.wait()
+
+
+def new_run_id(prefix: str = "") -> str:
+    from datetime import datetime, timezone
+    import uuid
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{prefix}{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+# -- subcommands ---------------------------------------------------------------------------------
+
+
+def cmd_reference_server(args: argparse.Namespace) -> int:
+    from bss_reference import cli as reference_cli
+
+    return reference_cli.run(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bss_reference.process import ReferenceServer
+
+    report_dir = Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    db = report_dir / "demo-reference.db"
+    run_id = new_run_id("demo-")
+    print(f"Starting the reference BSS server (SQLite database {db}) ...", flush=True)
+    with ReferenceServer(port=0, db=str(db)) as server:
+        print(f"Reference server at {server.url}; running profile '{args.profile}' against it", flush=True)
+        code = run_locust(
+            locust_command(
+                profile=args.profile,
+                host=server.url,
+                run_id=run_id,
+                report_dir=str(report_dir),
+                time_scale=args.time_scale,
+                extra=["--prometheus-port", "0"],
+            )
+        )
+    run_dir = report_dir / "runs" / run_id
+    print(f"Reference server stopped. Results of run {run_id}:")
+    for name in ("summary.json", "report.html", "history.csv"):
+        path = run_dir / name
+        print(f"  {path}{'' if path.exists() else '  (missing)'}")
+    print(f"Exit code {code}: " + _explain_exit(code))
+    return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    run_id = args.run_id or new_run_id()
+    code = run_locust(
+        locust_command(
+            profile=args.profile,
+            host=args.host,
+            run_id=run_id,
+            report_dir=args.report_dir,
+            time_scale=args.time_scale,
+            processes=args.processes,
+            extra=args.locust_args,
+        )
+    )
+    print(f"Run {run_id}: exit code {code} ({_explain_exit(code)})")
+    return code
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from bss_loadtest import profiles
+
+    if args.action == "check":
+        if not args.file:
+            raise errors.ConfigError("profiles check: name the profile file to check")
+        profile = profiles.load_profile(args.file, user_classes=_user_class_names(), endpoints=_endpoints())
+        print(f"{args.file}: OK ({len(profile.stages)} stages, {profile.total_duration_s:.0f} s, "
+              f"{len(profile.thresholds)} threshold metrics)")
+        return errors.OK
+    for info in profiles.list_profiles():
+        print(profiles.format_profile_info(info) if hasattr(profiles, "format_profile_info") else info)
+    return errors.OK
+
+
+def _user_class_names() -> list[str]:
+    """User classes defined in loadtests/, read without importing Locust."""
+    import ast
+
+    names = []
+    for path in sorted(locustfile_dir().glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name.endswith("User"):
+                abstract = any(
+                    isinstance(stmt, ast.Assign)
+                    and any(getattr(t, "id", None) == "abstract" for t in stmt.targets)
+                    and getattr(stmt.value, "value", False) is True
+                    for stmt in node.body
+                )
+                if not abstract:
+                    names.append(node.name)
+    return names
+
+
+def _endpoints() -> list[str]:
+    from bss_loadtest.client.endpoints import endpoint_names
+
+    return endpoint_names()
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from bss_loadtest import baseline
+
+    root = Path(args.report_dir) / "baselines"
+    if args.action == "save":
+        if not args.run_dir:
+            raise errors.InputError("baseline save: name the run directory to save")
+        path = baseline.save_baseline(Path(args.run_dir), root, note=args.note, force=args.force)
+        print(f"Saved baseline {path}")
+        return errors.OK
+    print(baseline.format_baseline_list(baseline.list_baselines(root, profile=args.profile)))
+    return errors.OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bss_loadtest import compare
+
+    comparison, paths = compare.run_compare(
+        Path(args.run_dir),
+        args.baseline,
+        baselines_root=Path(args.report_dir) / "baselines",
+        out_dir=Path(args.out) if args.out else None,
+    )
+    print(compare.to_markdown(comparison))
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return compare.exit_code(comparison)
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from bss_loadtest import baseline, compare, history, results
+
+    run_id = new_run_id("nightly-")
+    report_dir = Path(args.report_dir)
+    run_code = run_locust(
+        locust_command(
+            profile=args.profile,
+            host=args.host,
+            run_id=run_id,
+            report_dir=str(report_dir),
+            time_scale=args.time_scale,
+            processes=args.processes,
+            extra=args.locust_args,
+        )
+    )
+    run_dir = report_dir / "runs" / run_id
+    if not (run_dir / "summary.json").exists():
+        raise errors.SuiteError(
+            f"the run wrote no results (locust exit code {run_code}); see its output above",
+            exit_code=run_code if run_code not in (0, 1) else errors.INVALID_CONFIG,
+        )
+    summary = results.load_summary(run_dir)
+    history_path = report_dir / "history.csv"
+    history.append_history(summary, history_path)
+    trend = history.write_trend(history_path, profile=summary.profile, last_n=args.last, out_dir=report_dir)
+    print(f"History: {history_path}; trend report: {trend}")
+    root = report_dir / "baselines"
+    if not baseline.list_baselines(root, profile=summary.profile):
+        print(f"No baseline for profile '{summary.profile}' yet: nothing to compare. "
+              f"Save this run as the first one with: bss-loadtest baseline save {run_dir}")
+        return run_code if run_code == errors.THRESHOLDS_CROSSED else errors.OK
+    comparison, paths = compare.run_compare(run_dir, "latest", baselines_root=root)
+    print(compare.to_markdown(comparison))
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    code = compare.exit_code(comparison)
+    if code == errors.OK and run_code == errors.THRESHOLDS_CROSSED:
+        return run_code
+    return code
+
+
+def _explain_exit(code: int) -> str:
+    return {
+        errors.OK: "all thresholds passed",
+        errors.REGRESSION: "regression against the baseline",
+        errors.BAD_INPUT: "bad input",
+        errors.THRESHOLDS_CROSSED: "a threshold was crossed",
+        errors.INVALID_CONFIG: "invalid configuration",
+        errors.TARGET_UNREACHABLE: "target unreachable",
+        errors.INTERRUPTED: "interrupted",
+    }.get(code, "see the output above")
+
+
+# -- parser ----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bss-loadtest",
+        description="Load tests for the BSS backend on Locust: reference server, profiles, reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("reference-server", help="run the reference BSS server in the foreground")
+    from bss_reference import cli as reference_cli
+
+    reference_cli.configure_parser(p)
+    p.set_defaults(func=cmd_reference_server)
+
+    p = sub.add_parser("demo", help="start the reference server, run a profile against it, show the report")
+    p.add_argument("--profile", default="smoke", help="profile to run (default: smoke)")
+    p.add_argument("--time-scale", type=float, default=None, help="compress the profile's durations")
+    p.add_argument("--report-dir", default="reports")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="run a profile headless against a host (wraps locust)")
+    _add_run_arguments(p)
+    p.add_argument("--run-id", default="", help="run id (default: generated)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("profiles", help="list the profiles, or check one file")
+    p.add_argument("action", nargs="?", choices=["list", "check"], default="list")
+    p.add_argument("file", nargs="?", help="profile name or path (for check)")
+    p.set_defaults(func=cmd_profiles)
+
+    p = sub.add_parser("baseline", help="save a run as a baseline, or list the baselines")
+    p.add_argument("action", choices=["save", "list"])
+    p.add_argument("run_dir", nargs="?", help="run directory (for save)")
+    p.add_argument("--profile", default=None, help="only this profile (for list)")
+    p.add_argument("--note", default=None, help="a note stored with the baseline")
+    p.add_argument("--force", action="store_true", help="save even a partial run")
+    p.add_argument("--report-dir", default="reports")
+    p.set_defaults(func=cmd_baseline)
+
+    p = sub.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
+    p.add_argument("run_dir")
+    p.add_argument("--baseline", default="latest", help="baseline file, or 'latest' (default)")
+    p.add_argument("--out", default=None, help="output directory (default: RUN_DIR/compare)")
+    p.add_argument("--report-dir", default="reports")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("nightly", help="run a profile, compare with the latest baseline, update the trend")
+    _add_run_arguments(p)
+    p.add_argument("--last", type=int, default=14, help="nights in the trend report")
+    p.set_defaults(func=cmd_nightly)
+    return parser
+
+
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", required=True, help="profile name or path")
+    p.add_argument("--host", required=True, help="base URL of the BSS backend")
+    p.add_argument("--time-scale", type=float, default=None)
+    p.add_argument("--processes", type=int, default=None, help="Locust worker processes")
+    p.add_argument("--report-dir", default="reports")
+    p.add_argument("locust_args", nargs=argparse.REMAINDER, help="after --: more locust options")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "locust_args", None) and args.locust_args[0] == "--":
+        args.locust_args = args.locust_args[1:]
+    try:
+        return int(args.func(args) or 0)
+    except errors.SuiteError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return errors.INTERRUPTED
+    except BrokenPipeError:
+        os._exit(errors.OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

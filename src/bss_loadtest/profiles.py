@@ -1,0 +1,594 @@
+"""Load profiles: the pydantic schema of ``profiles/*.yaml``, loading and listing them.
+
+A profile says how a run loads the target: its stages (k6 semantics), the user mix, the think
+time, the thresholds that decide pass/fail, the hosts it may be pointed at, and the tolerances a
+later ``compare`` uses. Everything is validated before any user starts, and every problem is one
+line naming the file and the dotted path to the bad key::
+
+    profiles/stress.yaml: stages[2].spawn_rate: must be greater than 0
+
+This module is pure: it does not import locust.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from bss_loadtest.errors import ConfigError
+from bss_loadtest.runtime import DEFAULT_THINK_TIME
+from bss_loadtest.thresholds import Threshold, ThresholdError, parse_duration, parse_thresholds
+
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS",
+    "PROFILES_DIR",
+    "Profile",
+    "ProfileInfo",
+    "Stage",
+    "ThinkTime",
+    "Tolerances",
+    "available_profiles",
+    "format_validation_error",
+    "list_profiles",
+    "load_profile",
+    "parse_duration",
+    "resolve_profile",
+]
+
+PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+"""The repository's ``profiles/`` directory (used when the working directory has none)."""
+
+PROFILE_SUFFIXES = (".yaml", ".yml")
+
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.0/8", "::1")
+"""Hosts every profile may target: loopback only."""
+
+_HOST_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_RAMP_EPSILON_S = 1e-6
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_host_pattern(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+        return value
+    except ValueError:
+        pass
+    if not _HOST_NAME.match(value):
+        raise ValueError(f"{value!r} is neither a host name nor an IP address or CIDR network")
+    return value.lower()
+
+
+class Stage(_Strict):
+    """One stage: move from the previous target to ``target`` users over ``duration``."""
+
+    duration: float = Field(
+        description='How long the stage lasts: "30s", "2m", "1h30m" or a number of seconds (> 0).'
+    )
+    target: Annotated[int, Field(strict=True, ge=0)] = Field(
+        description="Users at the end of the stage (the previous stage's target, or 0, at its start)."
+    )
+    spawn_rate: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Users started/stopped per second. Omitted: the count moves linearly over the stage (k6). "
+            "Given: Locust is asked for `target` at this rate; the ramp must fit in the stage."
+        ),
+    )
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError(f"must be longer than 0 s, got {value!r}")
+        return seconds
+
+
+class ThinkTime(_Strict):
+    """Seconds a user waits between two tasks, uniformly drawn from [min, max]."""
+
+    min: float = Field(default=DEFAULT_THINK_TIME[0], ge=0, description="Shortest wait, seconds.")
+    max: float = Field(default=DEFAULT_THINK_TIME[1], ge=0, description="Longest wait, seconds.")
+    scale_with_time: bool = Field(
+        default=False,
+        description="Whether --time-scale also shortens think time (false: only stage durations shrink).",
+    )
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> "ThinkTime":
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min:g} s) is greater than max ({self.max:g} s)")
+        return self
+
+
+class Tolerances(_Strict):
+    """How far a run may drift from its baseline before ``compare`` calls it a regression."""
+
+    p95_pct: float = Field(default=10.0, ge=0, description="Allowed p95 increase, percent of the baseline.")
+    p95_min_ms: float = Field(
+        default=5.0, ge=0, description="p95 increases smaller than this many milliseconds never count."
+    )
+    error_rate_points: float = Field(
+        default=1.0, ge=0, description="Allowed error-rate increase, in percentage points."
+    )
+    throughput_pct: float = Field(default=10.0, ge=0, description="Allowed throughput drop, percent of the baseline.")
+
+
+class Profile(_Strict):
+    """A load profile: stages, user mix, think time, thresholds and guards of one kind of run."""
+
+    description: str = Field(min_length=1, description="What this profile is for, in one or two sentences.")
+    stages: list[Stage] = Field(min_length=1, description="The load over time, in order (k6 `stages`).")
+    users: dict[str, Annotated[int, Field(strict=True, gt=0)]] = Field(
+        min_length=1, description="The user mix: User class name → relative weight (> 0)."
+    )
+    think_time: ThinkTime = Field(default_factory=ThinkTime, description="Wait between two tasks of one user.")
+    thresholds: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            'k6 thresholds: metric with optional {tag:value} scope → list of expressions ("p(95)<500") '
+            "or objects {threshold, abortOnFail, delayAbortEval}."
+        ),
+    )
+    iterations: Annotated[int, Field(strict=True, ge=1)] | None = Field(
+        default=None, description="Passes over the user's tasks before it stops (smoke: 1). None: until the end."
+    )
+    allowed_hosts: list[Annotated[str, AfterValidator(_check_host_pattern)]] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS),
+        description="Host names, IP addresses or CIDR networks this profile may target (default: loopback).",
+    )
+    guard_hosts: bool = Field(
+        default=False,
+        description="Refuse a target host not in allowed_hosts unless --allow-host is given (stress, spike, soak).",
+    )
+    tolerances: Tolerances = Field(
+        default_factory=Tolerances, description="Regression tolerances used when this run is compared with a baseline."
+    )
+
+    _name: str | None = PrivateAttr(default=None)
+    _source_path: Path | None = PrivateAttr(default=None)
+    _hash: str | None = PrivateAttr(default=None)
+    _time_scale: float = PrivateAttr(default=1.0)
+    _thresholds: list[Threshold] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_meaning(self, info: ValidationInfo) -> "Profile":
+        context = info.context or {}
+        problems = _semantic_problems(self, context.get("user_classes"), context.get("endpoints"))
+        if problems:
+            first = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise PydanticCustomError("profile", "{message}", {"message": first + more})
+        return self
+
+    # -- derived facts ------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The file's stem (``load``), or ``"<inline>"`` for a profile not read from a file."""
+        return self._name or "<inline>"
+
+    @property
+    def source_path(self) -> Path | None:
+        return self._source_path
+
+    @property
+    def hash(self) -> str:
+        """sha256 (hex) of the canonical content: the parsed YAML as sorted compact JSON.
+
+        Comments and formatting do not change it; any value does. Scaling keeps the file's hash.
+        """
+        if self._hash is None:
+            self._hash = _canonical_hash(self.model_dump(mode="json"))
+        return self._hash
+
+    @property
+    def time_scale(self) -> float:
+        return self._time_scale
+
+    @property
+    def total_duration_s(self) -> float:
+        return sum(stage.duration for stage in self.stages)
+
+    @property
+    def parsed_thresholds(self) -> list[Threshold]:
+        """The thresholds, parsed (``delayAbortEval`` already multiplied by the time scale)."""
+        return list(self._thresholds)
+
+    def scaled(self, time_scale: float) -> "Profile":
+        """A copy with every stage duration and ``delayAbortEval`` multiplied by ``time_scale``.
+
+        Think time is scaled too only when ``think_time.scale_with_time`` is true.
+        """
+        if not (isinstance(time_scale, (int, float)) and math.isfinite(time_scale) and time_scale > 0):
+            raise ValueError(f"time scale must be a positive number, got {time_scale!r}")
+        stages = [stage.model_copy(update={"duration": stage.duration * time_scale}) for stage in self.stages]
+        think_time = self.think_time
+        if think_time.scale_with_time:
+            think_time = think_time.model_copy(
+                update={"min": think_time.min * time_scale, "max": think_time.max * time_scale}
+            )
+        copy = self.model_copy(update={"stages": stages, "think_time": think_time})
+        copy._hash = self.hash
+        copy._time_scale = self._time_scale * time_scale
+        copy._thresholds = [threshold.scaled(time_scale) for threshold in self._thresholds]
+        return copy
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether ``host`` (a URL or a host name/IP) is covered by ``allowed_hosts``."""
+        return host_matches(host, self.allowed_hosts)
+
+
+# -- semantic validation ---------------------------------------------------------------------
+
+
+def _known(values: Collection[str]) -> str:
+    return ", ".join(sorted(values))
+
+
+def _unknown_name(kind: str, value: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {kind} {value!r} ({hint}known: {_known(known)})"
+
+
+def _semantic_problems(
+    profile: Profile, user_classes: Collection[str] | None, endpoints: Collection[str] | None
+) -> list[str]:
+    """Every problem of meaning, as ``"dotted.path: message"``; stores the parsed thresholds."""
+    problems: list[str] = []
+    previous = 0
+    for index, stage in enumerate(profile.stages):
+        if stage.spawn_rate is not None:
+            ramp_s = abs(stage.target - previous) / stage.spawn_rate
+            if ramp_s > stage.duration + _RAMP_EPSILON_S:
+                problems.append(
+                    f"stages[{index}].spawn_rate: ramp of {abs(stage.target - previous)} users at "
+                    f"{stage.spawn_rate:g}/s takes {ramp_s:g} s, longer than the stage ({stage.duration:g} s)"
+                )
+        previous = stage.target
+    if user_classes is not None:
+        for name in profile.users:
+            if name not in user_classes:
+                problems.append(f"{format_loc(('users', name))}: unknown user class (known: {_known(user_classes)})")
+    errors: list[ThresholdError] = []
+    profile._thresholds = parse_thresholds(profile.thresholds, errors=errors)
+    for error in errors:
+        problems.append(f"{format_loc(('thresholds', *error.path))}: {error.message}")
+    for threshold in profile._thresholds:
+        scope = threshold.scope
+        where = format_loc(("thresholds", threshold.key))
+        if scope.tag == "name" and endpoints is not None and scope.value not in endpoints:
+            problems.append(f"{where}: {_unknown_name('endpoint', scope.value or '', endpoints)}")
+        elif scope.tag == "user_class":
+            if user_classes is not None and scope.value not in user_classes:
+                problems.append(f"{where}: {_unknown_name('user class', scope.value or '', user_classes)}")
+            elif scope.value not in profile.users:
+                problems.append(
+                    f"{where}: user class {scope.value!r} takes no part in this profile (users: {_known(profile.users)})"
+                )
+    return list(dict.fromkeys(problems))  # one threshold key with several expressions reports once
+
+
+# -- error formatting ------------------------------------------------------------------------
+
+
+def format_loc(loc: Sequence[str | int]) -> str:
+    """``("stages", 2, "spawn_rate")`` → ``stages[2].spawn_rate``; threshold keys are quoted."""
+    text = ""
+    for position, part in enumerate(loc):
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        if part == "[key]":
+            continue
+        quote = (position > 0 and loc[position - 1] == "thresholds") or not part.isidentifier()
+        text += ("." if text else "") + (json.dumps(part, ensure_ascii=False) if quote else part)
+    return text
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin is Union or type(annotation).__name__ == "UnionType":
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return _unwrap(members[0]) if len(members) == 1 else annotation
+    return annotation
+
+
+def _allowed_keys(loc: Sequence[str | int]) -> list[str] | None:
+    """The keys the model at ``loc`` (inside a Profile) accepts, or None if it is not a model."""
+    annotation: Any = Profile
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model_field = annotation.model_fields.get(str(part))
+            if model_field is None:
+                return None
+            annotation = model_field.annotation
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return None
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(error["loc"][:-1])
+        return "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    if kind == "greater_than":
+        return f"must be greater than {_number(ctx['gt'])}"
+    if kind == "greater_than_equal":
+        return f"must be at least {_number(ctx['ge'])}"
+    if kind == "less_than":
+        return f"must be less than {_number(ctx['lt'])}"
+    if kind == "less_than_equal":
+        return f"must be at most {_number(ctx['le'])}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be an integer, got {_short(value)}"
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return f"must be a number, got {_short(value)}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false, got {_short(value)}"
+    if kind == "string_type":
+        return f"must be a string, got {_short(value)}"
+    if kind == "list_type":
+        return f"must be a list, got {_short(value)}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping, got {_short(value)}"
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty"
+    message = str(error["msg"])
+    if kind in ("value_error", "assertion_error"):
+        message = message.split(", ", 1)[1] if ", " in message else message
+    return message[:1].lower() + message[1:] if message[:2] != message[:2].upper() else message
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line from pydantic's ``errors()``: the first error as ``path: message`` plus ``(and N more)``."""
+    errors = error.errors()
+    first = errors[0]
+    path = format_loc(first["loc"])
+    text = f"{path}: {_message(first)}" if path else _message(first)
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more)"
+    return text
+
+
+# -- YAML ------------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a mapping with the same key twice (a silent typo otherwise)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _canonical_hash(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+# -- finding profiles ------------------------------------------------------------------------
+
+
+def _search_dirs(profiles_dir: Path | None) -> list[Path]:
+    if profiles_dir is not None:
+        return [Path(profiles_dir)]
+    dirs: list[Path] = []
+    for candidate in (Path.cwd() / "profiles", PROFILES_DIR):
+        if candidate.is_dir() and all(candidate.resolve() != d.resolve() for d in dirs):
+            dirs.append(candidate)
+    return dirs
+
+
+def available_profiles(profiles_dir: Path | None = None) -> dict[str, Path]:
+    """Profile name → file, from ``profiles_dir`` (default: ``./profiles``, then the repository's)."""
+    found: dict[str, Path] = {}
+    for directory in _search_dirs(profiles_dir):
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.iterdir()):
+            if path.suffix in PROFILE_SUFFIXES and path.is_file():
+                found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def resolve_profile(ref: str | Path, profiles_dir: Path | None = None) -> Path:
+    """The file ``ref`` names: a path to a .yaml/.yml file, or a profile name in ``profiles/``."""
+    text = str(ref)
+    if text.endswith(PROFILE_SUFFIXES) or "/" in text or "\\" in text:
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigError(f"profile file not found: {text}")
+        return path
+    available = available_profiles(profiles_dir)
+    if text not in available:
+        names = ", ".join(available) or "none found"
+        raise ConfigError(f"unknown profile {text!r} (available: {names})")
+    return available[text]
+
+
+def load_profile(
+    ref: str | Path,
+    *,
+    user_classes: Collection[str] | None = None,
+    endpoints: Collection[str] | None = None,
+    profiles_dir: Path | None = None,
+) -> Profile:
+    """Read and validate a profile; raise :class:`ConfigError` with one line for any problem.
+
+    ``ref`` is a name in ``profiles/`` (looked up in ``profiles_dir``, default ``./profiles`` then
+    the repository's ``profiles/``) or a path to a .yaml/.yml file. When ``user_classes`` /
+    ``endpoints`` are given, the mix and the threshold scopes must name existing ones.
+    """
+    path = resolve_profile(ref, profiles_dir)
+    shown = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{shown}: cannot read profile: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{shown}: {where}invalid YAML: {problem}") from None
+    if data is None:
+        raise ConfigError(f"{shown}: empty profile (expected a mapping with description, stages, users)")
+    context = {
+        "user_classes": set(user_classes) if user_classes is not None else None,
+        "endpoints": set(endpoints) if endpoints is not None else None,
+    }
+    try:
+        profile = Profile.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise ConfigError(f"{shown}: {format_validation_error(exc)}") from None
+    profile._name = path.stem
+    profile._source_path = path
+    profile._hash = _canonical_hash(data)
+    return profile
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """What ``bss-loadtest profiles`` shows about one profile file."""
+
+    name: str
+    path: Path
+    description: str
+    stages: list[Stage] = field(default_factory=list)
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    total_duration_s: float = 0.0
+    error: str | None = None
+    """The one-line ConfigError when the file does not validate (then the other facts are empty)."""
+
+
+def list_profiles(profiles_dir: Path | None = None) -> list[ProfileInfo]:
+    """Every profile in ``profiles_dir`` (default: ``./profiles``, then the repository's), by name."""
+    infos: list[ProfileInfo] = []
+    for name, path in available_profiles(profiles_dir).items():
+        try:
+            profile = load_profile(path)
+        except ConfigError as exc:
+            infos.append(ProfileInfo(name=name, path=path, description="", error=exc.message))
+            continue
+        infos.append(
+            ProfileInfo(
+                name=name,
+                path=path,
+                description=profile.description,
+                stages=list(profile.stages),
+                thresholds=dict(profile.thresholds),
+                total_duration_s=profile.total_duration_s,
+            )
+        )
+    return infos
+
+
+# -- hosts -----------------------------------------------------------------------------------
+
+
+def _host_of(target: str) -> str:
+    from urllib.parse import urlsplit
+
+    text = target.strip()
+    if "://" in text:
+        text = urlsplit(text).hostname or ""
+    elif text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    return text.strip("[]").lower()
+
+
+def host_matches(target: str, allowed: Collection[str]) -> bool:
+    """Whether the host of ``target`` (URL or host) is named or contained by ``allowed``.
+
+    Host names compare literally (``*.example.com`` matches subdomains); no DNS lookup is made.
+    """
+    host = _host_of(target)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for pattern in allowed:
+        pattern = pattern.lower()
+        if address is not None:
+            try:
+                if address in ipaddress.ip_network(pattern, strict=False):
+                    return True
+            except ValueError:
+                continue
+        elif pattern.startswith("*.") and host.endswith(pattern[1:]):
+            return True
+        elif host == pattern:
+            return True
+    return False

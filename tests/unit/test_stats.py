@@ -1,0 +1,133 @@
+"""The one histogram: percentiles against exact ones, merging, history, transfer."""
+
+import math
+import random
+
+import msgpack
+import pytest
+
+from bss_loadtest.stats import AUTH_REQUEST_TYPE, Histogram, RunStats, bucket_key
+
+
+def exact_percentile(samples, q):
+    ordered = sorted(samples)
+    return ordered[max(1, math.ceil(q * len(ordered))) - 1]
+
+
+def within_tolerance(got, exact):
+    return abs(got - exact) <= max(0.005 * exact, 1.0)
+
+
+@pytest.mark.parametrize(
+    "distribution",
+    [
+        lambda r: r.lognormvariate(3, 1),  # typical API latencies, long tail
+        lambda r: r.uniform(0.2, 5),  # loopback, sub-millisecond to a few ms
+        lambda r: r.expovariate(1 / 400),  # slow backend
+        lambda r: 30000 * r.random(),  # timeouts up to 30 s
+    ],
+)
+def test_percentiles_within_half_percent_or_1ms_of_exact(distribution):
+    rng = random.Random(7)
+    samples = [distribution(rng) for _ in range(50_000)]
+    histogram = Histogram()
+    for value in samples:
+        histogram.record(value)
+    for q in (0.5, 0.9, 0.95, 0.99, 0.999, 1.0):
+        got = histogram.percentile(q)
+        exact = exact_percentile(samples, q)
+        assert within_tolerance(got, exact), (q, got, exact)
+
+
+def test_memory_does_not_grow_with_the_number_of_requests():
+    rng = random.Random(1)
+    histogram = Histogram()
+    sizes = []
+    for _ in range(5):
+        for _ in range(40_000):
+            histogram.record(rng.lognormvariate(3, 1))
+        sizes.append(len(histogram.buckets))
+    # Buckets depend on the spread of values, not on the count: the last rounds add almost none.
+    assert sizes[-1] - sizes[-2] < 0.02 * sizes[-1]
+    assert sizes[-1] < 2500
+
+
+@pytest.mark.parametrize("value", [0.0, 0.04, 0.05, 1.0, 99.94, 99.96, 100.0, 123.4, 999.5, 1234.5, 98765.0])
+def test_bucket_representative_is_close_to_the_value(value):
+    assert within_tolerance(bucket_key(value) / 10.0, value)
+
+
+def test_empty_histogram_has_no_percentile():
+    assert Histogram().percentile(0.95) is None
+
+
+def test_extremes_are_exact():
+    histogram = Histogram()
+    for value in (3.21, 1234.567, 55.5):
+        histogram.record(value)
+    assert histogram.percentile(1.0) == 1234.567
+    assert histogram.percentile(0.0) == 3.21
+
+
+def test_worker_deltas_merge_to_what_one_process_reports():
+    rng = random.Random(3)
+    single, merged = RunStats(), RunStats()
+    workers = [RunStats() for _ in range(3)]
+    now = 1_700_000_000.0
+    for i in range(6000):
+        method, name = rng.choice([("GET", "/api/v1/customers/{id}"), ("POST", "/api/v1/orders")])
+        failure = "server_error" if rng.random() < 0.05 else None
+        value = rng.lognormvariate(3, 1)
+        single.record(method, name, value, failure, "CustomerUser", now + i * 0.001)
+        workers[i % 3].record(method, name, value, failure, "CustomerUser", now + i * 0.001)
+        if i % 1000 == 999:  # periodic reports travel through msgpack like Locust's
+            for worker in workers:
+                merged.merge_dict(msgpack.loads(msgpack.dumps(worker.take_delta()), strict_map_key=False))
+    for key in single.endpoint_keys():
+        a, b = single.endpoint(key), merged.endpoint(key)
+        assert (a.count, a.failures, a.failures_by_class) == (b.count, b.failures, b.failures_by_class)
+        assert [a.percentile(q) for q in (0.5, 0.95, 0.99)] == [b.percentile(q) for q in (0.5, 0.95, 0.99)]
+    assert single.total.count == merged.total.count == 6000
+    assert single.user_class("CustomerUser").count == merged.user_class("CustomerUser").count
+
+
+def test_auth_requests_are_kept_apart_from_business_totals():
+    stats = RunStats()
+    stats.record(AUTH_REQUEST_TYPE, "/realms/bss/protocol/openid-connect/token", 5.0, None, "X", 1.0)
+    stats.record("GET", "/actuator/health", 2.0, None, "X", 1.0)
+    assert stats.total.count == 1
+    assert stats.endpoint("AUTH /realms/bss/protocol/openid-connect/token").count == 1
+    assert stats.business_keys() == ["GET /actuator/health"]
+
+
+def test_unknown_endpoint_is_not_created_by_a_lookup():
+    stats = RunStats()
+    assert stats.endpoint("GET /nothing") is None
+    assert stats.endpoint_keys() == []
+
+
+def test_history_rows_per_second_and_late_reports_still_count():
+    stats = RunStats()
+    for second in range(3):
+        for _ in range(10):
+            stats.record("GET", "/a", 10.0 + second, None, None, 100.0 + second + 0.5)
+    stats.close_intervals(before=102)
+    rows = [r for r in stats.history if r.name == "/a"]
+    assert [(r.timestamp, r.requests) for r in rows] == [(100, 10), (101, 10)]
+    late = RunStats()
+    late.record("GET", "/a", 50.0, "timeout", None, 100.2)  # belongs to a closed interval
+    stats.merge_dict(late.to_dict())
+    stats.close_intervals(before=1e12)
+    assert sum(r.requests for r in stats.history if r.name == "/a") == 31
+    assert stats.total.count == 31
+
+
+def test_summary_row_fields():
+    stats = RunStats()
+    for i in range(100):
+        stats.record("GET", "/a", float(i + 1), "rate_limited" if i < 5 else None, None, 10.0 + i / 100)
+    row = stats.endpoint("GET /a").summary_row(duration_s=2.0)
+    assert row["count"] == 100 and row["failures"] == 5 and row["error_rate"] == 0.05
+    assert row["p95_ms"] == 95.0 and row["p50_ms"] == 50.0 and row["max_ms"] == 100.0
+    assert row["rps"] == 50.0
+    assert row["failures_by_class"] == {"rate_limited": 5}

@@ -1,0 +1,335 @@
+"""Profiles: the shipped files load, and every kind of bad profile is one line naming file and key."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bss_loadtest import profiles
+from bss_loadtest.errors import INVALID_CONFIG, ConfigError
+from bss_loadtest.profiles import Profile, list_profiles, load_profile, parse_duration
+
+REPO_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
+SHIPPED = ["load", "smoke", "soak", "spike", "stress"]
+MIX_CLASSES = [
+    "CustomerUser",
+    "OrderUser",
+    "InvoiceUser",
+    "PaymentUser",
+    "ProductUser",
+    "ServiceUser",
+    "AssetUser",
+    "SubscriptionUser",
+    "OrderJourneyUser",
+    "CustomerCareUser",
+]
+USER_CLASSES = [*MIX_CLASSES, "SmokeUser"]
+ENDPOINTS = ["GET /api/v1/customers/{id}", "POST /api/v1/orders", "GET /api/v1/invoices/{id}"]
+
+GOOD = """\
+description: a test profile
+stages:
+  - {duration: 1m, target: 10}
+  - {duration: 30s, target: 10}
+users: {CustomerUser: 3, OrderUser: 1}
+thresholds:
+  http_req_duration: ["p(95)<500"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def load(path: Path) -> Profile:
+    return load_profile(path, user_classes=USER_CLASSES, endpoints=ENDPOINTS)
+
+
+# -- shipped profiles ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_profile_loads(name: str) -> None:
+    profile = load_profile(name, user_classes=USER_CLASSES, profiles_dir=REPO_PROFILES)
+    assert profile.name == name
+    assert profile.description
+    assert profile.parsed_thresholds, "every shipped profile declares thresholds"
+    assert len(profile.hash) == 64
+
+
+def test_shipped_profiles_are_exactly_these() -> None:
+    assert [info.name for info in list_profiles(REPO_PROFILES)] == SHIPPED
+    assert all(info.error is None for info in list_profiles(REPO_PROFILES))
+
+
+@pytest.mark.parametrize(
+    ("name", "minutes"),
+    [("load", 16), ("stress", 13), ("smoke", 2), ("spike", 7 + 1 / 3), ("soak", 130)],
+)
+def test_stage_totals(name: str, minutes: float) -> None:
+    assert load_profile(name, profiles_dir=REPO_PROFILES).total_duration_s == pytest.approx(minutes * 60)
+
+
+def test_seed_stages_and_thresholds_are_kept_exact() -> None:
+    load_ = load_profile("load", profiles_dir=REPO_PROFILES)
+    assert [(s.duration, s.target) for s in load_.stages] == [(120, 10), (300, 10), (120, 20), (300, 20), (120, 0)]
+    assert load_.thresholds == {"http_req_duration": ["p(95)<500"], "http_req_failed": ["rate<0.05"]}
+    stress = load_profile("stress", profiles_dir=REPO_PROFILES)
+    assert [(s.duration, s.target) for s in stress.stages] == [
+        (60, 50), (180, 50), (60, 100), (180, 100), (60, 200), (180, 200), (60, 0)
+    ]
+    assert stress.thresholds == {"http_req_duration": ["p(95)<1000"], "http_req_failed": ["rate<0.1"]}
+    smoke = load_profile("smoke", profiles_dir=REPO_PROFILES)
+    assert smoke.users == {"SmokeUser": 1} and smoke.iterations == 1
+    assert smoke.thresholds == {"http_req_duration": ["p(95)<200"], "http_req_failed": ["rate<0.01"]}
+
+
+@pytest.mark.parametrize("name", ["load", "stress", "spike", "soak"])
+def test_mix_profiles_use_the_domain_user_classes(name: str) -> None:
+    profile = load_profile(name, profiles_dir=REPO_PROFILES)
+    assert set(profile.users) == set(MIX_CLASSES)
+    assert profile.guard_hosts == (name != "load")
+
+
+def test_seed_discrepancy_is_explained_in_the_files() -> None:
+    assert "16 minutes" in (REPO_PROFILES / "load.yaml").read_text()
+    assert "13 minutes" in (REPO_PROFILES / "stress.yaml").read_text()
+
+
+def test_defaults(tmp_path: Path) -> None:
+    profile = load(write(tmp_path, GOOD, "good.yaml"))
+    assert profile.allowed_hosts == ["localhost", "127.0.0.0/8", "::1"]
+    assert profile.guard_hosts is False
+    assert profile.think_time.scale_with_time is False
+    assert profile.tolerances.model_dump() == {
+        "p95_pct": 10, "p95_min_ms": 5, "error_rate_points": 1, "throughput_pct": 10
+    }
+    assert profile.iterations is None
+
+
+def test_lookup_by_name_in_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "profiles").mkdir()
+    write(tmp_path / "profiles", GOOD, "mine.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert load_profile("mine").name == "mine"
+    # the repository's own profiles stay reachable from elsewhere
+    assert load_profile("load").name == "load"
+
+
+def test_unknown_profile_lists_the_available_ones() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_profile("lod", profiles_dir=REPO_PROFILES)
+    assert raised.value.message == "unknown profile 'lod' (available: load, smoke, soak, spike, stress)"
+    assert raised.value.exit_code == INVALID_CONFIG
+
+
+def test_missing_profile_file() -> None:
+    with pytest.raises(ConfigError, match=r"profile file not found: nowhere/x\.yaml"):
+        load_profile("nowhere/x.yaml")
+
+
+# -- one line per bad profile ----------------------------------------------------------------
+
+BAD_PROFILES = {
+    "malformed YAML": (
+        "description: x\nstages: [\n  - {duration: 1m, target: 1}\n",
+        r"line \d+: invalid YAML: ",
+    ),
+    "duplicate key": (GOOD + "users: {OrderUser: 1}\n", r"line 8: invalid YAML: duplicate key 'users'"),
+    "not a mapping": ("- 1\n- 2\n", r"must be a mapping, got a list"),
+    "unknown top-level key": (
+        GOOD + "stagez: []\n",
+        r"stagez: unknown key \(allowed: description, stages, users, .*tolerances\)",
+    ),
+    "unknown key in a stage": (
+        GOOD.replace("target: 10}", "target: 10, spawnrate: 2}", 1),
+        r"stages\[0\]\.spawnrate: unknown key \(allowed: duration, target, spawn_rate\)",
+    ),
+    "missing key": (GOOD.replace("description: a test profile\n", ""), r"description: required key is missing"),
+    "wrong type": (GOOD.replace("target: 10}", "target: ten}", 1), r"stages\[0\]\.target: must be an integer, got 'ten'"),
+    "negative target": (GOOD.replace("target: 10}", "target: -5}", 1), r"stages\[0\]\.target: must be at least 0"),
+    "spawn_rate 0": (
+        GOOD.replace("{duration: 30s, target: 10}", "{duration: 30s, target: 10, spawn_rate: 0}"),
+        r"stages\[1\]\.spawn_rate: must be greater than 0$",
+    ),
+    "bad duration": (GOOD.replace("1m", "1x"), r"stages\[0\]\.duration: invalid duration '1x'"),
+    "zero duration": (GOOD.replace("1m", "0s"), r"stages\[0\]\.duration: must be longer than 0 s"),
+    "ramp that cannot finish": (
+        GOOD.replace("{duration: 30s, target: 10}", "{duration: 30s, target: 100, spawn_rate: 2}"),
+        r"stages\[1\]\.spawn_rate: ramp of 90 users at 2/s takes 45 s, longer than the stage \(30 s\)",
+    ),
+    "empty stages": (
+        GOOD.replace("  - {duration: 1m, target: 10}\n  - {duration: 30s, target: 10}\n", "").replace(
+            "stages:", "stages: []"
+        ),
+        r"stages: must not be empty",
+    ),
+    "empty users": (GOOD.replace("{CustomerUser: 3, OrderUser: 1}", "{}"), r"users: must not be empty"),
+    "zero weight": (GOOD.replace("OrderUser: 1", "OrderUser: 0"), r"users\.OrderUser: must be greater than 0"),
+    "unknown user class": (
+        GOOD.replace("CustomerUser", "CustomerUsr"),
+        r"users\.CustomerUsr: unknown user class \(known: AssetUser, CustomerCareUser, CustomerUser, ",
+    ),
+    "think_time min > max": (GOOD + "think_time: {min: 3, max: 1}\n", r"think_time: min \(3 s\) is greater than max \(1 s\)"),
+    "unknown key in think_time": (
+        GOOD + "think_time: {min: 1, max: 2, scale: true}\n",
+        r"think_time\.scale: unknown key \(allowed: min, max, scale_with_time\)",
+    ),
+    "bad allowed host": (
+        GOOD + "allowed_hosts: [localhost, 'no such host!']\n",
+        r"allowed_hosts\[1\]: 'no such host!' is neither a host name nor an IP address or CIDR network",
+    ),
+    "negative tolerance": (GOOD + "tolerances: {p95_pct: -1}\n", r"tolerances\.p95_pct: must be at least 0"),
+    "unknown endpoint in a threshold scope": (
+        GOOD + "  http_req_duration{name:GET /api/v1/customer/{id}}: ['p(95)<300']\n",
+        r'thresholds\."http_req_duration\{name:GET /api/v1/customer/\{id\}\}": unknown endpoint '
+        r"'GET /api/v1/customer/\{id\}' \(did you mean 'GET /api/v1/customers/\{id\}'\? known: ",
+    ),
+    "user class in a threshold scope not in the mix": (
+        GOOD + "  http_req_failed{user_class:InvoiceUser}: ['rate<0.1']\n",
+        r'thresholds\."http_req_failed\{user_class:InvoiceUser\}": user class \'InvoiceUser\' takes no part',
+    ),
+    "unknown failure class in a threshold scope": (
+        GOOD + "  http_req_failed{failure:throttled}: ['rate<0.1']\n",
+        r'thresholds\."http_req_failed\{failure:throttled\}": unknown failure class \'throttled\' \(known: auth, ',
+    ),
+    "malformed threshold expression": (
+        GOOD.replace('"p(95)<500"', '"p(95) under 500"'),
+        r'thresholds\."http_req_duration"\[0\]: malformed threshold expression \'p\(95\) under 500\'',
+    ),
+    "unknown statistic": (
+        GOOD.replace('"p(95)<500"', '"mean<500"'),
+        r"thresholds\.\"http_req_duration\"\[0\]: unknown statistic 'mean' for http_req_duration "
+        r"\(allowed: avg, min, med, max, p\(N\)\)",
+    ),
+    "unknown metric": (
+        GOOD.replace("http_req_duration:", "http_req_duraton:"),
+        r"thresholds\.\"http_req_duraton\": unknown metric 'http_req_duraton' \(known: http_req_duration, ",
+    ),
+    "bad threshold object key": (
+        GOOD + "  http_req_failed: [{threshold: 'rate<0.1', abortOnFial: true}]\n",
+        r'thresholds\."http_req_failed"\[0\]\.abortOnFial: unknown key \(allowed: threshold, abortOnFail, ',
+    ),
+    "bad delayAbortEval": (
+        GOOD + "  http_req_failed: [{threshold: 'rate<0.1', abortOnFail: true, delayAbortEval: soon}]\n",
+        r'thresholds\."http_req_failed"\[0\]\.delayAbortEval: invalid duration \'soon\'',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_PROFILES))
+def test_bad_profile_is_one_line_naming_file_and_key(tmp_path: Path, case: str) -> None:
+    text, expected = BAD_PROFILES[case]
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load(path)
+    message = raised.value.message
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ") or message.startswith("bad.yaml: "), message
+    assert raised.value.exit_code == INVALID_CONFIG
+    detail = message.split(": ", 1)[1]
+    assert re.match(expected, detail), f"{case}: {message}"
+
+
+def test_path_is_shown_relative_to_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "profiles").mkdir()
+    write(tmp_path / "profiles", GOOD.replace("target: 10}", "target: 10, spawn_rate: 0}", 1), "stress.yaml")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as raised:
+        load_profile("stress")
+    assert raised.value.message == "profiles/stress.yaml: stages[0].spawn_rate: must be greater than 0"
+
+
+def test_several_errors_report_the_first_and_count_the_rest(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("target: 10}", "target: -1, spawn_rate: 0}", 1) + "extra: 1\n")
+    with pytest.raises(ConfigError) as raised:
+        load(path)
+    assert raised.value.message.endswith("stages[0].target: must be at least 0 (and 2 more)")
+
+
+def test_unknown_user_class_is_only_checked_when_classes_are_given(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("CustomerUser", "SomeOtherUser"))
+    assert load_profile(path).users == {"SomeOtherUser": 3, "OrderUser": 1}
+
+
+# -- scaling, hashing, listing ---------------------------------------------------------------
+
+
+def test_scaled_multiplies_durations_and_delay_but_not_think_time() -> None:
+    profile = load_profile("soak", profiles_dir=REPO_PROFILES)
+    scaled = profile.scaled(0.01)
+    assert scaled.total_duration_s == pytest.approx(profile.total_duration_s * 0.01)
+    assert scaled.think_time == profile.think_time
+    delays = [t.delay_abort_eval_s for t in scaled.parsed_thresholds if t.abort_on_fail]
+    assert delays == [pytest.approx(6.0)]  # 10m * 0.01
+    assert scaled.hash == profile.hash and scaled.name == "soak" and scaled.time_scale == 0.01
+    assert profile.total_duration_s == 7800  # the original is untouched
+
+
+def test_scaled_think_time_when_asked(tmp_path: Path) -> None:
+    profile = load(write(tmp_path, GOOD + "think_time: {min: 1, max: 3, scale_with_time: true}\n"))
+    scaled = profile.scaled(0.5)
+    assert (scaled.think_time.min, scaled.think_time.max) == (0.5, 1.5)
+
+
+@pytest.mark.parametrize("scale", [0, -1, float("nan")])
+def test_scaled_rejects_a_bad_scale(scale: float) -> None:
+    with pytest.raises(ValueError, match="time scale"):
+        load_profile("load", profiles_dir=REPO_PROFILES).scaled(scale)
+
+
+def test_hash_ignores_comments_and_layout_but_not_values(tmp_path: Path) -> None:
+    first = load(write(tmp_path, GOOD, "a.yaml"))
+    commented = load(write(tmp_path, "# a comment\n" + GOOD.replace("[\"p(95)<500\"]", "\n    - p(95)<500"), "b.yaml"))
+    changed = load(write(tmp_path, GOOD.replace("target: 10}", "target: 11}", 1), "c.yaml"))
+    assert first.hash == commented.hash
+    assert first.hash != changed.hash
+
+
+def test_list_profiles_reports_a_broken_file_instead_of_failing(tmp_path: Path) -> None:
+    write(tmp_path, GOOD, "good.yaml")
+    write(tmp_path, "description: [", "broken.yml")
+    infos = {info.name: info for info in list_profiles(tmp_path)}
+    assert infos["good"].error is None and infos["good"].total_duration_s == 90
+    assert infos["good"].thresholds == {"http_req_duration": ["p(95)<500"]}
+    assert infos["broken"].error and "invalid YAML" in infos["broken"].error
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1h2m3s", 3723), ("90s", 90), ("2m", 120), (90, 90), (1.5, 1.5), ("1h30m", 5400), ("500ms", 0.5), ("45", 45)],
+)
+def test_parse_duration(value: str | float, seconds: float) -> None:
+    assert parse_duration(value) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("value", ["", "2x", "m", "1m 30", "-5s", -1, True, None, "1.2.3s"])
+def test_parse_duration_rejects(value: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("http://localhost:8080", True),
+        ("http://127.0.0.5:9000/api", True),
+        ("http://[::1]:8080", True),
+        ("https://bss.example.com", False),
+        ("10.0.0.1", False),
+    ],
+)
+def test_host_allowed_defaults_to_loopback(tmp_path: Path, host: str, allowed: bool) -> None:
+    assert load(write(tmp_path, GOOD)).host_allowed(host) is allowed
+
+
+def test_host_allowed_names_networks_and_wildcards() -> None:
+    assert profiles.host_matches("https://api.staging.example.com", ["*.example.com"])
+    assert profiles.host_matches("http://10.1.2.3:80", ["10.0.0.0/8"])
+    assert not profiles.host_matches("http://example.org", ["*.example.com", "10.0.0.0/8"])

@@ -1,0 +1,1 @@
+"""One module per API domain; each exposes ``build_router(ctx) -> APIRouter``."""

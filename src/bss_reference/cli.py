@@ -1,0 +1,142 @@
+"""Command line of the reference server: ``configure_parser(parser)`` and ``run(args)``.
+
+``bss-loadtest reference-server`` (the suite's CLI) and ``python -m bss_reference`` both use these
+two functions. ``run`` serves in the foreground until SIGINT/SIGTERM and returns 0; a user error at
+start (bad option value, port in use, unusable ``--db``) prints one line ``error: ...`` to stderr
+and returns 2. Once listening it prints ``bss-reference listening on http://HOST:PORT`` to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+
+from bss_reference.config import (DEFAULT_CLIENT_SECRET, DEFAULT_RATE_LIMIT_IP,
+                                  DEFAULT_RATE_LIMIT_USER, DEFAULT_TOKEN_TTL_S, Settings)
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LISTENING_PREFIX = "bss-reference listening on "
+
+
+class StartupError(Exception):
+    """A user error found before serving; its message is one line."""
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the reference server's options to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on (default 127.0.0.1).")
+    parser.add_argument("--port", type=int, default=8080, help="Port (default 8080; 0 = any free port).")
+    parser.add_argument("--db", default=":memory:",
+                        help="SQLite file (kept across restarts, WAL mode) or :memory: (default).")
+    parser.add_argument("--no-auth", action="store_true",
+                        help="Serve /api/** without requiring a bearer token.")
+    parser.add_argument("--client-secret", default=os.environ.get("BSS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
+                        help="Secret of every client (env BSS_CLIENT_SECRET, default bss-secret).")
+    parser.add_argument("--token-ttl", type=int, default=DEFAULT_TOKEN_TTL_S,
+                        help="Access token lifetime in seconds (default 300).")
+    parser.add_argument("--rate-limit", action="store_true",
+                        help="Enforce the per-user / per-IP 60 s sliding-window limits.")
+    parser.add_argument("--rate-limit-user", type=int, default=DEFAULT_RATE_LIMIT_USER,
+                        help="Requests per 60 s per token subject (default 100).")
+    parser.add_argument("--rate-limit-ip", type=int, default=DEFAULT_RATE_LIMIT_IP,
+                        help="Requests per 60 s per client IP (default 200).")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="Extra latency added to every /api request (ms).")
+    parser.add_argument("--error-rate", type=float, default=0.0,
+                        help="Fraction (0..1) of /api requests answered 503.")
+    parser.add_argument("--quirks", action="store_true", default=_env_flag("BSS_REFERENCE_QUIRKS"),
+                        help="Reproduce known backend bugs (env BSS_REFERENCE_QUIRKS=1).")
+    parser.add_argument("--log-level", default="warning", type=str.lower,
+                        help=f"Server log level: {', '.join(LOG_LEVELS)} (default warning).")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Validate option values; raise :class:`StartupError` naming the bad option."""
+    if not 0 <= args.port <= 65535:
+        raise StartupError(f"--port: must be between 0 and 65535, got {args.port}")
+    if args.token_ttl <= 0:
+        raise StartupError(f"--token-ttl: must be greater than 0, got {args.token_ttl}")
+    if args.rate_limit_user <= 0:
+        raise StartupError(f"--rate-limit-user: must be greater than 0, got {args.rate_limit_user}")
+    if args.rate_limit_ip <= 0:
+        raise StartupError(f"--rate-limit-ip: must be greater than 0, got {args.rate_limit_ip}")
+    if not 0 <= args.latency_ms <= 600_000:
+        raise StartupError(f"--latency-ms: must be between 0 and 600000, got {args.latency_ms}")
+    if not 0.0 <= args.error_rate <= 1.0:
+        raise StartupError(f"--error-rate: must be between 0 and 1, got {args.error_rate}")
+    if args.log_level not in LOG_LEVELS:
+        raise StartupError(f"--log-level: must be one of {', '.join(LOG_LEVELS)}, got {args.log_level!r}")
+    if not args.client_secret:
+        raise StartupError("--client-secret: must not be empty")
+    if not args.db:
+        raise StartupError("--db: must be a file path or :memory:")
+    return Settings(db=args.db, auth=not args.no_auth, client_secret=args.client_secret,
+                    token_ttl_s=args.token_ttl, rate_limit=args.rate_limit,
+                    rate_limit_user=args.rate_limit_user, rate_limit_ip=args.rate_limit_ip,
+                    latency_ms=args.latency_ms, error_rate=args.error_rate, quirks=args.quirks)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family = infos[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise StartupError(f"--host: cannot resolve {host!r}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(infos[0][4])
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve in the foreground until SIGINT/SIGTERM. 0 on a clean stop, 2 on a start-up error."""
+    from bss_reference.db import DatabaseError
+
+    try:
+        settings = settings_from_args(args)
+        try:
+            from bss_reference.app import create_app
+
+            app, ctx = create_app(settings)
+        except DatabaseError as exc:
+            raise StartupError(f"--db: {exc}") from None
+        sock = bind_socket(args.host, args.port)
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+
+    import uvicorn
+
+    port = sock.getsockname()[1]
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off",
+                            loop="auto", http="auto", server_header=False, date_header=False)
+    server = uvicorn.Server(config)
+    print(f"{LISTENING_PREFIX}http://{shown_host}:{port}", flush=True)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        ctx.db.close()
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bss_reference",
+                                     description="Reference BSS server (intended API contract).")
+    configure_parser(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,145 @@
+"""Helpers shared by the API modules: ids, timestamps, paging, sorting and PageResponse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Query
+from starlette.responses import Response
+
+from bss_reference.problems import ApiError, bad_request
+
+MAX_PAGE = 10_000_000
+MAX_SIZE = 10_000
+
+_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+
+
+def now_ts() -> str:
+    """Date-time without zone, millisecond precision: ``2025-01-31T10:15:30.123``."""
+    return dt.datetime.now().isoformat(timespec="milliseconds")
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def iso(d: dt.date | dt.datetime | None) -> str | None:
+    if d is None:
+        return None
+    if isinstance(d, dt.datetime):
+        return d.isoformat(timespec="milliseconds")
+    return d.isoformat()
+
+
+def parse_uuid(value: str, field: str) -> str:
+    """The canonical form of a UUID path/query value, or a 400 naming ``field``."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        raise bad_request(field, "must be a UUID") from None
+
+
+def try_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(_DUMPS(body), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def empty_ok() -> Response:
+    return Response(status_code=200)
+
+
+def like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    size: int
+    sort: str | None
+
+
+def paging(
+    page: int = Query(0, ge=0, le=MAX_PAGE, description="0-based page number."),
+    size: int = Query(20, ge=1, le=MAX_SIZE, description="Page size."),
+    sort: str | None = Query(None, max_length=200, description="`field` or `field,asc|desc`."),
+) -> Paging:
+    return Paging(page, size, sort)
+
+
+def order_clause(sort: str | None, allowed: set[str]) -> str:
+    """SQL ORDER BY for ``field[,asc|desc]``; default createdAt DESC. Unknown field → 400."""
+    if not sort:
+        return "rid DESC"
+    parts = [p.strip() for p in sort.split(",")]
+    field = parts[0]
+    direction = "ASC"
+    if len(parts) > 2:
+        raise bad_request("sort", "must be 'field' or 'field,asc|desc'")
+    if len(parts) == 2:
+        d = parts[1].lower()
+        if d not in ("asc", "desc"):
+            raise bad_request("sort", "direction must be asc or desc")
+        direction = d.upper()
+    if field not in allowed:
+        raise bad_request("sort", f"unknown sort field {field!r}; allowed: {', '.join(sorted(allowed))}")
+    if field == "createdAt":
+        return f"rid {direction}"
+    return f"json_extract(doc, '$.{field}') {direction}, rid {direction}"
+
+
+def page_body(content: list[Any], page: int, size: int, total: int) -> dict[str, Any]:
+    total_pages = math.ceil(total / size) if size else 0
+    return {
+        "content": content,
+        "page": page,
+        "size": size,
+        "totalElements": total,
+        "totalPages": total_pages,
+        "first": page == 0,
+        "last": total_pages == 0 or page == total_pages - 1,
+        "empty": not content,
+    }
+
+
+def page_response(db: Any, table: str, where: str, params: tuple, p: Paging, *,
+                  order: str = "rid DESC") -> Response:
+    rows, total = db.page(table, where, params, p.page, p.size, order=order)
+    return json_response(page_body(rows, p.page, p.size, total))
+
+
+def check_version(current: int, given: int | None) -> None:
+    if given is None:
+        raise bad_request("version", "must not be null")
+    if given != current:
+        raise ApiError(409, f"Version conflict detected: current version is {current}, got {given}",
+                       code="version.conflict")
+
+
+def enum_value(value: str, allowed: tuple[str, ...], field: str, *, case_insensitive: bool = False) -> str:
+    v = value.upper() if case_insensitive else value
+    if v not in allowed:
+        raise bad_request(field, f"must be one of {', '.join(allowed)}")
+    return v

@@ -1,0 +1,531 @@
+"""A run's results on disk: ``summary.json``, ``history.csv`` and ``report.html``, written atomically.
+
+The :class:`Summary` pydantic model *is* the schema of ``summary.json`` (schema_version 1, see
+``docs/architecture.md``): ``write_run`` validates what it writes with it and ``load_summary``
+validates what it reads. Every file is written to a temporary file in the same directory,
+flushed to disk and renamed over the target, so a reader never sees half a file; ``summary.json``
+is written last, so its presence means the run directory is complete.
+
+This module does not import locust.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bss_loadtest.errors import InputError, SuiteError
+from bss_loadtest.stats import HISTORY_INTERVAL_S, HistoryRow
+
+SUMMARY_SCHEMA = "bss-loadtest/summary"
+SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_FILE = "summary.json"
+HISTORY_FILE = "history.csv"
+REPORT_FILE = "report.html"
+HISTORY_COLUMNS = (
+    "timestamp",
+    "elapsed_s",
+    "method",
+    "name",
+    "users",
+    "requests",
+    "failures",
+    "rps",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+)
+AGGREGATED = "Aggregated"
+
+
+class ResultsWriteError(SuiteError):
+    """A result file could not be written (disk full, permission denied, ...)."""
+
+
+# -- atomic writes ---------------------------------------------------------------------------
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, ``os.replace``.
+
+    On any ``OSError`` the previous file (if any) is left intact, the temporary file is removed and
+    :class:`ResultsWriteError` is raised with one line naming the path and the OS reason.
+    """
+    target = Path(path)
+    tmp_name: str | None = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+        tmp_name = None
+        _fsync_directory(target.parent)
+    except OSError as exc:
+        raise ResultsWriteError(f"{target}: cannot write: {_os_reason(exc)}") from exc
+    finally:
+        if tmp_name is not None:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
+    """:func:`atomic_write_bytes` for text (UTF-8 by default)."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; not possible on every platform, and not worth failing for.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or exc.__class__.__name__
+
+
+# -- the schema ------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stage(_Strict):
+    start_s: float = Field(description="Start of the stage, seconds from the start of the run (time-scaled).")
+    end_s: float = Field(description="End of the stage, seconds from the start of the run (time-scaled).")
+    target: int = Field(description="Users at the end of the stage.")
+    spawn_rate: float = Field(description="Users started (or stopped) per second during the stage.")
+
+
+class ThresholdRow(_Strict):
+    metric: str = Field(description="k6 metric: http_req_duration, http_req_failed or http_reqs.")
+    expression: str = Field(description='The expression as written, e.g. "p(95)<500".')
+    scope: str | None = Field(description="The scope tag as written, e.g. name:GET /x; null for the whole run.")
+    observed: float | None = Field(description="The observed value; null when the scope had no requests.")
+    passed: bool = Field(description="Whether the threshold held.")
+    reason: str | None = Field(description="Why it failed (or why there is no value).")
+    abort_on_fail: bool = Field(description="Whether crossing it aborts the run.")
+
+
+class RequestRow(_Strict):
+    method: str = Field(description='HTTP method ("AUTH" for token requests, "" for the Aggregated row).')
+    name: str = Field(description='Path template, or "Aggregated".')
+    count: int = Field(ge=0, description="Requests.")
+    failures: int = Field(ge=0, description="Failed requests.")
+    error_rate: float = Field(ge=0, le=1, description="failures / count (0 when count is 0).")
+    avg_ms: float | None = Field(description="Mean response time.")
+    min_ms: float | None = Field(description="Fastest response.")
+    p50_ms: float | None = Field(description="Median response time.")
+    p90_ms: float | None = Field(description="90th percentile response time.")
+    p95_ms: float | None = Field(description="95th percentile response time.")
+    p99_ms: float | None = Field(description="99th percentile response time.")
+    max_ms: float | None = Field(description="Slowest response.")
+    rps: float = Field(ge=0, description="Requests per second over the run's duration.")
+    failures_by_class: dict[str, int] = Field(default_factory=dict, description="Failures per failure class.")
+
+    @property
+    def key(self) -> str:
+        """``"GET /api/v1/customers/{id}"``, or ``"Aggregated"`` for the totals row."""
+        return f"{self.method} {self.name}" if self.method else self.name
+
+
+class UserClassRow(_Strict):
+    name: str = Field(description="User class name.")
+    count: int = Field(ge=0, description="Requests made by users of this class.")
+    failures: int = Field(ge=0, description="Failed requests made by users of this class.")
+    p95_ms: float | None = Field(description="95th percentile response time of this class's requests.")
+
+
+class NotDeleted(_Strict):
+    resource: str = Field(description="Resource type, e.g. customer.")
+    id: str = Field(description="Identifier of the entity left behind.")
+    reason: str = Field(description="Why it could not be deleted.")
+
+
+class Cleanup(_Strict):
+    deleted: int = Field(ge=0, description="Entities the run created and deleted again.")
+    not_deleted: list[NotDeleted] = Field(default_factory=list, description="Entities left behind.")
+
+
+class Generator(_Strict):
+    cpu_saturated: bool = Field(description="Whether a load generator's CPU was saturated (numbers unreliable).")
+    max_cpu_percent: float | None = Field(description="Highest CPU use seen on a load generator.")
+
+
+class Workers(_Strict):
+    count: int = Field(ge=0, description="Workers that took part (0 for a local run).")
+    lost: list[str] = Field(default_factory=list, description="Workers that stopped reporting during the run.")
+
+
+class Summary(_Strict):
+    """``summary.json``, schema_version 1: the complete, final account of one run."""
+
+    schema_: Literal["bss-loadtest/summary"] = Field(alias="schema", description="Always bss-loadtest/summary.")
+    schema_version: Literal[1] = Field(description="Version of this schema.")
+    run_id: str = Field(min_length=1, description="The run's id (also its directory name).")
+    profile: str = Field(min_length=1, description="Profile name.")
+    profile_hash: str | None = Field(description="Hash of the resolved profile, to tell edited profiles apart.")
+    host: str | None = Field(description="The target's base URL.")
+    suite_version: str = Field(description="Version of bss-loadtest that made the run.")
+    git_commit: str | None = Field(description="Commit of the suite's checkout, when known.")
+    time_scale: float = Field(gt=0, description="Factor applied to every duration of the profile.")
+    started_at: datetime = Field(description="Start, ISO 8601 UTC.")
+    ended_at: datetime = Field(description="End, ISO 8601 UTC.")
+    duration_s: float = Field(ge=0, description="Seconds from the first request to the end.")
+    status: Literal["complete", "partial"] = Field(description="partial when the run did not finish.")
+    partial_reason: str | None = Field(description="Why the run is partial; null when complete.")
+    exit_code: int = Field(description="The run's exit code (0 pass, 99 thresholds crossed, ...).")
+    stages: list[Stage] = Field(description="The profile's stages, time-scaled, for plots.")
+    thresholds: list[ThresholdRow] = Field(description="Every threshold with its verdict.")
+    requests: list[RequestRow] = Field(description="One row per endpoint (token requests included).")
+    totals: RequestRow = Field(description='The business totals: method "", name "Aggregated".')
+    failures_by_class: dict[str, int] = Field(description="Failures per failure class, whole run.")
+    user_classes: list[UserClassRow] = Field(description="One row per user class.")
+    tolerances: dict[str, Any] | None = Field(description="The profile's compare tolerances, if it declares any.")
+    cleanup: Cleanup | None = Field(description="What the run's cleanup did; null when it did not run.")
+    reconciliation: dict[str, Any] | None = Field(description="Client vs server request counts, when checked.")
+    generator: Generator = Field(description="Load generator health.")
+    workers: Workers = Field(description="Distributed-run workers.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _partial_has_reason(self) -> "Summary":
+        if self.status == "partial" and not self.partial_reason:
+            raise ValueError("a partial run needs a partial_reason")
+        return self
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict, keys as in the file."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def endpoint_rows(self, *, include_auth: bool = False) -> list[RequestRow]:
+        return [r for r in self.requests if include_auth or r.method != "AUTH"]
+
+
+def validate_summary(data: Mapping[str, Any], *, source: str = SUMMARY_FILE) -> Summary:
+    """Validate a summary dict; raise :class:`InputError` with one line naming ``source`` and the field."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{source}: not a JSON object")
+    if data.get("schema") != SUMMARY_SCHEMA:
+        raise InputError(f"{source}: not a bss-loadtest summary (schema is {data.get('schema')!r}, expected {SUMMARY_SCHEMA!r})")
+    version = data.get("schema_version")
+    if version != SUMMARY_SCHEMA_VERSION:
+        raise InputError(f"{source}: schema_version {version} is not supported (expected {SUMMARY_SCHEMA_VERSION})")
+    try:
+        return Summary.model_validate(dict(data))
+    except ValidationError as exc:
+        raise InputError(f"{source}: {first_error(exc)}") from None
+
+
+def first_error(exc: ValidationError) -> str:
+    """One line from pydantic's first error: ``requests[2].count: Input should be ...``."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid"
+    error = errors[0]
+    path = ""
+    for part in error.get("loc", ()):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{path or 'value'}: {error.get('msg', 'invalid')}{extra}"
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def history_frame_rows(
+    history_rows: Sequence[HistoryRow], users_at: Mapping[int, int], *, started_at: float
+) -> list[dict[str, Any]]:
+    """The rows of ``history.csv`` as dicts, in file order."""
+    known = sorted(users_at.items())
+    rows: list[dict[str, Any]] = []
+    position = 0
+    users = 0
+    # history_rows come in time order per close; sort defensively, keeping Aggregated last per second.
+    ordered = sorted(history_rows, key=lambda r: (r.timestamp, r.name == AGGREGATED and r.method == ""))
+    for row in ordered:
+        while position < len(known) and known[position][0] <= row.timestamp:
+            users = known[position][1]
+            position += 1
+        rows.append(
+            {
+                "timestamp": row.timestamp,
+                "elapsed_s": round(row.timestamp - started_at, 3),
+                "method": row.method,
+                "name": row.name,
+                "users": users,
+                "requests": row.requests,
+                "failures": row.failures,
+                "rps": round(row.requests / HISTORY_INTERVAL_S, 3),
+                "p50_ms": row.p50_ms,
+                "p95_ms": row.p95_ms,
+                "p99_ms": row.p99_ms,
+                "max_ms": row.max_ms,
+            }
+        )
+    return rows
+
+
+def history_csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HISTORY_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in HISTORY_COLUMNS])
+    return buffer.getvalue()
+
+
+def history_dataframe(rows: Sequence[Mapping[str, Any]]):  # -> pandas.DataFrame
+    import pandas as pd
+
+    frame = pd.DataFrame(list(rows), columns=list(HISTORY_COLUMNS))
+    return _normalise_history(frame)
+
+
+def _normalise_history(frame):
+    import pandas as pd
+
+    frame["method"] = frame["method"].fillna("").astype(str)
+    frame["name"] = frame["name"].fillna("").astype(str)
+    for column in ("timestamp", "users", "requests", "failures"):
+        frame[column] = pd.to_numeric(frame[column]).fillna(0).astype("int64")
+    for column in ("elapsed_s", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    return frame
+
+
+def write_run(
+    run_dir: str | os.PathLike[str],
+    summary: Mapping[str, Any],
+    history_rows: Sequence[HistoryRow],
+    users_at: Mapping[int, int],
+    *,
+    started_at: float,
+) -> list[Path]:
+    """Write a run directory: ``history.csv``, ``report.html``, then ``summary.json`` (last).
+
+    ``summary`` is validated with :class:`Summary` first (a bad summary is a bug in the caller and
+    raises :class:`ResultsWriteError` before anything is written). ``started_at`` (epoch seconds)
+    is the origin of ``elapsed_s``. Returns the paths written, in order. If the HTML report cannot
+    be rendered, a short report naming the error is written instead so the numbers are not lost.
+    """
+    directory = Path(run_dir)
+    try:
+        model = Summary.model_validate(dict(summary))
+    except ValidationError as exc:
+        raise ResultsWriteError(f"{directory / SUMMARY_FILE}: invalid summary: {first_error(exc)}") from None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsWriteError(f"{directory}: cannot create directory: {_os_reason(exc)}") from exc
+
+    rows = history_frame_rows(history_rows, users_at, started_at=started_at)
+    written = [atomic_write_text(directory / HISTORY_FILE, history_csv_text(rows))]
+
+    from bss_loadtest.report import render_run_report
+
+    try:
+        html = render_run_report(model, history_dataframe(rows))
+    except Exception as exc:  # noqa: BLE001 - a broken chart must not lose the run's numbers
+        warnings.warn(f"report.html could not be rendered: {exc!r}", RuntimeWarning, stacklevel=2)
+        from bss_loadtest.report import render_error_page
+
+        html = render_error_page(model, f"The report could not be rendered: {exc!r}")
+    written.append(atomic_write_text(directory / REPORT_FILE, html))
+
+    text = json.dumps(model.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
+    written.append(atomic_write_text(directory / SUMMARY_FILE, text))
+    return written
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def summary_path(path_or_run_dir: str | os.PathLike[str]) -> Path:
+    path = Path(path_or_run_dir)
+    return path / SUMMARY_FILE if path.is_dir() else path
+
+
+def read_json_file(path: Path, *, what: str = "file") -> Any:
+    """Parse a JSON file; missing, unreadable, empty or corrupt → one-line :class:`InputError`."""
+    shown = _display(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{shown}: no such {what}") from None
+    except IsADirectoryError:
+        raise InputError(f"{shown}: is a directory, not a {what}") from None
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read: {_os_reason(exc)}") from None
+    if not raw.strip():
+        raise InputError(f"{shown}: file is empty")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        where = f" (line {line})" if line else ""
+        raise InputError(f"{shown}: not valid JSON{where}") from None
+
+
+def load_summary(path_or_run_dir: str | os.PathLike[str]) -> Summary:
+    """Read and validate ``summary.json`` (give the file or its run directory)."""
+    path = summary_path(path_or_run_dir)
+    data = read_json_file(path, what="summary file")
+    return validate_summary(data, source=_display(path))
+
+
+def load_history(run_dir: str | os.PathLike[str]):  # -> pandas.DataFrame
+    """Read ``history.csv`` of a run directory (or the file itself) as a DataFrame.
+
+    Missing, empty, unparsable or wrong-column files raise :class:`InputError` naming the file.
+    """
+    import pandas as pd
+
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / HISTORY_FILE
+    shown = _display(path)
+    try:
+        if path.stat().st_size == 0:
+            raise InputError(f"{shown}: file is empty")
+        frame = pd.read_csv(path, keep_default_na=False, na_values={c: [""] for c in HISTORY_COLUMNS[7:]})
+    except FileNotFoundError:
+        raise InputError(f"{shown}: no such history file") from None
+    except InputError:
+        raise
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{shown}: not a readable CSV file ({str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__})") from None
+    missing = [c for c in HISTORY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"{shown}: missing columns {', '.join(missing)}")
+    try:
+        return _normalise_history(frame[list(HISTORY_COLUMNS)].copy())
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{shown}: bad values ({str(exc).splitlines()[0]})") from None
+
+
+def aggregated_history(frame):
+    """Only the ``Aggregated`` rows of a history DataFrame, sorted by time."""
+    if frame is None or len(frame) == 0:
+        return frame
+    return frame[(frame["name"] == AGGREGATED) & (frame["method"] == "")].sort_values("elapsed_s")
+
+
+# -- building a summary from RunStats (for the plugin, tests and benchmarks) -----------------
+
+
+def summary_from_stats(
+    stats: Any,
+    *,
+    run_id: str,
+    profile: str,
+    started_at: float,
+    ended_at: float,
+    host: str | None = None,
+    profile_hash: str | None = None,
+    suite_version: str | None = None,
+    git_commit: str | None = None,
+    time_scale: float = 1.0,
+    exit_code: int = 0,
+    status: str = "complete",
+    partial_reason: str | None = None,
+    stages: Sequence[Mapping[str, Any]] = (),
+    thresholds: Sequence[Mapping[str, Any]] = (),
+    tolerances: Mapping[str, Any] | None = None,
+    cleanup: Mapping[str, Any] | None = None,
+    reconciliation: Mapping[str, Any] | None = None,
+    generator: Mapping[str, Any] | None = None,
+    workers: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A schema_version 1 summary dict from a :class:`~bss_loadtest.stats.RunStats`.
+
+    ``thresholds`` are rows as made by ``ThresholdResult.to_dict()``. The result validates with
+    :class:`Summary`; pass it to :func:`write_run`.
+    """
+    from datetime import timezone
+
+    duration = max(ended_at - (stats.first_request_at or started_at), 0.0)
+    rows = []
+    for key in stats.endpoint_keys():
+        method, name = stats.methods[key]
+        rows.append({"method": method, "name": name, **stats.endpoints[key].summary_row(duration)})
+    totals = {"method": "", "name": AGGREGATED, **stats.total.summary_row(duration)}
+    user_classes = []
+    for name in sorted(stats.user_classes):
+        aggregate = stats.user_classes[name]
+        p95 = aggregate.percentile(0.95)
+        user_classes.append({"name": name, "count": aggregate.count, "failures": aggregate.failures,
+                             "p95_ms": None if p95 is None else round(p95, 2)})
+
+    def stamp(epoch: float) -> str:
+        return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "run_id": run_id,
+        "profile": profile,
+        "profile_hash": profile_hash,
+        "host": host,
+        "suite_version": suite_version or _suite_version(),
+        "git_commit": git_commit,
+        "time_scale": time_scale,
+        "started_at": stamp(started_at),
+        "ended_at": stamp(ended_at),
+        "duration_s": round(duration, 3),
+        "status": status,
+        "partial_reason": partial_reason,
+        "exit_code": exit_code,
+        "stages": [dict(s) for s in stages],
+        "thresholds": [dict(t) for t in thresholds],
+        "requests": rows,
+        "totals": totals,
+        "failures_by_class": stats.failures_by_class(),
+        "user_classes": user_classes,
+        "tolerances": dict(tolerances) if tolerances is not None else None,
+        "cleanup": dict(cleanup) if cleanup is not None else None,
+        "reconciliation": dict(reconciliation) if reconciliation is not None else None,
+        "generator": dict(generator) if generator is not None else {"cpu_saturated": False, "max_cpu_percent": None},
+        "workers": dict(workers) if workers is not None else {"count": 0, "lost": []},
+    }
+
+
+def _suite_version() -> str:
+    from bss_loadtest import __version__
+
+    return __version__

@@ -1,0 +1,351 @@
+"""Baselines: append-only, self-describing JSON copies of a run's summary, one directory per profile.
+
+``reports/baselines/<profile>/<UTC timestamp>-<run id>.json``::
+
+    {"schema": "bss-loadtest/baseline", "schema_version": 1, "profile", "profile_hash", "host",
+     "suite_version", "git_commit", "saved_at", "run_id", "note",
+     "endpoints": [{"key", "method", "name", "count", "error_rate", "p50_ms", "p95_ms", "p99_ms", "rps"}],
+     "aggregated_history": {"elapsed_s": [...], "p50_ms": [...], "p95_ms": [...], "p99_ms": [...], "rps": [...]} | null,
+     "summary": {... the run's summary.json ...}}
+
+Files are never overwritten (the name is claimed with a hard link, which fails if it exists), so
+the directory is the history of accepted baselines, as pytest-benchmark's storage is. The
+timestamp prefix makes the file names sort by age, so ``latest`` is the last name.
+
+This module does not import locust.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bss_loadtest.errors import InputError
+from bss_loadtest.results import (
+    AGGREGATED,
+    HISTORY_FILE,
+    ResultsWriteError,
+    Summary,
+    _display,
+    _os_reason,
+    first_error,
+    load_history,
+    load_summary,
+    read_json_file,
+    summary_path,
+)
+
+BASELINE_SCHEMA = "bss-loadtest/baseline"
+BASELINE_SCHEMA_VERSION = 1
+DEFAULT_BASELINES_ROOT = Path("reports/baselines")
+LATEST = "latest"
+
+
+class EndpointRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(description='"GET /api/v1/customers/{id}" or "Aggregated".')
+    method: str = Field(description="HTTP method; empty for Aggregated.")
+    name: str = Field(description="Path template or Aggregated.")
+    count: int = Field(description="Requests.")
+    error_rate: float = Field(description="failures / count.")
+    p50_ms: float | None = Field(description="Median.")
+    p95_ms: float | None = Field(description="95th percentile.")
+    p99_ms: float | None = Field(description="99th percentile.")
+    rps: float = Field(description="Requests per second.")
+
+
+class AggregatedHistory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    elapsed_s: list[float] = Field(description="Seconds since the start of the run.")
+    p50_ms: list[float | None] = Field(description="Aggregated median per second.")
+    p95_ms: list[float | None] = Field(description="Aggregated p95 per second.")
+    p99_ms: list[float | None] = Field(description="Aggregated p99 per second.")
+    rps: list[float] = Field(description="Requests per second.")
+
+
+class Baseline(BaseModel):
+    """One stored baseline (the file's content); ``path`` is where it was read from."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_: Literal["bss-loadtest/baseline"] = Field(alias="schema", description="Always bss-loadtest/baseline.")
+    schema_version: Literal[1] = Field(description="Version of this schema.")
+    profile: str = Field(description="Profile of the run.")
+    profile_hash: str | None = Field(description="Hash of the resolved profile.")
+    host: str | None = Field(description="Target of the run.")
+    suite_version: str = Field(description="Suite version that made the run.")
+    git_commit: str | None = Field(description="Commit of the suite when the baseline was saved.")
+    saved_at: datetime = Field(description="When it was saved (UTC).")
+    run_id: str = Field(description="The run's id.")
+    note: str | None = Field(default=None, description="Free text given at save time.")
+    endpoints: list[EndpointRow] = Field(description="Compact per-endpoint table (business endpoints + Aggregated).")
+    aggregated_history: AggregatedHistory | None = Field(default=None, description="Aggregated series over time, for charts.")
+    summary: Summary = Field(description="The run's summary.json.")
+
+    path: Path | None = Field(default=None, exclude=True, description="Where it was loaded from (not stored).")
+
+    def history_frame(self):  # -> pandas.DataFrame | None
+        """The aggregated history as a DataFrame shaped like ``results.load_history`` (Aggregated rows)."""
+        if self.aggregated_history is None:
+            return None
+        import pandas as pd
+
+        h = self.aggregated_history
+        frame = pd.DataFrame({"elapsed_s": h.elapsed_s, "p50_ms": h.p50_ms, "p95_ms": h.p95_ms,
+                              "p99_ms": h.p99_ms, "rps": h.rps})
+        frame["method"] = ""
+        frame["name"] = AGGREGATED
+        return frame.astype({"p50_ms": "float64", "p95_ms": "float64", "p99_ms": "float64"})
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    """One line of ``bss-loadtest baseline list``; ``error`` is set for an unreadable file."""
+
+    path: Path
+    profile: str
+    run_id: str | None = None
+    saved_at: str | None = None
+    host: str | None = None
+    suite_version: str | None = None
+    git_commit: str | None = None
+    note: str | None = None
+    requests: int | None = None
+    p95_ms: float | None = None
+    error_rate: float | None = None
+    status: str | None = None
+    error: str | None = None
+
+
+def git_commit(cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """``git rev-parse HEAD`` of ``cwd`` (default: the current directory), or None."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
+
+
+def endpoint_table(summary: Summary) -> list[dict[str, Any]]:
+    rows = []
+    for r in [*summary.endpoint_rows(), summary.totals]:
+        rows.append({"key": r.key, "method": r.method, "name": r.name, "count": r.count, "error_rate": r.error_rate,
+                     "p50_ms": r.p50_ms, "p95_ms": r.p95_ms, "p99_ms": r.p99_ms, "rps": r.rps})
+    return rows
+
+
+def _compact_history(run_dir: Path) -> dict[str, list] | None:
+    if not (run_dir / HISTORY_FILE).exists():
+        return None
+    from bss_loadtest.results import aggregated_history
+
+    agg = aggregated_history(load_history(run_dir))
+    if agg is None or len(agg) == 0:
+        return None
+
+    def column(name: str) -> list:
+        return [None if v != v else float(v) for v in agg[name].tolist()]  # NaN -> None
+
+    return {"elapsed_s": column("elapsed_s"), "p50_ms": column("p50_ms"), "p95_ms": column("p95_ms"),
+            "p99_ms": column("p99_ms"), "rps": [float(v) for v in agg["rps"].tolist()]}
+
+
+def _safe_component(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
+
+
+def save_baseline(
+    run_dir: str | os.PathLike[str],
+    baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_ROOT,
+    *,
+    note: str | None = None,
+    force: bool = False,
+    now: datetime | None = None,
+) -> Path:
+    """Store the run in ``run_dir`` as a new baseline of its profile; returns the new file.
+
+    A partial run is refused unless ``force``. Never overwrites: if the file name exists already
+    (same second, same run), :class:`InputError` is raised.
+    """
+    import json
+
+    run_path = Path(run_dir)
+    summary = load_summary(run_path)
+    if summary.status == "partial" and not force:
+        raise InputError(f"{_display(summary_path(run_path))}: run is partial ({summary.partial_reason}); "
+                         "refusing to save it as a baseline (use --force to save anyway)")
+    saved = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    directory = Path(baselines_root) / _safe_component(summary.profile)
+    data = {
+        "schema": BASELINE_SCHEMA,
+        "schema_version": BASELINE_SCHEMA_VERSION,
+        "profile": summary.profile,
+        "profile_hash": summary.profile_hash,
+        "host": summary.host,
+        "suite_version": summary.suite_version,
+        "git_commit": summary.git_commit or git_commit(),
+        "saved_at": saved.isoformat().replace("+00:00", "Z"),
+        "run_id": summary.run_id,
+        "note": note,
+        "endpoints": endpoint_table(summary),
+        "aggregated_history": _compact_history(run_path if run_path.is_dir() else run_path.parent),
+        "summary": summary.to_json_dict(),
+    }
+    Baseline.model_validate(data)  # what we store must load again
+    target = directory / f"{saved.strftime('%Y%m%dT%H%M%SZ')}-{_safe_component(summary.run_id)}.json"
+    payload = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    _write_new(target, payload)
+    return target
+
+
+def _write_new(target: Path, payload: bytes) -> None:
+    """Write ``target`` only if it does not exist: temp file + fsync + hard link (atomic, no overwrite)."""
+    tmp: str | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, target)
+    except FileExistsError:
+        raise InputError(f"{target}: a baseline with this name exists already; baselines are never overwritten") from None
+    except OSError as exc:
+        raise ResultsWriteError(f"{target}: cannot write: {_os_reason(exc)}") from exc
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _baseline_files(root: Path, profile: str | None) -> list[Path]:
+    if profile is not None:
+        directories = [root / _safe_component(profile)]
+    else:
+        directories = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    files: list[Path] = []
+    for directory in directories:
+        if directory.is_dir():
+            files.extend(sorted(p for p in directory.glob("*.json") if not p.name.startswith(".")))
+    return files
+
+
+def read_baseline(path: str | os.PathLike[str], *, profile: str | None = None) -> Baseline:
+    """Load one baseline file; any problem is a one-line :class:`InputError` naming the file."""
+    file = Path(path)
+    shown = _display(file)
+    data = read_json_file(file, what="baseline file")
+    if not isinstance(data, dict):
+        raise InputError(f"{shown}: not a JSON object")
+    if data.get("schema") != BASELINE_SCHEMA:
+        raise InputError(f"{shown}: not a bss-loadtest baseline (schema is {data.get('schema')!r}, expected {BASELINE_SCHEMA!r})")
+    if data.get("schema_version") != BASELINE_SCHEMA_VERSION:
+        raise InputError(f"{shown}: schema_version {data.get('schema_version')} is not supported (expected {BASELINE_SCHEMA_VERSION})")
+    summary = data.get("summary")
+    if isinstance(summary, dict) and summary.get("schema_version") not in (None, 1):
+        raise InputError(f"{shown}: summary.schema_version {summary.get('schema_version')} is not supported (expected 1)")
+    try:
+        baseline = Baseline.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{shown}: {first_error(exc)}") from None
+    if profile is not None and baseline.profile != profile:
+        raise InputError(f"{shown}: baseline is for profile {baseline.profile!r}, not {profile!r}")
+    baseline.path = file
+    return baseline
+
+
+def load_baseline(
+    path_or_latest: str | os.PathLike[str] = LATEST,
+    *,
+    profile: str,
+    baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_ROOT,
+) -> Baseline:
+    """The baseline at a path, or ``"latest"``: the newest stored for ``profile``.
+
+    ``InputError`` (one line, naming the file or directory) when there is none, or it is missing,
+    empty, corrupt, of another schema or version, or of another profile.
+    """
+    if str(path_or_latest) == LATEST:
+        files = _baseline_files(Path(baselines_root), profile)
+        if not files:
+            raise NoBaselineError(f"{_display(Path(baselines_root) / _safe_component(profile))}: "
+                                  f"no baseline stored for profile {profile!r}")
+        return read_baseline(files[-1], profile=profile)
+    return read_baseline(Path(path_or_latest), profile=profile)
+
+
+class NoBaselineError(InputError):
+    """No baseline exists yet for the profile (nightly treats this as 'nothing to compare', exit 0)."""
+
+
+def baseline_history(profile: str, baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_ROOT, *, last_n: int = 10) -> list[Baseline]:
+    """The newest ``last_n`` readable baselines of ``profile`` (unreadable ones are skipped), oldest first."""
+    out: list[Baseline] = []
+    for file in reversed(_baseline_files(Path(baselines_root), profile)):
+        try:
+            out.append(read_baseline(file, profile=profile))
+        except InputError:
+            continue
+        if len(out) >= last_n:
+            break
+    return list(reversed(out))
+
+
+def list_baselines(baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_ROOT, profile: str | None = None) -> list[BaselineInfo]:
+    """Every stored baseline (of ``profile``, or all), oldest first per profile; unreadable files carry ``error``."""
+    infos = []
+    for file in _baseline_files(Path(baselines_root), profile):
+        try:
+            b = read_baseline(file)
+        except InputError as exc:
+            infos.append(BaselineInfo(path=file, profile=file.parent.name, error=exc.message))
+            continue
+        infos.append(BaselineInfo(
+            path=file, profile=b.profile, run_id=b.run_id,
+            saved_at=b.saved_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ"),
+            host=b.host, suite_version=b.suite_version, git_commit=b.git_commit, note=b.note,
+            requests=b.summary.totals.count, p95_ms=b.summary.totals.p95_ms,
+            error_rate=b.summary.totals.error_rate, status=b.summary.status,
+        ))
+    return infos
+
+
+def format_baseline_list(infos: list[BaselineInfo]) -> str:
+    """A plain-text table for ``bss-loadtest baseline list`` (newest last; ``*`` marks each profile's latest)."""
+    if not infos:
+        return "no baselines stored"
+    latest: dict[str, Path] = {}
+    for info in infos:
+        if info.error is None:
+            latest[info.profile] = info.path
+    headers = ("", "profile", "saved at", "run id", "host", "suite", "commit", "requests", "p95 ms", "errors", "note")
+    rows = []
+    for i in infos:
+        if i.error is not None:
+            rows.append(("!", i.profile, "-", i.path.name, "-", "-", "-", "-", "-", "-", f"unreadable: {i.error}"))
+            continue
+        rows.append((
+            "*" if latest.get(i.profile) == i.path else "",
+            i.profile, i.saved_at or "-", i.run_id or "-", i.host or "-", i.suite_version or "-",
+            (i.git_commit or "-")[:10], f"{i.requests:,}" if i.requests is not None else "-",
+            f"{i.p95_ms:.1f}" if i.p95_ms is not None else "-",
+            f"{i.error_rate * 100:.2f}%" if i.error_rate is not None else "-",
+            (i.note or "") + (" (partial)" if i.status == "partial" else ""),
+        ))
+    widths = [max(len(str(r[c])) for r in (headers, *rows)) for c in range(len(headers))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in (headers, *rows)]
+    lines.append("(* = latest, used by compare --baseline latest)")
+    return "\n".join(lines)

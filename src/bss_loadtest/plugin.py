@@ -34,7 +34,7 @@ import gevent
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from bss_loadtest import __version__, errors, failures, hosts, runtime
+from bss_loadtest import __version__, errors, failures, hosts, reconcile, runtime
 from bss_loadtest.stats import RunStats, endpoint_key
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class RunController:
         self.metrics = None
         self.run_dir: Path | None = None
         self.applied: tuple | None = None
+        self.scrape_before = None
 
     # -- options -----------------------------------------------------------------------------
 
@@ -220,6 +221,7 @@ class RunController:
         self.lost_workers = set()
         self.live_results = []
         self.ensure_profile()
+        self.scrape_before = reconcile.scrape(self.environment.host) if self.environment.host else None
         logger.info(
             "Run %s: profile %s against %s",
             self.run_id,
@@ -322,6 +324,13 @@ class RunController:
         else:
             exit_code = errors.OK
         summary = self.build_summary(results, exit_code)
+        if self.scrape_before is not None:
+            summary["reconciliation"] = reconcile.reconcile(
+                self.scrape_before,
+                reconcile.scrape(self.environment.host),
+                self.stats,
+                extra_requests=_cleanup_requests(self.cleanup_reports),
+            )
         print_console_report(summary, results, thresholds_module)
         self.write_results(summary)
         if exit_code is not None:
@@ -487,6 +496,13 @@ def _on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
         help="Seconds between two Pushgateway pushes",
     )
     group.add_argument(
+        "--request-log",
+        default="",
+        env_var="BSS_REQUEST_LOG",
+        include_in_web_ui=False,
+        help="Also write every request (time, method, name, ms, failure class) as CSV to PATH.<pid>",
+    )
+    group.add_argument(
         "--allow-host",
         action="store_true",
         default=False,
@@ -630,17 +646,45 @@ def _on_request(
     ctl = _current
     if ctl is None:
         return
+    failure_class = failures.failure_class_of(exception) if exception is not None else None
     ctl.stats.record(
         request_type,
         name,
         response_time,
-        failures.failure_class_of(exception) if exception is not None else None,
+        failure_class,
         context.get("user_class") if context else None,
     )
+    if _request_log is not None:
+        _request_log.write(f"{time.time():.6f},{request_type},{name},{response_time:.6f},{failure_class or ''}\n")
+
+
+_request_log = None
+
+
+def _open_request_log(ctl: RunController) -> None:
+    """Per-process raw sample log (opt-in), for audits of the histogram against exact values."""
+    global _request_log
+    path = ctl.option("request_log", "")
+    if not path or _request_log is not None:
+        return
+    target = Path(f"{path}.{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _request_log = target.open("a", encoding="utf-8", buffering=1024 * 1024)
+    except OSError as error:
+        logger.error("error: --request-log %s: %s", target, error.strerror or error)
+
+
+def _close_request_log() -> None:
+    global _request_log
+    if _request_log is not None:
+        _request_log.close()
+        _request_log = None
 
 
 def _on_test_start(environment: Any, **kwargs: Any) -> None:
     ctl = controller(environment)
+    _open_request_log(ctl)
     if ctl.is_worker:
         ctl.stats = RunStats()
         ctl.finalized = False
@@ -650,6 +694,8 @@ def _on_test_start(environment: Any, **kwargs: Any) -> None:
 
 def _on_test_stop(environment: Any, **kwargs: Any) -> None:
     ctl = controller(environment)
+    if _request_log is not None:
+        _request_log.flush()
     if ctl.is_worker:
         return
     ctl.finish_run()
@@ -658,6 +704,7 @@ def _on_test_stop(environment: Any, **kwargs: Any) -> None:
 def _on_quitting(environment: Any, **kwargs: Any) -> None:
     ctl = controller(environment)
     if ctl.is_worker:
+        _close_request_log()
         return
     if not ctl.finalized:
         # Interrupted (SIGINT/SIGTERM): stop the users, then write what we have, marked partial.
@@ -673,6 +720,7 @@ def _on_quitting(environment: Any, **kwargs: Any) -> None:
     if ctl.metrics is not None:
         ctl.metrics.stop()
         ctl.metrics = None
+    _close_request_log()
 
 
 def _on_report_to_master(client_id: str, data: dict, **kwargs: Any) -> None:
@@ -754,6 +802,19 @@ def print_console_report(summary: dict[str, Any], results: list, thresholds_modu
         )
     if summary["partial_reason"]:
         lines.append(f"PARTIAL: {summary['partial_reason']}")
+    reconciliation = summary.get("reconciliation")
+    if reconciliation is not None:
+        if reconciliation["reconciled"]:
+            lines.append(f"Reconciled with the target's metrics ({reconciliation['endpoints_compared']} endpoints)")
+        else:
+            lines.append(
+                "NOT reconciled with the target's metrics: "
+                + "; ".join(f"{m['endpoint']} suite={m['suite']} target={m['target']}" for m in reconciliation["mismatches"][:5])
+                + "".join(
+                    f"; {c['counter']} suite={c['suite']} target={c['target']}"
+                    for c in reconciliation["counters"] if not c["match"]
+                )
+            )
     if results:
         lines.append("")
         lines.append(thresholds_module.format_table(results))
@@ -799,6 +860,15 @@ def _tolerances(profile: Any) -> dict | None:
     if tolerances is None:
         return None
     return tolerances.model_dump() if hasattr(tolerances, "model_dump") else dict(tolerances)
+
+
+def _cleanup_requests(reports: list[dict]) -> dict[str, int]:
+    """Requests the test-data cleanup made outside the statistics, by endpoint key."""
+    counts: dict[str, int] = {}
+    for report in reports:
+        for key, n in (report.get("requests") or {}).items():
+            counts[key] = counts.get(key, 0) + int(n)
+    return counts
 
 
 def _merge_cleanup(reports: list[dict]) -> dict | None:

@@ -1,0 +1,112 @@
+"""Reconciliation: does what the suite counted match what the target says it served?
+
+When the target exposes Spring-style metrics (``/actuator/prometheus`` with the
+``http_server_requests_seconds`` histogram labelled ``uri``, ``method``), the suite scrapes them
+before the run and after it, and compares the increase per endpoint with its own counts; it also
+compares the business counters (``bss_customers_created_total``) with the creates it counted.
+Pure apart from :func:`scrape`; does not import locust.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from bss_loadtest.stats import AUTH_REQUEST_TYPE, RunStats
+
+logger = logging.getLogger(__name__)
+
+METRICS_PATH = "/actuator/prometheus"
+SCRAPE_TIMEOUT_S = 5.0
+REQUESTS_METRIC = "http_server_requests_seconds"
+BUSINESS_COUNTERS = {
+    # server counter → the suite's endpoint whose successful requests it counts
+    "bss_customers_created_total": "POST /api/v1/customers",
+    "bss_customers_updated_total": "PUT /api/v1/customers/{id}",
+    "bss_customers_status_changed_total": "PUT /api/v1/customers/{id}/status",
+}
+
+
+@dataclass
+class Scrape:
+    """Request counts per ``"METHOD uri"`` and the business counters, at one moment."""
+
+    requests: dict[str, float] = field(default_factory=dict)
+    counters: dict[str, float] = field(default_factory=dict)
+
+
+def parse(text: str) -> Scrape:
+    scrape = Scrape()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == f"{REQUESTS_METRIC}_count":
+                key = f"{sample.labels.get('method', '')} {sample.labels.get('uri', '')}"
+                scrape.requests[key] = scrape.requests.get(key, 0.0) + sample.value
+            elif sample.name in BUSINESS_COUNTERS:
+                scrape.counters[sample.name] = sample.value
+    return scrape
+
+
+def scrape(host: str, path: str = METRICS_PATH) -> Scrape | None:
+    """Scrape the target; ``None`` when it exposes no usable metrics (not an error)."""
+    url = host.rstrip("/") + path
+    try:
+        with urllib.request.urlopen(url, timeout=SCRAPE_TIMEOUT_S) as response:
+            text = response.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        logger.info("No reconciliation: %s answered %s", url, error)
+        return None
+    try:
+        result = parse(text)
+    except ValueError as error:
+        logger.info("No reconciliation: %s is not Prometheus text (%s)", url, error)
+        return None
+    return result if result.requests else None
+
+
+def reconcile(
+    before: Scrape | None,
+    after: Scrape | None,
+    stats: RunStats,
+    *,
+    extra_requests: dict[str, int] | None = None,
+) -> dict[str, Any] | None:
+    """Compare the target's increase with the suite's counts.
+
+    ``extra_requests`` are requests the suite made outside its statistics (test-data cleanup),
+    by endpoint key. Token requests (``AUTH``) are compared as ``POST`` to the token path.
+    """
+    if before is None or after is None:
+        return None
+    ours: dict[str, int] = {}
+    for key in stats.endpoint_keys():
+        method, name = stats.methods[key]
+        server_key = f"POST {name}" if method == AUTH_REQUEST_TYPE else key
+        ours[server_key] = ours.get(server_key, 0) + stats.endpoints[key].count
+    for key, count in (extra_requests or {}).items():
+        ours[key] = ours.get(key, 0) + count
+    mismatches = []
+    for key in sorted(ours):
+        served = int(after.requests.get(key, 0.0) - before.requests.get(key, 0.0))
+        if served != ours[key]:
+            mismatches.append({"endpoint": key, "suite": ours[key], "target": served})
+    counters = []
+    for counter, endpoint in BUSINESS_COUNTERS.items():
+        if counter not in after.counters:
+            continue
+        aggregate = stats.endpoint(endpoint)
+        counted = (aggregate.count - aggregate.failures) if aggregate else 0
+        increase = int(after.counters[counter] - before.counters.get(counter, 0.0))
+        counters.append({"counter": counter, "suite": counted, "target": increase, "match": counted == increase})
+    reconciled = not mismatches and all(c["match"] for c in counters)
+    return {
+        "reconciled": reconciled,
+        "endpoints_compared": len(ours),
+        "mismatches": mismatches,
+        "counters": counters,
+    }

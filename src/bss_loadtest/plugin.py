@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.event
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -115,6 +116,8 @@ class RunController:
         self.metrics = None
         self.run_dir: Path | None = None
         self.applied: tuple | None = None
+        self.finished = gevent.event.Event()
+        self.finished.set()
         self.scrape_before = None
 
     # -- options -----------------------------------------------------------------------------
@@ -213,6 +216,7 @@ class RunController:
             self.options.run_id = self.run_id
         self.started_at = time.time()
         self.finalized = False
+        self.finished.clear()
         self.partial_reason = None
         self.abort_reason = None
         self.cleanup_reports = []
@@ -222,6 +226,8 @@ class RunController:
         self.live_results = []
         self.ensure_profile()
         self.scrape_before = reconcile.scrape(self.environment.host) if self.environment.host else None
+        if self.metrics is not None:
+            self.metrics.start_run(self.run_id)
         logger.info(
             "Run %s: profile %s against %s",
             self.run_id,
@@ -296,6 +302,17 @@ class RunController:
         """Evaluate, write and report the run; returns the exit code it decided (None: manual)."""
         if self.finalized:
             return None
+        self.finalized = True
+        try:
+            return self._finish(interrupted)
+        finally:
+            self.finished.set()
+
+    def wait_finished(self, timeout: float = FLUSH_TIMEOUT_S + 30) -> None:
+        """Block until a finish running in another greenlet has written its results."""
+        self.finished.wait(timeout)
+
+    def _finish(self, interrupted: str | None) -> int | None:
         if self.is_master:
             silent = self.flush_workers()
             if silent:
@@ -305,11 +322,12 @@ class RunController:
 
             if cleanup.LAST_REPORT is not None:
                 self.cleanup_reports.append(cleanup.LAST_REPORT.to_dict())
-        self.finalized = True
         self.stats.ended_at = time.time()
         self.stats.close_intervals(before=time.time() + 1)
         if interrupted:
             self.partial_reason = interrupted
+        elif self.abort_reason:
+            self.partial_reason = f"aborted: {self.abort_reason}"
         elif self.lost_workers:
             self.partial_reason = f"worker(s) lost during the run: {', '.join(sorted(self.lost_workers))}"
 
@@ -332,9 +350,12 @@ class RunController:
                 extra_requests=_cleanup_requests(self.cleanup_reports),
             )
         print_console_report(summary, results, thresholds_module)
-        self.write_results(summary)
         if exit_code is not None:
             self.environment.process_exit_code = exit_code
+        if not self.write_results(summary):
+            exit_code = self.environment.process_exit_code
+        if self.metrics is not None:
+            self.metrics.end_run()  # the final push holds the final numbers and verdicts
         return exit_code
 
     # -- results -----------------------------------------------------------------------------
@@ -401,10 +422,10 @@ class RunController:
                 "count": len(self.environment.runner.clients) if self.is_master else 0,
                 "lost": sorted(self.lost_workers),
             },
-            "aborted": self.abort_reason,
         }
 
-    def write_results(self, summary: dict[str, Any]) -> None:
+    def write_results(self, summary: dict[str, Any]) -> bool:
+        """Write the run directory; on failure say why in one line and set the exit code."""
         from bss_loadtest import results
 
         run_dir = Path(self.option("report_dir", "reports")) / "runs" / str(self.run_id)
@@ -419,25 +440,24 @@ class RunController:
                 started_at=self.started_at or time.time(),
             )
         except errors.SuiteError as error:
-            logger.error("error: %s", error.message)
             _print(f"error: {error.message}")
             self.environment.process_exit_code = error.exit_code
-            return
+            return False
         except OSError as error:
             message = f"{run_dir}: cannot write results: {error.strerror or error}"
             _print(f"error: {message}")
             self.environment.process_exit_code = errors.INVALID_CONFIG
-            return
+            return False
         _print(f"Results: {run_dir}/summary.json, {run_dir}/report.html, {run_dir}/history.csv")
+        return True
 
 
 # -- listeners ---------------------------------------------------------------------------------
 
 
 def _on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
-    from bss_loadtest.client import options as client_options
-
-    group = parser.add_argument_group("BSS load-test suite")
+    # LocustArgumentParser.add_argument (not a group's) knows include_in_web_ui.
+    group = parser
     group.add_argument(
         "--time-scale",
         type=float,
@@ -516,7 +536,6 @@ def _on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
         include_in_web_ui=False,
         help="Allow the web UI to listen on a non-loopback --web-host (requires --web-login)",
     )
-    client_options.add_arguments(parser)
     # The web UI listens on loopback unless exposed on purpose.
     parser.set_defaults(web_host=LOOPBACK_WEB_HOST)
 
@@ -594,19 +613,51 @@ def _start_metrics(ctl: RunController) -> None:
     pushgateway = ctl.option("pushgateway", "")
     if not port and not pushgateway:
         return
-    from bss_loadtest import prometheus
-
-    state = MetricsState(ctl)
     try:
-        ctl.metrics = prometheus.start_export(
-            state,
-            port=port,
-            host=ctl.option("prometheus_host", "127.0.0.1"),
-            pushgateway=pushgateway or None,
-            push_interval=float(ctl.option("push_interval", 10.0)),
-        )
+        ctl.metrics = MetricsExport(ctl, port=port, pushgateway=pushgateway or None)
     except errors.SuiteError as error:
         _fail_startup(error)
+
+
+class MetricsExport:
+    """The live export of one process: a scrape endpoint for its life, a pusher per run."""
+
+    def __init__(self, ctl: RunController, *, port: int, pushgateway: str | None) -> None:
+        from bss_loadtest import prometheus
+
+        self.ctl = ctl
+        self.registry = prometheus.build_registry(MetricsState(ctl))
+        self.pushgateway = pushgateway
+        self.interval = float(ctl.option("push_interval", 10.0))
+        self.pusher = None
+        if pushgateway:  # validate the URL and interval now, before any user starts
+            prometheus.Pusher(self.registry, pushgateway, run_id="-", interval=self.interval)
+        self.server = None
+        if port:
+            self.server = prometheus.MetricsServer(
+                self.registry, port=port, bind_address=ctl.option("prometheus_host", "127.0.0.1")
+            ).start()
+            logger.info("Live metrics at %s", self.server.url)
+
+    def start_run(self, run_id: str) -> None:
+        from bss_loadtest import prometheus
+
+        self.end_run()
+        if self.pushgateway:
+            self.pusher = prometheus.Pusher(
+                self.registry, self.pushgateway, run_id=run_id, interval=self.interval
+            ).start()
+
+    def end_run(self) -> None:
+        if self.pusher is not None:
+            self.pusher.stop(final=True)
+            self.pusher = None
+
+    def stop(self) -> None:
+        self.end_run()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
 
 
 class MetricsState:
@@ -717,6 +768,7 @@ def _on_quitting(environment: Any, **kwargs: Any) -> None:
         ctl.finish_run(interrupted="interrupted before the profile ended")
         if ctl.profile is not None and environment.process_exit_code in (None, errors.OK):
             environment.process_exit_code = errors.INTERRUPTED
+    ctl.wait_finished()
     if ctl.metrics is not None:
         ctl.metrics.stop()
         ctl.metrics = None

@@ -125,7 +125,14 @@ def run(args: argparse.Namespace) -> int:
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off",
                             loop="auto", http="auto", server_header=False, date_header=False)
-    server = uvicorn.Server(config)
+    class _Server(uvicorn.Server):
+        # A stop by SIGINT/SIGTERM is the normal end of a foreground run: exit 0, do not
+        # re-raise the signal after the graceful shutdown (uvicorn's default).
+        def handle_exit(self, sig, frame):  # type: ignore[no-untyped-def]
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    server = _Server(config)
     print(f"{LISTENING_PREFIX}http://{shown_host}:{port}", flush=True)
     try:
         server.run(sockets=[sock])

@@ -1,0 +1,194 @@
+"""OAuth2 client credentials: identities, a per-process token cache, the token request.
+
+The real backend limits each token subject to 100 requests a minute, so users are spread over a
+pool of client identities (``--client-pool N`` → ``bss-loadtest-01..N``, or ``--client-id a,b``).
+Tokens are cached per (token URL, client id) for the whole process and refreshed
+``REFRESH_MARGIN_S`` before they expire; a lock per identity keeps concurrent users from
+fetching the same token at once.
+
+The client secret lives only in :class:`Identity` (hidden from ``repr``) and in the form body of
+the token request; it is never logged and never put into an exception message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from bss_loadtest.failures import FAILURE_BY_CLASS, AuthFailure, classify_status, failure_class_of
+
+DEFAULT_TOKEN_PATH = "/realms/bss/protocol/openid-connect/token"
+DEFAULT_CLIENT_ID = "bss-backend"
+DEFAULT_CLIENT_SECRET = "bss-secret"
+POOL_CLIENT_FORMAT = "bss-loadtest-{:02d}"
+REFRESH_MARGIN_S = 30.0
+"""Refresh a token this long before it expires (or at half its lifetime, if that is sooner)."""
+TOKEN_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One client identity. The secret is excluded from ``repr`` and comparisons."""
+
+    token_url: str
+    client_id: str
+    secret: str = field(repr=False, compare=False)
+
+
+@dataclass
+class Token:
+    access_token: str = field(repr=False)
+    refresh_at: float
+    expires_at: float
+
+
+class TokenError(Exception):
+    """The token endpoint did not give a token. The message never holds the secret."""
+
+    def __init__(self, message: str, failure_class: str = "auth") -> None:
+        super().__init__(message)
+        self.failure_class = failure_class
+
+
+def fetch_token(identity: Identity, timeout: float = TOKEN_TIMEOUT_S) -> tuple[str, float]:
+    """POST the client-credentials grant; return ``(access_token, expires_in_seconds)``."""
+    form = urllib.parse.urlencode(
+        {"grant_type": "client_credentials", "client_id": identity.client_id, "client_secret": identity.secret}
+    ).encode()
+    request = urllib.request.Request(
+        identity.token_url, data=form, method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        cls = "auth" if exc.code in (400, 401, 403) else (classify_status(exc.code) or "other")
+        raise TokenError(f"token request for client {identity.client_id} answered HTTP {exc.code}", cls) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        cls = "timeout" if failure_class_of(reason) == "timeout" else "connection"
+        raise TokenError(f"token request for client {identity.client_id} failed: {type(reason).__name__}", cls) from None
+    try:
+        payload = json.loads(body)
+        return str(payload["access_token"]), float(payload.get("expires_in") or 60)
+    except (ValueError, KeyError, TypeError):
+        raise TokenError(f"token response for client {identity.client_id} has no access_token") from None
+
+
+class TokenCache:
+    """Tokens per identity for the whole process, refreshed before expiry, fetched under a lock."""
+
+    def __init__(
+        self,
+        fetch: Callable[[Identity], tuple[str, float]] = fetch_token,
+        clock: Callable[[], float] = time.monotonic,
+        margin: float = REFRESH_MARGIN_S,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._margin = margin
+        self._tokens: dict[tuple[str, str], Token] = {}
+        self._locks: dict[tuple[str, str], Any] = {}
+        self._guard = threading.Lock()
+        self.fetches = 0
+
+    def _lock_for(self, key: tuple[str, str]):
+        lock = self._locks.get(key)
+        if lock is None:
+            with self._guard:
+                lock = self._locks.setdefault(key, threading.Lock())
+        return lock
+
+    def cached(self, identity: Identity) -> Token | None:
+        """The cached token if it is still fresh (no fetch)."""
+        token = self._tokens.get((identity.token_url, identity.client_id))
+        if token is not None and self._clock() < token.refresh_at:
+            return token
+        return None
+
+    def get(self, identity: Identity, on_fetch: Callable[[float, BaseException | None], None] | None = None) -> str:
+        """A valid access token for ``identity``; fetches (once, under the lock) when needed.
+
+        ``on_fetch(duration_s, error)`` is called after each actual token request (for reporting).
+        Raises :class:`TokenError` when the fetch fails.
+        """
+        token = self.cached(identity)
+        if token is not None:
+            return token.access_token
+        key = (identity.token_url, identity.client_id)
+        with self._lock_for(key):
+            token = self.cached(identity)  # another user may have fetched it while we waited
+            if token is not None:
+                return token.access_token
+            started = self._clock()
+            wall = time.perf_counter()
+            try:
+                access_token, expires_in = self._fetch(identity)
+            except BaseException as exc:
+                if on_fetch is not None:
+                    on_fetch(time.perf_counter() - wall, exc)
+                raise
+            self.fetches += 1
+            if on_fetch is not None:
+                on_fetch(time.perf_counter() - wall, None)
+            margin = min(self._margin, expires_in / 2)
+            self._tokens[key] = Token(access_token, started + expires_in - margin, started + expires_in)
+            return access_token
+
+    def invalidate(self, identity: Identity) -> None:
+        """Forget the token (e.g. after a 401 on a token that should have been valid)."""
+        self._tokens.pop((identity.token_url, identity.client_id), None)
+
+    def clear(self) -> None:
+        self._tokens.clear()
+
+
+TOKEN_CACHE = TokenCache()
+"""The process-wide cache every user shares."""
+
+
+def token_url_for(host: str, token_url: str | None) -> str:
+    """The configured token URL, or ``{host}/realms/bss/protocol/openid-connect/token``."""
+    if token_url:
+        return token_url
+    return (host or "").rstrip("/") + DEFAULT_TOKEN_PATH
+
+
+def identities(
+    host: str,
+    *,
+    token_url: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    client_pool: int | None = None,
+) -> list[Identity]:
+    """The identity pool from the options: explicit ids, ``bss-loadtest-01..N``, or the default."""
+    url = token_url_for(host, token_url)
+    secret = client_secret or DEFAULT_CLIENT_SECRET
+    if client_id:
+        ids = [part.strip() for part in str(client_id).split(",") if part.strip()]
+    elif client_pool and int(client_pool) > 0:
+        ids = [POOL_CLIENT_FORMAT.format(i) for i in range(1, int(client_pool) + 1)]
+    else:
+        ids = [DEFAULT_CLIENT_ID]
+    return [Identity(url, cid, secret) for cid in ids]
+
+
+def assign(pool: list[Identity], index: int) -> Identity:
+    """Round-robin: the identity of the ``index``-th user of this process."""
+    return pool[index % len(pool)]
+
+
+def as_failure(error: BaseException) -> Exception:
+    """The failure to report for a token error (never carrying the secret)."""
+    if isinstance(error, TokenError):
+        return FAILURE_BY_CLASS.get(error.failure_class, AuthFailure)(str(error))
+    return AuthFailure(f"token request failed: {type(error).__name__}")

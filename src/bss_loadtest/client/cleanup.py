@@ -1,0 +1,211 @@
+"""What a run created, and deleting it again when the test stops.
+
+The client registers every entity a successful create returns (``REGISTRY.add``) and forgets
+what a successful delete removed. At ``test_stop`` (see :mod:`bss_loadtest.client.lifecycle`)
+:func:`run_cleanup` deletes what is left, outside Locust's statistics (plain HTTP, its own
+bounded time budget, authenticated like the users), and leaves a :class:`CleanupReport` in
+``LAST_REPORT``.
+
+What is honest to report:
+
+* Customers are deleted first; the server cascades the delete to their orders, invoices,
+  payments, subscriptions (and activations), so those are not deleted one by one.
+* When a customer's delete fails, its owned entities are deleted with their own DELETE where
+  the API has one, else listed in ``not_deleted`` with the customer's failure as the reason.
+* Products are deleted with ``?version=``.
+* Assets, network elements and SIM cards have no DELETE in the API and no owning customer: they
+  are listed as not deleted, reason ``no DELETE in the API``.
+* ``deleted`` counts DELETE calls that answered success (404, already gone, is not counted).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from bss_loadtest.client.auth import TOKEN_CACHE, Identity, TokenCache
+from bss_loadtest.client.config import TargetConfig
+from bss_loadtest.client.endpoints import ENDPOINTS
+
+logger = logging.getLogger(__name__)
+
+CLEANUP_TIMEOUT_S = 60.0
+"""Total time budget of one cleanup."""
+REQUEST_TIMEOUT_S = 5.0
+"""Time limit of one cleanup request."""
+
+DELETE_ENDPOINT = {
+    "customers": "customers.delete",
+    "orders": "orders.delete",
+    "payments": "payments.delete",
+    "products": "products.delete",
+    "subscriptions": "subscriptions.delete",
+}
+"""Resources the API can delete, and the endpoint that does it."""
+
+OWNED_BY_CUSTOMER = frozenset({"orders", "invoices", "payments", "subscriptions", "activations"})
+"""Resources the server deletes together with their customer."""
+
+ORDER = ("customers", "subscriptions", "payments", "orders", "invoices", "activations", "products",
+         "assets", "network_elements", "sim_cards")
+
+
+@dataclass(frozen=True)
+class Created:
+    resource: str
+    id: str
+    owner: str | None = None
+    """The owning customer's id, for resources the server deletes with their customer."""
+    version: int | None = None
+
+
+@dataclass
+class CleanupReport:
+    deleted: int = 0
+    not_deleted: list[dict[str, str]] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+    """Requests the cleanup sent (outside Locust's statistics), by ``"METHOD /template"``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"deleted": self.deleted, "not_deleted": list(self.not_deleted), "requests": dict(self.requests)}
+
+
+class Registry:
+    """Entities created in this process and not yet deleted (process-wide, greenlet-safe)."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], Created] = {}
+        self._lock = threading.Lock()
+
+    def add(self, resource: str, entity_id: str, owner: str | None = None, version: int | None = None) -> None:
+        with self._lock:
+            self._items[(resource, entity_id)] = Created(resource, entity_id, owner, version)
+
+    def discard(self, resource: str, entity_id: str) -> None:
+        with self._lock:
+            self._items.pop((resource, entity_id), None)
+            if resource == "customers":  # the server cascaded the delete
+                for key in [k for k, v in self._items.items() if v.owner == entity_id]:
+                    del self._items[key]
+
+    def snapshot(self) -> list[Created]:
+        with self._lock:
+            return list(self._items.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+REGISTRY = Registry()
+LAST_REPORT: CleanupReport | None = None
+"""The report of the last cleanup this process ran (``None`` before any)."""
+
+
+def _delete(url: str, headers: dict[str, str], timeout: float) -> tuple[bool, str]:
+    request = urllib.request.Request(url, method="DELETE", headers=headers)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            response.read()
+            return True, f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        return False, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return False, f"{type(reason).__name__}: {reason}"
+
+
+def run_cleanup(
+    host: str,
+    identities: list[Identity] | None,
+    config: TargetConfig | None = None,
+    registry: Registry = REGISTRY,
+    timeout_s: float = CLEANUP_TIMEOUT_S,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
+    token_cache: TokenCache = TOKEN_CACHE,
+) -> CleanupReport:
+    """Delete what ``registry`` holds; return (and keep in ``LAST_REPORT``) what happened.
+
+    ``identities`` ``None`` or empty sends no token (``--no-auth``). Requests rotate over the
+    identities so the per-subject rate limit is shared.
+    """
+    global LAST_REPORT
+    config = config or TargetConfig()
+    paths = config.resource_paths()
+    skipped = config.skipped()
+    host = host.rstrip("/")
+    deadline = time.monotonic() + timeout_s
+    report = CleanupReport()
+    items = sorted(registry.snapshot(), key=lambda c: ORDER.index(c.resource) if c.resource in ORDER else 99)
+    customer_failures: dict[str, str] = {}
+    deleted_customers: set[str] = set()
+    counter = 0
+
+    def headers() -> dict[str, str]:
+        nonlocal counter
+        if not identities:
+            return {}
+        identity = identities[counter % len(identities)]
+        counter += 1
+        return {"Authorization": "Bearer " + token_cache.get(identity)}
+
+    for item in items:
+        def fail(reason: str) -> None:
+            report.not_deleted.append({"resource": item.resource, "id": item.id, "reason": reason})
+
+        if item.owner is not None and item.owner in deleted_customers:
+            registry.discard(item.resource, item.id)
+            continue  # deleted by the server together with its customer
+        key = DELETE_ENDPOINT.get(item.resource)
+        owner_reason = customer_failures.get(item.owner or "")
+        if key is None or key in skipped:
+            why = "no DELETE in the API" if key is None else "DELETE skipped on this target"
+            fail(f"owning customer not deleted ({owner_reason}); {why}" if owner_reason else why)
+            continue
+        if time.monotonic() >= deadline:
+            fail("cleanup time budget exhausted")
+            if item.resource == "customers":
+                customer_failures[item.id] = "cleanup time budget exhausted"
+            continue
+        endpoint = ENDPOINTS[key]
+        url = host + endpoint.template(paths).replace("{id}", urllib.parse.quote(item.id, safe=""))
+        if item.resource == "products":
+            url += f"?version={item.version if item.version is not None else 0}"
+        try:
+            request_headers = headers()
+        except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
+            ok, status = False, f"no token: {type(exc).__name__}"
+        else:
+            remaining = max(0.5, min(request_timeout_s, deadline - time.monotonic()))
+            ok, status = _delete(url, request_headers, remaining)
+            name = endpoint.name(paths)
+            report.requests[name] = report.requests.get(name, 0) + 1
+        if ok:
+            report.deleted += 1
+            registry.discard(item.resource, item.id)
+            if item.resource == "customers":
+                deleted_customers.add(item.id)
+        elif status == "HTTP 404":
+            registry.discard(item.resource, item.id)  # already gone
+            if item.resource == "customers":
+                deleted_customers.add(item.id)
+        else:
+            fail(f"DELETE answered {status}")
+            if item.resource == "customers":
+                customer_failures[item.id] = f"DELETE answered {status}"
+    LAST_REPORT = report
+    if report.not_deleted:
+        logger.warning("Cleanup: %d deleted, %d not deleted", report.deleted, len(report.not_deleted))
+    else:
+        logger.info("Cleanup: %d deleted", report.deleted)
+    return report

@@ -1,0 +1,129 @@
+"""Target configuration: what differs between targets is data, not code in the user classes.
+
+A ``TargetConfig`` says, per target, the base path of each resource, the ``sort`` parameter each
+resource's lists are sent with, which statuses each endpoint may answer on success, and which
+endpoints to skip altogether. ``targets/reference.yaml`` holds the contract's defaults;
+``targets/droid-spring.yaml`` the real backend's known deviations.
+
+Endpoints are named either by key (``products.list``) or by display name
+(``GET /api/products``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bss_loadtest.client.endpoints import DEFAULT_PATHS, ENDPOINTS, RESOURCES, resolve_key
+from bss_loadtest.errors import ConfigError
+
+DEFAULT_SORT = "createdAt,desc"
+
+
+class TargetConfig(BaseModel):
+    """How one target deviates from (or follows) the contract."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field("reference", description="A label for reports")
+    paths: dict[str, str] = Field(default_factory=dict, description="Base path per resource (overrides defaults)")
+    sort: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="`sort` query value per resource for paged lists; null sends none. Default createdAt,desc",
+    )
+    accepted_statuses: dict[str, list[int]] = Field(
+        default_factory=dict, description="Success statuses per endpoint (replaces the contract's)"
+    )
+    skip: list[str] = Field(default_factory=list, description="Endpoints never called on this target")
+
+    @field_validator("paths", "sort")
+    @classmethod
+    def _known_resources(cls, value: dict) -> dict:
+        for resource in value:
+            if resource not in RESOURCES:
+                raise ValueError(f"unknown resource {resource!r} (allowed: {', '.join(RESOURCES)})")
+        return value
+
+    @field_validator("paths")
+    @classmethod
+    def _clean_paths(cls, value: dict[str, str]) -> dict[str, str]:
+        for resource, path in value.items():
+            if not path.startswith("/") or path.endswith("/"):
+                raise ValueError(f"{resource}: a base path starts with '/' and has no trailing '/': {path!r}")
+        return value
+
+    @field_validator("accepted_statuses")
+    @classmethod
+    def _statuses(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        for key, statuses in value.items():
+            if not statuses or any(not 100 <= s <= 599 for s in statuses):
+                raise ValueError(f"{key}: statuses must be a non-empty list of HTTP statuses")
+        return value
+
+    @model_validator(mode="after")
+    def _known_endpoints(self) -> TargetConfig:
+        paths = self.resource_paths()
+        for field_name in ("accepted_statuses", "skip"):
+            for key in getattr(self, field_name):
+                if resolve_key(key, paths) is None:
+                    raise ValueError(f"{field_name}: unknown endpoint {key!r} (use a key such as "
+                                     f"'products.list' or a name such as 'GET /api/products')")
+        return self
+
+    def resource_paths(self) -> dict[str, str]:
+        return {**DEFAULT_PATHS, **self.paths}
+
+    def sort_for(self, resource: str) -> str | None:
+        return self.sort.get(resource, DEFAULT_SORT)
+
+    def expected_for(self, key: str) -> tuple[int, ...]:
+        paths = self.resource_paths()
+        for given, statuses in self.accepted_statuses.items():
+            if resolve_key(given, paths) == key:
+                return tuple(statuses)
+        return ENDPOINTS[key].expected
+
+    def skipped(self) -> frozenset[str]:
+        paths = self.resource_paths()
+        return frozenset(resolve_key(key, paths) for key in self.skip)  # type: ignore[misc]
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def load_target_config(path: str | Path | None) -> TargetConfig:
+    """Load and validate a target config; ``None`` gives the contract's defaults.
+
+    Raises ``ConfigError`` with one line: ``<file>: <field path>: <message>``.
+    """
+    if path is None or str(path) == "":
+        return TargetConfig()
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read target config: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: {where}invalid YAML") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a target config is a mapping of fields")
+    try:
+        return TargetConfig.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = _location(error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{path}: {where}: {message}") from None

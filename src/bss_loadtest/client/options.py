@@ -1,0 +1,93 @@
+"""The client layer's command-line options (Locust custom arguments).
+
+``add_arguments(parser)`` is called from an ``init_command_line_parser`` listener (the plugin's,
+or :mod:`bss_loadtest.client.lifecycle`'s until the plugin routes it). Calling it twice on one
+parser is harmless. :func:`client_settings` reads them back from an ``Environment`` with the
+defaults the contract gives, so users work with ``parsed_options`` ``None`` (unit tests) too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from bss_loadtest.client.auth import DEFAULT_CLIENT_SECRET
+
+OPTION_NAMES = ("token_url", "client_id", "client_secret", "client_pool", "no_auth", "target_config")
+
+
+def add_arguments(parser: Any) -> None:
+    """Add ``--token-url``, ``--client-id``, ``--client-secret``, ``--client-pool``, ``--no-auth``,
+    ``--target-config`` to a Locust argument parser (idempotent)."""
+    if "--token-url" in getattr(parser, "_option_string_actions", {}):
+        return
+    # Locust's web-UI keywords (include_in_web_ui, is_secret) exist on the parser, not on argument groups.
+    parser.add_argument(
+        "--token-url", default="", env_var="BSS_TOKEN_URL", include_in_web_ui=True,
+        help="OAuth2 token endpoint (default: {host}/realms/bss/protocol/openid-connect/token)",
+    )
+    parser.add_argument(
+        "--client-id", default="", env_var="BSS_CLIENT_ID", include_in_web_ui=True,
+        help="Client id, or a comma-separated list of ids to spread users over (default: bss-backend)",
+    )
+    parser.add_argument(
+        "--client-secret", default="", env_var="BSS_CLIENT_SECRET", include_in_web_ui=True, is_secret=True,
+        help="Client secret (default: bss-secret). Never logged",
+    )
+    parser.add_argument(
+        "--client-pool", type=int, default=0, env_var="BSS_CLIENT_POOL", include_in_web_ui=True,
+        help="Spread users over client ids bss-loadtest-01..N (the backend limits each token subject)",
+    )
+    parser.add_argument(
+        "--no-auth", action="store_true", default=False, env_var="BSS_NO_AUTH", include_in_web_ui=True,
+        help="Send no bearer token",
+    )
+    parser.add_argument(
+        "--target-config", default="", env_var="BSS_TARGET_CONFIG", include_in_web_ui=True,
+        help="YAML file with the target's paths, sort, accepted statuses and skipped endpoints "
+             "(e.g. targets/droid-spring.yaml; default: the contract)",
+    )
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    token_url: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    client_pool: int = 0
+    no_auth: bool = False
+    target_config: str = ""
+
+
+ENV_VARS = {
+    "token_url": "BSS_TOKEN_URL",
+    "client_id": "BSS_CLIENT_ID",
+    "client_secret": "BSS_CLIENT_SECRET",
+    "client_pool": "BSS_CLIENT_POOL",
+    "no_auth": "BSS_NO_AUTH",
+    "target_config": "BSS_TARGET_CONFIG",
+}
+
+
+def client_settings(environment: Any) -> ClientSettings:
+    """The client options of a run: parsed options, else the environment variables, else defaults."""
+    options = getattr(environment, "parsed_options", None)
+
+    def get(name: str, default: Any) -> Any:
+        value = getattr(options, name, None) if options is not None else None
+        if value in (None, "", 0, False):
+            value = os.environ.get(ENV_VARS[name], "")
+        return default if value in (None, "") else value
+
+    no_auth = get("no_auth", False)
+    if isinstance(no_auth, str):
+        no_auth = no_auth.strip().lower() not in ("", "0", "false", "no")
+    return ClientSettings(
+        token_url=str(get("token_url", "")),
+        client_id=str(get("client_id", "")),
+        client_secret=str(get("client_secret", DEFAULT_CLIENT_SECRET)),
+        client_pool=int(get("client_pool", 0) or 0),
+        no_auth=bool(no_auth),
+        target_config=str(get("target_config", "")),
+    )

@@ -5,8 +5,10 @@ Two parts:
 - :class:`StagePlan` is pure (no locust, no clock): ``target_at(t)`` answers "how many users,
   at what rate, at elapsed time t" with k6 semantics, and ``advance(t)`` does the same for a
   sequence of ticks while guaranteeing that no stage is ever skipped.
-- :class:`ProfileShape` (the only code here that needs locust) is the one ``LoadTestShape`` of the suite. Its ``tick()`` only asks
-  :mod:`bss_loadtest.runtime` for the active plan and forwards the answer.
+- ``ProfileShape`` is the one ``LoadTestShape`` of the suite. Its ``tick()`` is
+  :func:`shape_tick`: ask :mod:`bss_loadtest.runtime` for the active plan, forward the answer.
+  It is the only thing here that needs locust, so it is created on first access
+  (``from bss_loadtest.shape import ProfileShape``); importing ``StagePlan`` stays pure.
 
 Why the spawn rates look the way they do: Locust's shape worker ticks about once a second, and
 its ``runner.start()`` blocks until the requested count is reached. If one tick asks for more
@@ -22,8 +24,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from locust import LoadTestShape
 
 TICK_S = 1.0
 """Seconds between two ticks of Locust's shape worker."""
@@ -102,7 +102,7 @@ class StagePlan:
                 # stage's last tick left undone (a hold after a steep ramp must not crawl at 1/s).
                 rate = max(
                     math.ceil(slope * SPAWN_RATE_HEADROOM),
-                    math.ceil(previous_slope),
+                    math.ceil(previous_slope * SPAWN_RATE_HEADROOM),
                     MIN_SPAWN_RATE,
                 )
             end_s = start_s + stage.duration
@@ -198,35 +198,62 @@ class StagePlan:
 # -- the Locust shape ----------------------------------------------------------------------------
 
 
-class ProfileShape(LoadTestShape):
-    """The suite's one shape: follows the selected profile, or plain Locust options in manual mode.
+def shape_tick(environment: Any, run_time_s: float) -> tuple[int, float, list | None] | None:
+    """What ``ProfileShape.tick()`` returns, as a function of the environment and the run time.
 
     Profile mode: ``(users, spawn_rate, user_classes)`` from the active :class:`StagePlan`, None
-    after its last stage (which ends the run). Manual mode (no profile): the web UI's / command
-    line's users and spawn rate until ``--run-time`` has elapsed (forever without one), because
-    Locust does not enforce ``run_time`` when a shape is in use.
+    after its last stage (which ends the run). Manual mode (no profile): see :func:`manual_target`.
     """
+    from bss_loadtest import runtime
 
-    use_common_options = True  # the web UI keeps its users / spawn rate / run time fields (manual)
-
-    def tick(self) -> tuple[int, float, list | None] | None:
-        from bss_loadtest import runtime
-
-        environment = self.runner.environment
-        plan = runtime.active_plan(environment)
-        if plan is not None:
-            target = plan.advance(self.get_run_time())
-            if target is None:
-                return None
-            return target[0], target[1], runtime.active_user_classes(environment)
-        return manual_target(environment.parsed_options, self.get_run_time())
+    plan = runtime.active_plan(environment)
+    if plan is None:
+        return manual_target(getattr(environment, "parsed_options", None), run_time_s)
+    target = plan.advance(run_time_s)
+    if target is None:
+        return None
+    return target[0], target[1], runtime.active_user_classes(environment)
 
 
 def manual_target(options: Any, elapsed_s: float) -> tuple[int, float, None] | None:
-    """Manual mode's tick: Locust's own users / spawn rate until ``run_time`` seconds have passed."""
+    """Manual mode: Locust's own users / spawn rate until ``run_time`` seconds have passed.
+
+    Locust does not enforce ``--run-time`` when a shape is in use, so the shape does. Without a
+    run time it runs until stopped.
+    """
     run_time = getattr(options, "run_time", None)
     if run_time and elapsed_s >= float(run_time):
         return None
     users = getattr(options, "num_users", None) or 1
     spawn_rate = getattr(options, "spawn_rate", None) or 1
     return int(users), float(spawn_rate), None
+
+
+def _define_profile_shape() -> type:
+    from locust import LoadTestShape
+
+    class ProfileShape(LoadTestShape):
+        """The suite's one shape: follows the selected profile, or plain Locust options in manual mode.
+
+        Profile mode: ``(users, spawn_rate, user_classes)`` from the active :class:`StagePlan`,
+        None after its last stage (which ends the run). Manual mode (no profile): the web UI's /
+        command line's users and spawn rate until ``--run-time`` has elapsed.
+        """
+
+        use_common_options = True  # the web UI keeps its users / spawn rate / run time fields (manual)
+
+        def tick(self) -> tuple[int, float, list | None] | None:
+            return shape_tick(self.runner.environment, self.get_run_time())
+
+    ProfileShape.__module__ = __name__
+    ProfileShape.__qualname__ = "ProfileShape"
+    return ProfileShape
+
+
+def __getattr__(name: str) -> Any:
+    # ProfileShape is created on first access so that importing the pure StagePlan does not import
+    # locust (which monkey-patches the standard library, and breaks ssl if that came first).
+    if name == "ProfileShape":
+        cls = globals()["ProfileShape"] = _define_profile_shape()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,8 @@ depends on the identity pool, not on the system under test.
 Allowance of a metric = max(relative × baseline, absolute, NOISE_K × σ), where σ is the standard
 deviation of that metric across the profile's stored baselines (used only when there are at least
 NOISE_MIN_BASELINES of them). A change beyond the allowance in the bad direction is a regression,
-in the good direction an improvement. Defaults (:data:`DEFAULT_TOLERANCES`): latency +10 % and at
+in the good direction an improvement. A percentile with fewer than MIN_TAIL_SAMPLES requests
+above it (in run or baseline) is shown but not judged ("too few"). Defaults (:data:`DEFAULT_TOLERANCES`): latency +10 % and at
 least +5 ms (both must be exceeded), error rate +1 percentage point, throughput −10 %. A profile may
 override them with a ``tolerances`` mapping (see docs/reports.md).
 
@@ -51,6 +52,11 @@ NOISE_MIN_BASELINES = 3
 """Fewest stored baselines for their spread to be trusted as the noise of a metric."""
 NOISE_WINDOW = 10
 """How many of the newest baselines ``run_compare`` reads to estimate the noise."""
+MIN_TAIL_SAMPLES = 20
+"""A percentile is judged only when run and baseline each have this many samples above it
+(count × (1 − q)): p50 needs 40 requests, p95 400, p99 2,000. Below that a percentile is a
+handful of requests deep and its change is mostly sampling noise; the row says "too few"."""
+PERCENTILE_OF = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 
 DEFAULT_TOLERANCES: dict[str, dict[str, float | None]] = {
     "p50_ms": {"relative": 0.10, "absolute": 5.0},
@@ -61,10 +67,12 @@ DEFAULT_TOLERANCES: dict[str, dict[str, float | None]] = {
 }
 _ALIASES = {"p50": "p50_ms", "p95": "p95_ms", "p99": "p99_ms", "errors": "error_rate", "throughput": "rps",
             "p50_ms": "p50_ms", "p95_ms": "p95_ms", "p99_ms": "p99_ms", "error_rate": "error_rate", "rps": "rps"}
+SMOOTH_S = 15
+"""Window (seconds) of the rolling median on the compare report's latency-over-time chart."""
 FORMATS = ("md", "html", "json", "junit")
 FORMAT_FILES = {"md": "compare.md", "html": "compare.html", "json": "compare.json", "junit": "compare-junit.xml"}
 
-Status = Literal["regression", "improvement", "ok", "no data"]
+Status = Literal["regression", "improvement", "ok", "no data", "too few"]
 
 
 # -- rules -----------------------------------------------------------------------------------
@@ -302,6 +310,11 @@ def compare(
             if b is None or r is None:
                 rows.append(MetricComparison(key, metric, b, r, None, None, None, s, "no data"))
                 continue
+            q = PERCENTILE_OF.get(metric)
+            if q is not None and min(merged.at[key, "count_run"], merged.at[key, "count_base"]) * (1 - q) < MIN_TAIL_SAMPLES:
+                rows.append(MetricComparison(key, metric, b, r, r - b, ((r - b) / b * 100.0) if b else None, None, s, "too few",
+                                             f"fewer than {MIN_TAIL_SAMPLES} samples above {METRIC_LABELS[metric]}; not judged"))
+                continue
             message = rule.fails(b, r, s)
             status: Status = "regression" if message else ("improvement" if rule.improves(b, r, s) else "ok")
             rows.append(MetricComparison(
@@ -380,7 +393,7 @@ def format_allowance(metric: str, allowance: float | None) -> str:
     return f"±{allowance:.2f}/s" if metric == "rps" else f"±{allowance:.1f} ms"
 
 
-_MARK = {"regression": "▲ regression", "improvement": "▼ improved", "ok": "", "no data": "no data"}
+_MARK = {"regression": "▲ regression", "improvement": "▼ improved", "ok": "", "no data": "no data", "too few": "too few samples"}
 
 
 # -- renderers -------------------------------------------------------------------------------
@@ -407,7 +420,7 @@ def to_markdown(comparison: Comparison) -> str:
     warnings = [n for n in c.notes if n.level == "warning"]
     if warnings:
         out += ["### Warnings", ""] + [f"- ⚠️ {_md(n.message)}" for n in warnings] + [""]
-    out += ["### All endpoints", "", "baseline → run; ▲ regression, ▼ improvement", "",
+    out += ["### All endpoints", "", f"baseline → run; ▲ regression, ▼ improvement, · too few samples to judge (< {MIN_TAIL_SAMPLES} above the percentile)", "",
             "| endpoint | " + " | ".join(METRIC_LABELS[m] for m in METRICS) + " |",
             "|---|" + "---:|" * len(METRICS)]
     by_key: dict[str, dict[str, MetricComparison]] = {}
@@ -420,7 +433,7 @@ def to_markdown(comparison: Comparison) -> str:
             if r is None or r.status == "no data":
                 cells.append("–")
                 continue
-            mark = " ▲" if r.status == "regression" else (" ▼" if r.status == "improvement" else "")
+            mark = {"regression": " ▲", "improvement": " ▼", "too few": " ·"}.get(r.status, "")
             cells.append(f"{format_metric(m, r.baseline)} → {format_metric(m, r.run)}{mark}")
         name = f"**{_md(key)}**" if key == AGGREGATED else _md(key)
         out.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -442,7 +455,7 @@ def to_junit(comparison: Comparison) -> str:
     """JUnit XML: one testcase per endpoint and metric, ``<failure>`` on a regression."""
     c = comparison
     failures = len(c.regressions)
-    skipped = sum(1 for r in c.rows if r.status == "no data") + len(c.missing_in_run)
+    skipped = sum(1 for r in c.rows if r.status in ("no data", "too few")) + len(c.missing_in_run)
     suite = ET.Element("testsuite", {
         "name": f"bss-loadtest compare {c.profile}", "tests": str(len(c.rows) + len(c.missing_in_run)),
         "failures": str(failures), "errors": "0", "skipped": str(skipped),
@@ -458,6 +471,8 @@ def to_junit(comparison: Comparison) -> str:
             failure.text = r.message
         elif r.status == "no data":
             ET.SubElement(case, "skipped", {"message": "no data in run or baseline"})
+        elif r.status == "too few":
+            ET.SubElement(case, "skipped", {"message": r.message or "too few samples"})
         else:
             out = ET.SubElement(case, "system-out")
             out.text = (f"{format_metric(r.metric, r.baseline)} -> {format_metric(r.metric, r.run)} "
@@ -484,7 +499,7 @@ def _p95_bars(c: Comparison) -> str:
     plt = pyplot()
     labels = [r.endpoint for r in rows]
     y = list(range(len(rows)))
-    fig, ax = plt.subplots(figsize=(6.5, max(2.5, 0.28 * len(rows) + 1.2)))
+    fig, ax = plt.subplots(figsize=(6.5, max(2.5, 0.28 * len(rows) + 1.2)), layout="constrained")
     ax.barh([v + 0.2 for v in y], [r.baseline for r in rows], height=0.4, color="#9aa5b8", label="baseline")
     colors = ["#dc2626" if r.status == "regression" else ("#16a34a" if r.status == "improvement" else "#2563eb") for r in rows]
     ax.barh([v - 0.2 for v in y], [r.run for r in rows], height=0.4, color=colors, label="run")
@@ -495,7 +510,6 @@ def _p95_bars(c: Comparison) -> str:
     ax.set_title("p95 per endpoint: run vs baseline", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, axis="x", color="#e5e7eb", lw=0.6)
-    fig.tight_layout()
     return f"<figure>{figure_img(fig, 'p95 per endpoint, run versus baseline')}</figure>"
 
 
@@ -508,16 +522,17 @@ def _latency_over_time(run_history: "pd.DataFrame | None", baseline_history: "pd
     if not series:
         return ""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     for label, df, color in series:
-        ax.plot(df["elapsed_s"].to_numpy(), df["p95_ms"].to_numpy(), lw=1, color=color, label=f"{label} p95")
-        ax.plot(df["elapsed_s"].to_numpy(), df["p50_ms"].to_numpy(), lw=0.8, ls=":", color=color, label=f"{label} p50")
+        # Per-second percentiles of a few dozen requests jump around; a rolling median shows the level.
+        x = df["elapsed_s"].to_numpy()
+        ax.plot(x, df["p95_ms"].rolling(SMOOTH_S, min_periods=1).median().to_numpy(), lw=1.2, color=color, label=f"{label} p95")
+        ax.plot(x, df["p50_ms"].rolling(SMOOTH_S, min_periods=1).median().to_numpy(), lw=0.9, ls=":", color=color, label=f"{label} p50")
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("latency (ms)")
-    ax.set_title("Aggregated latency over time", fontsize=10)
+    ax.set_title(f"Aggregated latency over time ({SMOOTH_S} s rolling median)", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(True, color="#e5e7eb", lw=0.6)
-    fig.tight_layout()
     return f"<figure>{figure_img(fig, 'aggregated latency over time, run and baseline')}</figure>"
 
 

@@ -140,7 +140,7 @@ def render_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH, *,
                 f"{escape(str(runs['started_at'].iloc[-1]))}.</p>")
 
     plt = pyplot()
-    fig, (p95_ax, err_ax) = plt.subplots(1, 2, figsize=(13, 5.2))
+    fig, (p95_ax, err_ax) = plt.subplots(1, 2, figsize=(13, 5.2), layout="constrained")
     keys = sorted(k for k in frame["key"].unique() if k != AGGREGATED) + [AGGREGATED]
     for key in keys:
         rows = frame[frame["key"] == key]
@@ -154,7 +154,6 @@ def render_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH, *,
         ax.grid(True, color="#e5e7eb", lw=0.6)
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     err_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6)
-    fig.tight_layout()
     body.append(f"<figure>{figure_img(fig, 'p95 and error rate per endpoint over the last runs')}</figure>")
 
     agg = frame[frame["key"] == AGGREGATED]

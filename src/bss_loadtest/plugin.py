@@ -56,6 +56,8 @@ CPU_SATURATION_SAMPLES = 3
 """A generator above this CPU usage for this many samples made less load than it promised."""
 
 LOOPBACK_WEB_HOST = "127.0.0.1"
+DEFAULT_STOP_TIMEOUT_S = 3
+"""Seconds a stopping user may take to finish its current task (Locust's ``--stop-timeout``)."""
 
 _registered = False
 _current: "RunController | None" = None
@@ -536,8 +538,9 @@ def _on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
         include_in_web_ui=False,
         help="Allow the web UI to listen on a non-loopback --web-host (requires --web-login)",
     )
-    # The web UI listens on loopback unless exposed on purpose.
-    parser.set_defaults(web_host=LOOPBACK_WEB_HOST)
+    # The web UI listens on loopback unless exposed on purpose; users finish the request they are
+    # in when a run stops, so every request the target served is also counted here.
+    parser.set_defaults(web_host=LOOPBACK_WEB_HOST, stop_timeout=str(DEFAULT_STOP_TIMEOUT_S))
 
 
 def _on_init(environment: Any, runner: Any = None, web_ui: Any = None, **kwargs: Any) -> None:

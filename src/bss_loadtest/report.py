@@ -173,6 +173,7 @@ def _charts(summary: "Summary", history: "pd.DataFrame | None") -> str:
     plt = pyplot()
     x = agg["elapsed_s"].to_numpy()
     fig, axes = plt.subplots(4, 1, figsize=(CHART_WIDTH_IN, 9.5), sharex=True)
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.96, bottom=0.06, hspace=0.12)
     users_ax, rps_ax, lat_ax, err_ax = axes
     for ax in axes:
         mark_stages(ax, summary.stages)
@@ -190,11 +191,11 @@ def _charts(summary: "Summary", history: "pd.DataFrame | None") -> str:
         lat_ax.plot(x, agg[column].to_numpy(), color=color, lw=1, label=column[:-3])
     lat_ax.set_ylabel("latency (ms)")
     lat_ax.legend(loc="upper right", fontsize=8)
-    err_ax.bar(x, agg["failures"].to_numpy(), width=1.0, color="#b3261e")
+    # A filled step, not bars: 960 bar patches would take longer to draw than the rest of the report.
+    err_ax.fill_between(x, agg["failures"].to_numpy(), step="post", color="#b3261e", lw=0)
     err_ax.set_ylabel("failures/s")
     err_ax.set_xlabel("seconds since start (dashed lines: stage boundaries)")
     users_ax.set_title("Users, throughput, latency (Aggregated) and errors over time", fontsize=10)
-    fig.tight_layout()
     return f"<figure>{figure_img(fig, 'users, throughput, latency percentiles and errors over time')}</figure>"
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from locust import FastHttpUser, events
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from bss_loadtest import runtime
 from bss_loadtest.client import lifecycle
@@ -28,6 +28,7 @@ from bss_loadtest.client.config import TargetConfig, load_target_config
 from bss_loadtest.client.data import DataFactory, IdPool
 from bss_loadtest.client.endpoints import ENDPOINTS, Endpoint
 from bss_loadtest.client.options import ClientSettings, client_settings
+from bss_loadtest.client.validation import validation_message, validator_for
 from bss_loadtest.failures import (
     FAILURE_BY_CLASS,
     UnexpectedStatus,
@@ -37,29 +38,6 @@ from bss_loadtest.failures import (
 )
 
 lifecycle.register(events)
-
-def _error_location(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(body)"
-
-
-def validation_message(status: int, error: ValidationError) -> str:
-    """``HTTP 200 body invalid: content[0].email: Field required (+2 more)``."""
-    errors = error.errors(include_url=False, include_input=False)
-    first = errors[0]
-    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"HTTP {status} body invalid: {_error_location(first['loc'])}: {first['msg']}{more}"
-
-
-def _validator(response: Any):
-    if response is None:
-        return None
-    if isinstance(response, type) and issubclass(response, BaseModel):
-        return response.model_validate_json
-    return TypeAdapter(response).validate_json
-
 
 class Route:
     """An endpoint resolved for one target: full name, accepted statuses, validator."""
@@ -75,7 +53,7 @@ class Route:
         self.name = endpoint.template(paths)
         self.expected = frozenset(config.expected_for(endpoint.key))
         self.expected_text = "/".join(str(s) for s in sorted(self.expected))
-        self.validate = _validator(endpoint.response)
+        self.validate = validator_for(endpoint.response)
         self.check = endpoint.check
         self.tracks = endpoint.tracks
         self.skipped = endpoint.key in config.skipped()

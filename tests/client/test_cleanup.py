@@ -1,0 +1,71 @@
+"""Cleanup against the reference server: deletes what was created, reports honestly, outside the stats."""
+
+import httpx
+
+from bss_loadtest.client import auth, cleanup
+from bss_loadtest.client.data import DataFactory
+
+
+def _client(server):
+    token = auth.fetch_token(auth.identities(server.url)[0])[0]
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def test_cleanup_deletes_and_reports(reference_server):
+    data = DataFactory("cleanuptest1")
+    registry = cleanup.Registry()
+    with _client(reference_server) as http:
+        customer = http.post("/api/v1/customers", content=data.customer().to_json(),
+                             headers={"Content-Type": "application/json"}).json()
+        order = http.post("/api/v1/orders", content=data.order(customer["id"]).to_json(),
+                          headers={"Content-Type": "application/json"}).json()
+        product = http.post("/api/products", content=data.product().to_json(),
+                            headers={"Content-Type": "application/json"}).json()
+        registry.add("customers", customer["id"])
+        registry.add("orders", order["id"], owner=customer["id"])
+        registry.add("products", product["id"], version=product["version"])
+        registry.add("assets", "asset-1")
+        registry.add("customers", "00000000-0000-0000-0000-000000000000")  # already gone: 404, not counted
+
+        report = cleanup.run_cleanup(reference_server.url, auth.identities(reference_server.url), registry=registry)
+
+        assert report.deleted == 2  # the customer (its order with it) and the product
+        assert report.not_deleted == [{"resource": "assets", "id": "asset-1", "reason": "no DELETE in the API"}]
+        assert report.requests == {"DELETE /api/v1/customers/{id}": 2, "DELETE /api/products/{id}": 1}
+        assert cleanup.LAST_REPORT is report
+        assert len(registry) == 1  # only the asset is left
+        assert http.get(f"/api/v1/customers/{customer['id']}").status_code == 404
+        assert http.get(f"/api/v1/orders/{order['id']}").status_code == 404
+        assert http.get(f"/api/products/{product['id']}").status_code == 404
+
+
+def test_owned_entities_of_an_undeletable_customer_are_reported(reference_server):
+    registry = cleanup.Registry()
+    registry.add("customers", "c-1")
+    registry.add("invoices", "i-1", owner="c-1")
+    # a wrong token: every delete is refused, nothing is deleted, and the report says why
+    report = cleanup.run_cleanup(reference_server.url,
+                                 [auth.Identity(reference_server.url + "/nope", "x", "y")], registry=registry)
+    assert report.deleted == 0
+    reasons = {item["resource"]: item["reason"] for item in report.not_deleted}
+    assert reasons["customers"].startswith("DELETE answered no token")
+    assert reasons["invoices"].startswith("owning customer not deleted (DELETE answered no token")
+    assert reasons["invoices"].endswith("no DELETE in the API")
+
+
+def test_time_budget_bounds_the_cleanup(reference_server):
+    registry = cleanup.Registry()
+    for i in range(5):
+        registry.add("customers", f"00000000-0000-0000-0000-00000000000{i}")
+    report = cleanup.run_cleanup(reference_server.url, [], registry=registry, timeout_s=0.0)
+    assert len(report.not_deleted) == 5
+    assert {item["reason"] for item in report.not_deleted} == {"cleanup time budget exhausted"}
+
+
+def test_discarding_a_customer_forgets_what_it_owned():
+    registry = cleanup.Registry()
+    registry.add("customers", "c")
+    registry.add("orders", "o", owner="c")
+    registry.add("products", "p")
+    registry.discard("customers", "c")
+    assert [c.resource for c in registry.snapshot()] == ["products"]

@@ -1,0 +1,52 @@
+"""Test data carries the run id and unique values; id pools are bounded."""
+
+import random
+
+from bss_loadtest.client.data import DataFactory, IdPool
+
+
+def test_every_created_entity_carries_the_run_id():
+    data = DataFactory("abc123def456", random.Random(1))
+    customer = data.customer()
+    assert "abc123def456" in customer.email and "abc123def456" in customer.last_name
+    assert data.order("c").order_number.startswith("LT-abc123def456-")
+    assert "abc123def456" in data.invoice("c").invoice_number
+    assert "abc123def456" in data.payment("c").reference_number
+    product = data.product()
+    assert "abc123def456" in product.product_code and "abc123def456" in product.name
+    assert "abc123def456" in data.asset().asset_tag
+    assert "abc123def456" in data.network_element().element_id
+    assert "abc123def456" in data.sim_card().apn
+    assert "abc123def456" in data.activation("c", "S").correlation_id
+
+
+def test_unique_values_per_run():
+    data = DataFactory("run-1")
+    customers = [data.customer() for _ in range(500)]
+    assert len({c.pesel for c in customers}) == 500
+    assert len({c.nip for c in customers}) == 500
+    assert all(len(c.pesel) == 11 and c.pesel.isdigit() for c in customers)
+    assert all(len(c.nip) == 10 and c.nip.isdigit() for c in customers)
+    assert len({data.order("c").order_number for _ in range(500)}) == 500
+    assert len({data.sim_card().iccid for _ in range(100)}) == 100
+
+
+def test_contract_limits_respected():
+    data = DataFactory("0123456789ab")
+    customer = data.customer()
+    assert 2 <= len(customer.first_name) <= 50 and 2 <= len(customer.last_name) <= 50
+    assert 3 <= len(data.order("c").order_number) <= 50
+    assert 3 <= len(data.product().product_code) <= 50
+
+
+def test_pool_is_bounded():
+    pool = IdPool(maxlen=5)
+    for i in range(20):
+        pool.add("customers", i)
+    assert len(pool) == 5
+    assert pool.take("customers") == 15
+    assert pool.pick("customers") in {16, 17, 18, 19}
+    pool.replace("customers", 16, "x")
+    pool.remove("customers", 17)
+    assert pool.take("customers") == "x"
+    assert pool.pick("orders") is None

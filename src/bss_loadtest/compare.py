@@ -291,7 +291,7 @@ def compare(
     base = baseline.summary
     run_frame = _endpoint_frame(run)
     base_frame = _endpoint_frame(base)
-    merged = run_frame.join(base_frame, how="outer", lsuffix="_run", rsuffix="_base")
+    merged = run_frame.merge(base_frame, how="outer", left_index=True, right_index=True, suffixes=("_run", "_base"))
     missing = sorted(k for k in merged.index if k not in run_frame.index or run_frame.at[k, "count"] == 0)
     missing = [k for k in missing if k in base_frame.index and base_frame.at[k, "count"] > 0]
     new = sorted(k for k in merged.index if k not in base_frame.index or base_frame.at[k, "count"] == 0)

@@ -140,6 +140,18 @@ class Tolerances(_Strict):
     )
     throughput_pct: float = Field(default=10.0, ge=0, description="Allowed throughput drop, percent of the baseline.")
 
+    def as_compare_mapping(self) -> dict[str, dict[str, float | None]]:
+        """The same tolerances in the form :func:`bss_loadtest.compare.rules_from` reads.
+
+        ``summary.json``'s ``tolerances`` should hold this mapping, not ``model_dump()``: compare
+        speaks in fractions per metric (``{"p95_ms": {"relative": 0.1, "absolute": 5}}``).
+        """
+        return {
+            "p95_ms": {"relative": self.p95_pct / 100, "absolute": self.p95_min_ms},
+            "error_rate": {"relative": None, "absolute": self.error_rate_points / 100},
+            "rps": {"relative": self.throughput_pct / 100, "absolute": None},
+        }
+
 
 class Profile(_Strict):
     """A load profile: stages, user mix, think time, thresholds and guards of one kind of run."""
@@ -168,8 +180,12 @@ class Profile(_Strict):
         default=False,
         description="Refuse a target host not in allowed_hosts unless --allow-host is given (stress, spike, soak).",
     )
-    tolerances: Tolerances = Field(
-        default_factory=Tolerances, description="Regression tolerances used when this run is compared with a baseline."
+    tolerances: Tolerances | None = Field(
+        default=None,
+        description=(
+            "Regression tolerances used when this run is compared with a baseline; "
+            "omitted: compare's defaults (the same numbers as the fields' defaults)."
+        ),
     )
 
     _name: str | None = PrivateAttr(default=None)

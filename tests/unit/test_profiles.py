@@ -106,10 +106,20 @@ def test_defaults(tmp_path: Path) -> None:
     assert profile.allowed_hosts == ["localhost", "127.0.0.0/8", "::1"]
     assert profile.guard_hosts is False
     assert profile.think_time.scale_with_time is False
-    assert profile.tolerances.model_dump() == {
-        "p95_pct": 10, "p95_min_ms": 5, "error_rate_points": 1, "throughput_pct": 10
-    }
+    assert profile.tolerances is None  # compare's defaults apply
     assert profile.iterations is None
+
+
+def test_tolerances_defaults_and_their_compare_form(tmp_path: Path) -> None:
+    from bss_loadtest.compare import DEFAULT_TOLERANCES, rules_from
+
+    tolerances = load(write(tmp_path, GOOD + "tolerances: {}\n")).tolerances
+    assert tolerances is not None
+    assert tolerances.model_dump() == {"p95_pct": 10, "p95_min_ms": 5, "error_rate_points": 1, "throughput_pct": 10}
+    mapping = tolerances.as_compare_mapping()
+    assert {metric: DEFAULT_TOLERANCES[metric] for metric in mapping} == mapping  # defaults agree with compare's
+    rules = rules_from(load(write(tmp_path, GOOD + "tolerances: {p95_pct: 20, throughput_pct: 5}\n")).tolerances.as_compare_mapping())
+    assert (rules["p95_ms"].relative, rules["p95_ms"].absolute, rules["rps"].relative) == (0.2, 5.0, 0.05)
 
 
 def test_lookup_by_name_in_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,458 @@
+"""Live Prometheus export: a ``/metrics`` endpoint on the master and an optional Pushgateway pusher.
+
+Everything here reads the run's statistics at scrape (or push) time through :class:`RunCollector`;
+nothing is added to the path of a request. The numbers come from the same fine histogram that the
+console, ``summary.json`` and the thresholds read (:mod:`bss_loadtest.stats`), re-bucketed into the
+fixed ``le`` boundaries of :data:`DURATION_BUCKETS_S` so that ``histogram_quantile`` works over any
+window in PromQL.
+
+Every metric carries a ``run_id`` label so a dashboard can pick one run among many (several runs
+pushing to one Pushgateway, or one Prometheus scraping runs one after the other).
+
+The plugin owns the wiring::
+
+    registry = build_registry(state)              # state: see RunState
+    server = MetricsServer(registry, port=9646)   # CLI's 0 means "off": do not construct it
+    server.start()                                # ConfigError if the port is taken
+    pusher = Pusher(registry, url, run_id=..., interval=10.0)
+    pusher.start()
+    ...
+    pusher.stop(final=True)                       # one last push, bounded by PUSH_TIMEOUT_S
+    server.stop()
+
+This module does not import locust.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import basic_auth_handler, default_handler, push_to_gateway
+from prometheus_client.exposition import delete_from_gateway, start_http_server
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from bss_loadtest.errors import ConfigError
+from bss_loadtest.failures import FAILURE_CLASSES
+from bss_loadtest.stats import Aggregate, RunStats
+
+logger = logging.getLogger(__name__)
+
+METRIC_PREFIX = "bss_loadtest"
+
+DURATION_BUCKETS_S: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75,
+    1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+)
+"""Upper bounds (seconds) of ``bss_loadtest_request_duration_seconds``; ``+Inf`` is added.
+
+They bracket the profiles' p95 limits (smoke 0.2, load 0.5, stress 1.0 exactly) so that a
+``histogram_quantile`` near a limit is interpolated inside a narrow bucket.
+"""
+
+DEFAULT_PORT = 9646
+DEFAULT_BIND_ADDRESS = "127.0.0.1"
+
+PUSH_JOB = "bss_loadtest"
+"""The ``job`` of pushed groups; the grouping key is ``{"run_id": ...}``."""
+
+PUSH_INTERVAL_S = 10.0
+PUSH_TIMEOUT_S = 5.0
+"""Socket timeout of one push: a slow Pushgateway costs the pusher at most this per operation."""
+
+SUCCESS_OUTCOME = "success"
+
+
+class ThresholdResultLike(Protocol):
+    metric: str
+    expression: str
+    scope: str | None
+    passed: bool
+
+
+class RunState(Protocol):
+    """What :class:`RunCollector` reads at scrape time (the plugin provides it, duck-typed).
+
+    ``stats``
+        The run's :class:`RunStats`; on the master, the merged numbers of all workers.
+    ``user_count()``
+        Users running now (all workers).
+    ``threshold_results()``
+        The latest verdicts (``.metric``, ``.expression``, ``.scope``, ``.passed``); may be empty.
+    ``run_info()``
+        ``{"run_id": str, "profile": str, "host": str}``, optionally ``"started_at"`` (Unix
+        seconds) for ``bss_loadtest_run_start_time_seconds``; without it the first request's
+        time is used. The host is published without userinfo, query or fragment.
+    """
+
+    @property
+    def stats(self) -> RunStats: ...
+
+    def user_count(self) -> int: ...
+
+    def threshold_results(self) -> Sequence[ThresholdResultLike]: ...
+
+    def run_info(self) -> Mapping[str, Any]: ...
+
+
+def redact_url(url: str | None) -> str:
+    """``url`` without userinfo (``user:pass@``), query and fragment: safe for labels and logs."""
+    if not url:
+        return ""
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    netloc = parts.netloc.rpartition("@")[2]
+    cleaned = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return cleaned if "//" in url else cleaned.removeprefix("//")
+
+
+def threshold_label(result: ThresholdResultLike) -> str:
+    """``"http_req_duration: p(95)<500"``, or ``"http_req_duration{name:GET /x}: p(95)<500"``."""
+    scope = f"{{{result.scope}}}" if result.scope else ""
+    return f"{result.metric}{scope}: {result.expression}"
+
+
+def cumulative_counts(buckets: Mapping[int, int], bounds_ms: Sequence[float]) -> list[int]:
+    """For each bound (ascending, ms), the samples at or below it, as ``Histogram.count_at_or_below``.
+
+    One pass over the sorted fine buckets instead of one pass per bound.
+    """
+    counts: list[int] = []
+    keys = sorted(buckets)
+    seen = 0
+    position = 0
+    for bound in bounds_ms:
+        limit = bound * 10.0  # bucket keys are tenths of a millisecond
+        while position < len(keys) and keys[position] <= limit:
+            seen += buckets[keys[position]]
+            position += 1
+        counts.append(seen)
+    return counts
+
+
+def _snapshot(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+    # The statistics are written by the request path while a scrape thread reads them: copying a
+    # dict is one C call under the GIL, iterating it in Python is not. Retry if it changed size.
+    for _ in range(5):
+        try:
+            return dict(mapping)
+        except RuntimeError:
+            continue
+    return dict(mapping)
+
+
+class RunCollector(Collector):
+    """Reads the live run state at scrape time and yields the ``bss_loadtest_*`` families."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    # -- families (one place for names, help texts and labels) -----------------------------------
+
+    @staticmethod
+    def _families() -> dict[str, Metric]:
+        p = METRIC_PREFIX
+        return {
+            "requests": CounterMetricFamily(
+                f"{p}_requests",
+                "Requests completed, by endpoint template and outcome (success or failure class).",
+                labels=["run_id", "method", "name", "outcome"],
+            ),
+            "duration": HistogramMetricFamily(
+                f"{p}_request_duration_seconds",
+                "Response time of requests, by endpoint template.",
+                labels=["run_id", "method", "name"],
+            ),
+            "users": GaugeMetricFamily(f"{p}_users", "Simulated users running now.", labels=["run_id"]),
+            "threshold": GaugeMetricFamily(
+                f"{p}_threshold_passing",
+                "1 if the threshold passes on the numbers so far, else 0.",
+                labels=["run_id", "threshold"],
+            ),
+            "info": GaugeMetricFamily(
+                f"{p}_run_info", "Always 1; labels describe the run.", labels=["run_id", "profile", "host"]
+            ),
+            "start": GaugeMetricFamily(
+                f"{p}_run_start_time_seconds", "Unix time the run started.", labels=["run_id"]
+            ),
+        }
+
+    def describe(self) -> Iterable[Metric]:
+        # Names only: lets the registry detect duplicates without reading the state.
+        return list(self._families().values())
+
+    def collect(self) -> Iterator[Metric]:
+        families = self._families()
+        info = dict(self.state.run_info())
+        run_id = str(info.get("run_id") or "")
+        stats = self.state.stats
+
+        requests = families["requests"]
+        duration = families["duration"]
+        bounds_s = tuple(DURATION_BUCKETS_S)
+        bounds_ms = [round(b * 1000.0, 6) for b in bounds_s]
+        le_labels = [_format_le(b) for b in bounds_s] + ["+Inf"]
+
+        endpoints = _snapshot(stats.endpoints)
+        methods = _snapshot(stats.methods)
+        for key in sorted(endpoints):
+            aggregate: Aggregate = endpoints[key]
+            method, name = methods.get(key) or tuple(key.split(" ", 1))  # type: ignore[assignment]
+            by_class = _snapshot(aggregate.failures_by_class)
+            count, failures = aggregate.count, aggregate.failures
+            requests.add_metric([run_id, method, name, SUCCESS_OUTCOME], max(count - failures, 0))
+            for outcome in (*FAILURE_CLASSES, *sorted(set(by_class) - set(FAILURE_CLASSES))):
+                requests.add_metric([run_id, method, name, outcome], by_class.get(outcome, 0))
+
+            histogram = aggregate.histogram
+            fine = _snapshot(histogram.buckets)
+            cumulative = cumulative_counts(fine, bounds_ms)
+            total = sum(fine.values())
+            duration.add_metric(
+                [run_id, method, name],
+                buckets=list(zip(le_labels, [*cumulative, total])),
+                sum_value=histogram.total_ms / 1000.0,
+            )
+        yield requests
+        yield duration
+
+        users = families["users"]
+        users.add_metric([run_id], float(self.state.user_count() or 0))
+        yield users
+
+        threshold = families["threshold"]
+        seen: set[str] = set()
+        for result in self.state.threshold_results() or ():
+            label = threshold_label(result)
+            if label in seen:  # one series per label set, whatever the provider returns
+                continue
+            seen.add(label)
+            threshold.add_metric([run_id, label], 1.0 if result.passed else 0.0)
+        yield threshold
+
+        run_info = families["info"]
+        run_info.add_metric([run_id, str(info.get("profile") or ""), redact_url(info.get("host"))], 1.0)
+        yield run_info
+
+        started = info.get("started_at")
+        if not isinstance(started, (int, float)):
+            started = stats.first_request_at
+        start = families["start"]
+        if started is not None:
+            start.add_metric([run_id], float(started))
+        yield start
+
+
+def _format_le(bound_s: float) -> str:
+    return repr(float(bound_s))
+
+
+def build_registry(state: RunState) -> CollectorRegistry:
+    """A private registry holding one :class:`RunCollector` (never the global ``REGISTRY``)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RunCollector(state))
+    return registry
+
+
+class MetricsServer:
+    """Serves a registry at ``http://<bind>:<port>/metrics`` from a daemon thread, until :meth:`stop`.
+
+    ``port=0`` picks a free port (tests); the CLI's ``--prometheus-port 0`` means "disabled", which
+    the plugin handles by not constructing a server.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        port: int = DEFAULT_PORT,
+        bind_address: str = DEFAULT_BIND_ADDRESS,
+    ) -> None:
+        self.registry = registry
+        self.requested_port = port
+        self.bind_address = bind_address
+        self.port: int | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.bind_address}]" if ":" in self.bind_address else self.bind_address
+        return f"http://{host}:{self.port}/metrics"
+
+    def start(self) -> "MetricsServer":
+        with self._lock:
+            if self._server is not None:
+                return self
+            try:
+                server, thread = start_http_server(
+                    self.requested_port, addr=self.bind_address, registry=self.registry
+                )
+            except OSError as e:
+                where = f"--prometheus-port {self.requested_port}"
+                if e.errno == errno.EADDRINUSE:
+                    raise ConfigError(f"{where}: address already in use") from None
+                reason = e.strerror or str(e)
+                raise ConfigError(f"{where}: cannot listen on {self.bind_address}: {reason}") from None
+            self._server, self._thread = server, thread
+            self.port = server.server_port
+            logger.info("Prometheus metrics at %s", self.url)
+            return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call more than once."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> "MetricsServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class Pusher:
+    """Pushes a registry to a Pushgateway every ``interval`` seconds, and once more at the end.
+
+    Pushes run in a background thread (a greenlet under gevent's monkey-patching), never on the
+    request path; each is bounded by ``timeout``. A Pushgateway that is down costs one WARNING per
+    outage and an INFO line when it is back, never an exception out of the pusher.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        url: str,
+        run_id: str,
+        interval: float = PUSH_INTERVAL_S,
+        timeout: float = PUSH_TIMEOUT_S,
+        job: str = PUSH_JOB,
+    ) -> None:
+        if interval <= 0:
+            raise ConfigError(f"--push-interval {interval}: must be greater than 0")
+        parts = urlsplit(url if "//" in url else f"http://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"--pushgateway {redact_url(url)}: expected http(s)://host:port")
+        self.registry = registry
+        self.run_id = run_id
+        self.interval = interval
+        self.timeout = timeout
+        self.job = job
+        self.url = redact_url(urlunsplit(parts))  # what is shown and used, without credentials
+        self._username = parts.username
+        self._password = parts.password
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._push_lock = threading.Lock()
+        self._failing = False
+        self._stopped = False
+        self.pushes = 0
+        self.failures = 0
+
+    @property
+    def grouping_key(self) -> dict[str, str]:
+        return {"run_id": self.run_id}
+
+    def _handler(self, url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
+        if self._username is not None:
+            return basic_auth_handler(
+                url, method, timeout, headers, data, self._username, self._password or ""
+            )
+        return default_handler(url, method, timeout, headers, data)
+
+    def push(self) -> bool:
+        """Push once now; ``True`` on success. Never raises (a failure is logged)."""
+        return self._push(final=False)
+
+    def _push(self, final: bool) -> bool:
+        with self._push_lock:
+            try:
+                push_to_gateway(
+                    self.url,
+                    job=self.job,
+                    registry=self.registry,
+                    grouping_key=self.grouping_key,
+                    timeout=self.timeout,
+                    handler=self._handler,
+                )
+            except Exception as e:  # noqa: BLE001 - an export must never break the run
+                self.failures += 1
+                if final:
+                    # The last push is the one that matters: say so even inside a known outage.
+                    logger.warning(
+                        "Pushgateway %s: final push failed (%s); the final numbers were not pushed",
+                        self.url, _one_line(e),
+                    )
+                elif not self._failing:
+                    logger.warning(
+                        "Pushgateway %s: push failed (%s); will keep trying every %gs",
+                        self.url, _one_line(e), self.interval,
+                    )
+                self._failing = True
+                return False
+            self.pushes += 1
+            if self._failing:
+                self._failing = False
+                logger.info("Pushgateway %s: pushing again", self.url)
+            return True
+
+    def start(self) -> "Pusher":
+        if self._thread is None and not self._stopped:
+            self._thread = threading.Thread(target=self._loop, name="bss-loadtest-pusher", daemon=True)
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.push()
+
+    def stop(self, final: bool = True) -> bool:
+        """Stop the periodic pushes; with ``final``, push the final numbers (bounded by ``timeout``).
+
+        Returns whether the final push landed (``True`` when none was asked for). Idempotent: a
+        second call does nothing and returns ``True``.
+        """
+        if self._stopped:
+            return True
+        self._stopped = True
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            # A push in flight ends within the timeout (per socket operation, connect + send + read).
+            thread.join(timeout=3 * self.timeout + 1)
+        if not final:
+            return True
+        return self._push(final=True)
+
+    def delete(self) -> bool:
+        """Delete this run's group from the Pushgateway; ``True`` on success. Never raises."""
+        try:
+            delete_from_gateway(
+                self.url, job=self.job, grouping_key=self.grouping_key,
+                timeout=self.timeout, handler=self._handler,
+            )
+        except Exception as e:  # noqa: BLE001
+            logger.warning("Pushgateway %s: delete failed (%s)", self.url, _one_line(e))
+            return False
+        return True
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -50,6 +50,8 @@ __all__ = [
     "ThinkTime",
     "Tolerances",
     "available_profiles",
+    "format_duration",
+    "format_profile_info",
     "format_validation_error",
     "list_profiles",
     "load_profile",
@@ -545,6 +547,39 @@ class ProfileInfo:
     total_duration_s: float = 0.0
     error: str | None = None
     """The one-line ConfigError when the file does not validate (then the other facts are empty)."""
+
+
+def format_duration(seconds: float) -> str:
+    """``7800`` → ``2h10m``, ``440`` → ``7m20s``, ``19.2`` → ``19.2s``."""
+    if seconds < 60:
+        return f"{seconds:g}s"
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return "".join(f"{value}{unit}" for value, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if value)
+
+
+def format_profile_info(info: ProfileInfo) -> str:
+    """What ``bss-loadtest profiles`` prints for one profile: a header line, then indented details."""
+    if info.error is not None:
+        return f"{info.name}  INVALID\n    {info.error}"
+    peak = max((stage.target for stage in info.stages), default=0)
+    count = len(info.stages)
+    lines = [
+        f"{info.name}  {format_duration(info.total_duration_s)}, {count} stage{'s' * (count != 1)}, "
+        f"peak {peak} user{'s' * (peak != 1)}",
+        f"    {info.description}",
+    ]
+    expressions = [
+        f"{key} {spec.get('threshold')}{' (abortOnFail)' if spec.get('abortOnFail') else ''}"
+        if isinstance(spec, dict)
+        else f"{key} {spec}"
+        for key, specs in info.thresholds.items()
+        for spec in (specs if isinstance(specs, list) else [specs])
+    ]
+    if expressions:
+        lines.append(f"    thresholds: {'; '.join(expressions)}")
+    return "\n".join(lines)
 
 
 def list_profiles(profiles_dir: Path | None = None) -> list[ProfileInfo]:

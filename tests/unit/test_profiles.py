@@ -343,3 +343,20 @@ def test_host_allowed_names_networks_and_wildcards() -> None:
     assert profiles.host_matches("https://api.staging.example.com", ["*.example.com"])
     assert profiles.host_matches("http://10.1.2.3:80", ["10.0.0.0/8"])
     assert not profiles.host_matches("http://example.org", ["*.example.com", "10.0.0.0/8"])
+
+
+def test_format_profile_info() -> None:
+    infos = {info.name: info for info in list_profiles(REPO_PROFILES)}
+    smoke = profiles.format_profile_info(infos["smoke"]).splitlines()
+    assert smoke[0] == "smoke  2m, 1 stage, peak 1 user"
+    assert smoke[2] == "    thresholds: http_req_duration p(95)<200; http_req_failed rate<0.01"
+    spike = profiles.format_profile_info(infos["spike"])
+    assert spike.startswith("spike  7m20s, 7 stages, peak 200 users")
+    assert "http_req_failed rate<0.5 (abortOnFail)" in spike
+    broken = profiles.ProfileInfo(name="x", path=Path("x.yaml"), description="", error="x.yaml: stages: must not be empty")
+    assert profiles.format_profile_info(broken) == "x  INVALID\n    x.yaml: stages: must not be empty"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(7800, "2h10m"), (440, "7m20s"), (960, "16m"), (19.2, "19.2s"), (3600, "1h")])
+def test_format_duration(seconds: float, text: str) -> None:
+    assert profiles.format_duration(seconds) == text

@@ -10,6 +10,7 @@ or ``None`` when the request failed or the target config skips it.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from itertools import count
@@ -77,6 +78,8 @@ def routes_for(config_file: str | None) -> tuple[TargetConfig, dict[str, Route]]
 
 
 _user_counter = count()
+_logged_run_id: str | None = None
+logger = logging.getLogger(__name__)
 
 
 def settings_of(environment: Any) -> ClientSettings:
@@ -235,6 +238,10 @@ class BssUser(FastHttpUser):
         identity = pool[index % len(pool)] if pool else None
         self.api = BssClient(self, identity, settings.target_config or None)
         self.data = DataFactory(runtime.run_id(environment))
+        global _logged_run_id
+        if _logged_run_id != self.data.run_id:
+            _logged_run_id = self.data.run_id
+            logger.info("BSS client: run id %s", self.data.run_id)
         self.ids = IdPool()
         self.rng = random.Random()
 

@@ -4,7 +4,6 @@
 
 * an ``init_command_line_parser`` listener that adds the client options
   (:func:`bss_loadtest.client.options.add_arguments`; harmless if the plugin adds them too);
-* a ``test_start`` listener that logs the run id (so a caller can find what the run created);
 * a ``test_stop`` listener that deletes what this process created
   (:func:`bss_loadtest.client.cleanup.run_cleanup`) and keeps the report in
   ``bss_loadtest.client.cleanup.LAST_REPORT``.
@@ -24,12 +23,6 @@ def on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
     from bss_loadtest.client.options import add_arguments
 
     add_arguments(parser)
-
-
-def on_test_start(environment: Any, **kwargs: Any) -> None:
-    from bss_loadtest import runtime
-
-    logger.info("BSS client: run id %s", runtime.run_id(environment))
 
 
 def on_test_stop(environment: Any, **kwargs: Any) -> None:
@@ -57,5 +50,4 @@ def register(events: Any) -> None:
         return
     _registered.add(id(events))
     events.init_command_line_parser.add_listener(on_init_command_line_parser)
-    events.test_start.add_listener(on_test_start)
     events.test_stop.add_listener(on_test_stop)

@@ -1,0 +1,133 @@
+"""End to end: real headless Locust runs of the suite's users against a real reference server.
+
+Assertions read Locust's CSV files and the server's state, never Locust's exit code (the plugin
+sets that from thresholds). Every run is bounded and ended by its own process group.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bss_loadtest.client.endpoints import endpoint_names
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT_S = 150
+TOKEN_PATH = "/realms/bss/protocol/openid-connect/token"
+ALL_USERS = ["CustomerUser", "OrderUser", "InvoiceUser", "PaymentUser", "ProductUser", "ServiceUser",
+             "AssetUser", "SubscriptionUser", "OrderJourneyUser", "CustomerCareUser"]
+
+
+def run_locust(tmp_path: Path, host: str, args: list[str], timeout: float = RUN_TIMEOUT_S):
+    """Run Locust headless in ``tmp_path`` (bounded); return (output, seconds, rows, failures)."""
+    extra = []
+    if (ROOT / "src" / "bss_loadtest" / "plugin.py").exists():
+        extra = ["--prometheus-port", "0", "--report-dir", str(tmp_path / "reports")]
+    command = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests"), "--headless", "--host", host,
+               "--csv", str(tmp_path / "run"), *extra, *args]
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        raise AssertionError(f"locust did not end within {timeout} s:\n{output[-4000:]}")
+    elapsed = time.monotonic() - started
+    with open(tmp_path / "run_stats.csv", newline="") as fh:
+        rows = {f"{r['Type']} {r['Name']}": r for r in csv.DictReader(fh) if r["Name"] != "Aggregated"}
+    with open(tmp_path / "run_failures.csv", newline="") as fh:
+        failures = list(csv.DictReader(fh))
+    return output, elapsed, rows, failures
+
+
+def run_id_of(output: str) -> str:
+    match = re.search(r"BSS client: run id (\S+)", output)
+    assert match, output[-3000:]
+    return match.group(1)
+
+
+def token(url: str) -> str:
+    answer = httpx.post(url + TOKEN_PATH, data={"grant_type": "client_credentials", "client_id": "bss-backend",
+                                                "client_secret": "bss-secret"}, timeout=10)
+    return answer.json()["access_token"]
+
+
+def metric(text: str, name: str) -> float:
+    match = re.search(rf"^{name}(?:\{{[^}}]*\}})? ([0-9.e+]+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_smoke_pass_covers_every_endpoint_and_stops_by_itself(tmp_path, reference_server):
+    output, elapsed, rows, failures = run_locust(
+        tmp_path, reference_server.url, ["SmokeUser", "-u", "1", "-r", "1", "-t", "60s"])
+    assert elapsed < 40, output[-3000:]
+    assert "smoke pass complete" in output
+    missing = [name for name in endpoint_names() if name not in rows]
+    assert not missing, output[-3000:]
+    assert all(int(r["Failure Count"]) == 0 for r in rows.values()), failures
+    assert failures == []
+    assert f"AUTH {TOKEN_PATH}" in rows
+
+
+def test_mixed_run_has_no_failures_counts_reconcile_and_cleans_up(tmp_path, reference_server_factory):
+    server = reference_server_factory(port=0, db=":memory:")
+    before = metric(server.metrics_text(), "bss_customers_created_total")
+    output, _, rows, failures = run_locust(
+        tmp_path, server.url, [*ALL_USERS, "-u", "20", "-r", "10", "-t", "30s"])
+    assert failures == [], failures
+    assert sum(int(r["Request Count"]) for r in rows.values()) > 300
+    assert {"POST /api/v1/customers", "GET /api/v1/orders/{id}", "PUT /api/v1/invoices/{id}/status",
+            "POST /api/services/activations", "GET /api/assets", "GET /api/subscriptions/{id}"} <= set(rows)
+    created = rows["POST /api/v1/customers"]
+    succeeded = int(created["Request Count"]) - int(created["Failure Count"])
+    after = metric(server.metrics_text(), "bss_customers_created_total")
+    assert after - before == succeeded
+
+    run_id = run_id_of(output)
+    left = httpx.get(server.url + "/api/v1/customers/search", params={"searchTerm": run_id, "size": 5},
+                     headers={"Authorization": "Bearer " + token(server.url)}, timeout=10).json()
+    assert left["content"] == [] and left["totalElements"] == 0, left
+
+
+def test_injected_errors_are_server_errors_under_their_endpoints(tmp_path, reference_server_factory):
+    server = reference_server_factory(port=0, db=":memory:", extra_args=["--error-rate", "0.2"])
+    users = ["CustomerUser", "OrderUser", "InvoiceUser", "ProductUser", "SubscriptionUser"]
+    _, _, rows, failures = run_locust(tmp_path, server.url, [*users, "-u", "10", "-r", "10", "-t", "15s"])
+    names = set(endpoint_names())
+    total = sum(int(f["Occurrences"]) for f in failures)
+    server_errors = [f for f in failures if f["Error"].startswith("ServerError(") and "HTTP 503" in f["Error"]]
+    assert total > 20
+    assert sum(int(f["Occurrences"]) for f in server_errors) >= 0.95 * total, failures
+    assert all(f"{f['Method']} {f['Name']}" in names for f in server_errors)
+    requests = sum(int(r["Request Count"]) for k, r in rows.items() if " /api/" in k)
+    assert 0.1 < total / requests < 0.3
+    assert int(rows["GET /actuator/health"]["Failure Count"]) == 0 if "GET /actuator/health" in rows else True
+
+
+def test_latency_shows_under_the_right_endpoints(tmp_path, reference_server_factory):
+    server = reference_server_factory(port=0, db=":memory:", extra_args=["--latency-ms", "100"])
+    server.set_faults({"latency": {"fixed_ms": 100},
+                       "endpoints": {"GET /api/v1/customers/{id}": {"latency": None}}})
+    output, _, rows, failures = run_locust(
+        tmp_path, server.url, ["SmokeUser", "-u", "1", "-r", "1", "-t", "60s"])
+    assert failures == [], output[-3000:]
+    fast = {"GET /api/v1/customers/{id}", "GET /actuator/health", f"AUTH {TOKEN_PATH}"}
+    for key, row in rows.items():
+        minimum = float(row["Min Response Time"])
+        if key in fast:
+            assert minimum < 100, (key, minimum)
+        else:
+            assert minimum >= 100, (key, minimum)

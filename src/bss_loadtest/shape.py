@@ -69,10 +69,13 @@ class PlannedStage:
         return math.floor(self.start_users + (self.target - self.start_users) * fraction + 0.5)
 
 
-def _slope(stage: _StageLike, start_users: int) -> float:
+def _per_tick_rate(stage: _StageLike, start_users: int) -> float:
+    """Users per second this stage moves between two ticks (a stage shorter than a tick moves
+    its whole change in one tick, not faster)."""
     if stage.spawn_rate is not None:
         return float(stage.spawn_rate)
-    return abs(stage.target - start_users) / stage.duration
+    change = abs(stage.target - start_users)
+    return min(change / stage.duration, change / TICK_S)
 
 
 class StagePlan:
@@ -94,7 +97,7 @@ class StagePlan:
         for index, stage in enumerate(stages):
             if stage.duration <= 0:
                 raise ValueError(f"stage {index} has a duration of {stage.duration} s; it must be > 0")
-            slope = _slope(stage, start_users)
+            slope = _per_tick_rate(stage, start_users)
             if stage.spawn_rate is not None:
                 rate = float(stage.spawn_rate)
             else:

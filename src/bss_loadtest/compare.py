@@ -13,7 +13,8 @@ depends on the identity pool, not on the system under test.
 
 Allowance of a metric = max(relative × baseline, absolute, NOISE_K × σ), where σ is the standard
 deviation of that metric across the profile's stored baselines (used only when there are at least
-NOISE_MIN_BASELINES of them). A change beyond the allowance in the bad direction is a regression,
+NOISE_MIN_BASELINES of them). Throughput and error rate also get NOISE_K × their counting error
+(Poisson / binomial, see ``_sampling_error``), so an endpoint with few requests does not flag on chance. A change beyond the allowance in the bad direction is a regression,
 in the good direction an improvement. A percentile with fewer than MIN_TAIL_SAMPLES requests
 above it (in run or baseline) is shown but not judged ("too few"). Defaults (:data:`DEFAULT_TOLERANCES`): latency +10 % and at
 least +5 ms (both must be exceeded), error rate +1 percentage point, throughput −10 %. A profile may
@@ -91,7 +92,8 @@ class RegressionRule:
     def higher_is_worse(self) -> bool:
         return HIGHER_IS_WORSE[self.metric]
 
-    def allowance(self, baseline: float, sigma: float | None = None) -> float:
+    def allowance(self, baseline: float, sigma: float | None = None, sampling: float | None = None) -> float:
+        """max(relative × baseline, absolute, k × σ of the baselines, k × sampling error of this pair)."""
         parts = [0.0]
         if self.relative is not None:
             parts.append(self.relative * abs(baseline))
@@ -99,26 +101,30 @@ class RegressionRule:
             parts.append(self.absolute)
         if sigma is not None and sigma > 0:
             parts.append(self.noise_k * sigma)
+        if sampling is not None and sampling > 0:
+            parts.append(self.noise_k * sampling)
         return max(parts)
 
     def worsening(self, baseline: float, run: float) -> float:
         """How much worse the run is (positive) or better (negative), in the metric's unit."""
         return run - baseline if self.higher_is_worse else baseline - run
 
-    def fails(self, baseline: float | None, run: float | None, sigma: float | None = None) -> str | None:
+    def fails(self, baseline: float | None, run: float | None, sigma: float | None = None,
+              sampling: float | None = None) -> str | None:
         if baseline is None or run is None:
             return None
         worse = self.worsening(baseline, run)
-        allowance = self.allowance(baseline, sigma)
+        allowance = self.allowance(baseline, sigma, sampling)
         if worse > allowance:
             return (f"{METRIC_LABELS[self.metric]} {format_metric(self.metric, baseline)} → {format_metric(self.metric, run)} "
                     f"({format_change(self.metric, baseline, run)}; allowed {format_allowance(self.metric, allowance)})")
         return None
 
-    def improves(self, baseline: float | None, run: float | None, sigma: float | None = None) -> bool:
+    def improves(self, baseline: float | None, run: float | None, sigma: float | None = None,
+                 sampling: float | None = None) -> bool:
         if baseline is None or run is None:
             return False
-        return -self.worsening(baseline, run) > self.allowance(baseline, sigma)
+        return -self.worsening(baseline, run) > self.allowance(baseline, sigma, sampling)
 
     def describe(self) -> str:
         parts = []
@@ -178,6 +184,8 @@ class MetricComparison:
     sigma: float | None
     status: Status
     message: str | None = None
+    sampling: float | None = None
+    """Standard error of the difference from counting alone (rps: Poisson; error rate: binomial)."""
 
 
 @dataclass
@@ -276,6 +284,25 @@ def _value(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _sampling_error(metric: str, n_run: int, n_base: int, run_value: float, base_value: float,
+                    run_duration: float, base_duration: float) -> float | None:
+    """Standard error of (run − baseline) that counting alone produces.
+
+    Requests arrive at random, so a count n has Poisson noise √n: the rps difference has
+    σ = √(n_run / T_run² + n_base / T_base²). An error rate is a binomial proportion: with the pooled
+    rate p, σ = √(p (1 − p) (1/n_run + 1/n_base)). Percentiles have no such closed form without the
+    histograms; they are guarded by MIN_TAIL_SAMPLES instead.
+    """
+    if n_run <= 0 or n_base <= 0:
+        return None
+    if metric == "rps" and run_duration > 0 and base_duration > 0:
+        return math.sqrt(n_run / run_duration**2 + n_base / base_duration**2)
+    if metric == "error_rate":
+        pooled = (run_value * n_run + base_value * n_base) / (n_run + n_base)
+        return math.sqrt(max(pooled * (1 - pooled), 0.0) * (1 / n_run + 1 / n_base))
+    return None
+
+
 def compare(
     run: Summary,
     baseline: Baseline,
@@ -315,12 +342,14 @@ def compare(
                 rows.append(MetricComparison(key, metric, b, r, r - b, ((r - b) / b * 100.0) if b else None, None, s, "too few",
                                              f"fewer than {MIN_TAIL_SAMPLES} samples above {METRIC_LABELS[metric]}; not judged"))
                 continue
-            message = rule.fails(b, r, s)
-            status: Status = "regression" if message else ("improvement" if rule.improves(b, r, s) else "ok")
+            n_run, n_base = int(merged.at[key, "count_run"]), int(merged.at[key, "count_base"])
+            e = _sampling_error(metric, n_run, n_base, r, b, run.duration_s, base.duration_s)
+            message = rule.fails(b, r, s, e)
+            status: Status = "regression" if message else ("improvement" if rule.improves(b, r, s, e) else "ok")
             rows.append(MetricComparison(
                 endpoint=key, metric=metric, baseline=b, run=r, delta=r - b,
-                delta_pct=((r - b) / b * 100.0) if b else None, allowance=rule.allowance(b, s),
-                sigma=s, status=status, message=message,
+                delta_pct=((r - b) / b * 100.0) if b else None, allowance=rule.allowance(b, s, e),
+                sigma=s, status=status, message=message, sampling=e,
             ))
 
     notes: list[Note] = []

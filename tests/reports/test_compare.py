@@ -287,3 +287,26 @@ def test_run_compare_writes_all_formats(root, base):
     assert list(only) == ["md"]
     with pytest.raises(InputError, match="unknown compare format"):
         run_compare(slow, baselines_root=store, formats=["pdf"])
+
+
+def test_counting_noise_widens_throughput_and_error_rate():
+    from bss_loadtest.compare import _sampling_error
+
+    # 100 requests in 10 s each: rps 10 ± √(100/100 + 100/100) = ±1.41/s; 3σ = 4.2/s beats 10 % = 1/s
+    assert _sampling_error("rps", 100, 100, 10.0, 10.0, 10.0, 10.0) == pytest.approx(2 ** 0.5)
+    rule = rules_from(None)["rps"]
+    assert rule.fails(10.0, 8.5) is not None
+    assert rule.fails(10.0, 8.5, sampling=2 ** 0.5) is None
+    # error rate 5 % of 100 vs 10 % of 100: pooled 7.5 %, σ ≈ 3.7 pp
+    e = _sampling_error("error_rate", 100, 100, 0.10, 0.05, 10.0, 10.0)
+    assert e == pytest.approx((0.075 * 0.925 * 0.02) ** 0.5)
+    assert rules_from(None)["error_rate"].fails(0.05, 0.10, sampling=e) is None
+    assert _sampling_error("p95_ms", 100, 100, 1.0, 1.0, 10.0, 10.0) is None
+
+
+def test_small_endpoints_do_not_cry_wolf(root):
+    """~100 requests per endpoint: chance alone moves counts by ±10 %; nothing may flag."""
+    small_base = baseline_of(run(root, "small-base", seed=11, total_requests=2_000), root / "small-store")
+    for seed in (12, 13, 14):
+        comparison = compare(load_summary(run(root, f"small-{seed}", seed=seed, total_requests=2_000)), small_base)
+        assert comparison.regressions == [], [r.message for r in comparison.regressions]

@@ -1,0 +1,67 @@
+"""report.py: the run report's content, escaping and self-containedness."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bss_loadtest.report import render_run_report
+from bss_loadtest.results import history_dataframe, history_frame_rows, validate_summary
+from synthetic import T0, make_stats, make_summary
+
+
+@pytest.fixture(scope="module")
+def made():
+    stats, stages = make_stats(duration_s=20, total_requests=2_000, error_rates={"POST /api/v1/orders": 0.2})
+    history = history_dataframe(history_frame_rows(stats.history, stats.users_at, started_at=T0))
+    return stats, stages, history
+
+
+def render(made, **meta) -> str:
+    stats, stages, history = made
+    return render_run_report(validate_summary(make_summary(stats, stages, duration_s=20, **meta)), history)
+
+
+def test_sections(made):
+    html = render(made, exit_code=99, thresholds=[
+        {"metric": "http_req_duration", "expression": "p(95)<500", "scope": None, "observed": 120.5,
+         "passed": True, "reason": None, "abort_on_fail": False},
+        {"metric": "http_req_failed", "expression": "rate<0.01", "scope": None, "observed": 0.02,
+         "passed": False, "reason": "2.00 % is not < 0.01", "abort_on_fail": True}])
+    for text in ("Load test run run-1", "load", "http://127.0.0.1:8080", "FAIL (exit code 99)", "Endpoints",
+                 "GET /api/v1/customers/{id}", "Aggregated", "Thresholds", "2.00 % is not &lt; 0.01",
+                 "server_error", "Cleanup", "1 left behind", "409 Conflict", "User classes", "CustomerUser"):
+        assert text in html, text
+    assert html.count('<span class="pass">PASS</span>') == 1 and html.count('<span class="fail">FAIL</span>') == 1
+    assert len(re.findall(r'<img class="chart"[^>]+src="data:image/png;base64,', html)) == 1
+
+
+def test_warnings(made):
+    html = render(made, status="partial", partial_reason="stopped by abortOnFail",
+                  generator={"cpu_saturated": True, "max_cpu_percent": 97.0},
+                  reconciliation={"ok": False, "client": 100, "server": 97})
+    assert "Partial run: stopped by abortOnFail" in html
+    assert "Load generator CPU saturated (max 97 %)" in html
+    assert "does NOT match" in html and "server: 97" in html
+    quiet = render(made)
+    assert "Partial run" not in quiet and "saturated" not in quiet and "Reconciliation" not in quiet
+
+
+def test_everything_is_escaped(made):
+    html = render(made, run_id="<script>alert(1)</script>", host="http://x/?a=<b>",
+                  cleanup={"deleted": 0, "not_deleted": [{"resource": "<img src=x>", "id": "1", "reason": "&"}]})
+    assert "<script>" not in html and "<img src=x>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_self_contained(made):
+    html = render(made)
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "<link" not in html and "<script" not in html and "@import" not in html
+
+
+def test_without_history(made):
+    stats, stages, _ = made
+    html = render_run_report(make_summary(stats, stages, duration_s=20), None)
+    assert "No per-second history" in html and "base64" not in html

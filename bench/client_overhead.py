@@ -1,0 +1,243 @@
+"""Client-layer overhead: requests/s of a BssUser call vs a bare FastHttpUser GET, same static target.
+
+    .venv/bin/python bench/client_overhead.py [--server nginx|python] [--seconds 10] [--rounds 3]
+
+The target answers every request with one fixed, valid CustomerResponse (and the token endpoint
+with a token), so the difference between the two runs is the client layer's own cost per request:
+URL building, auth header, catch_response, status check, pydantic validation, context. Each Locust
+run is pinned to one core with ``taskset`` (the target to another), users never wait, and the
+rounds alternate bare / client; the median of each side is compared. The budget is 15 %.
+
+The target is nginx (Debian package ``nginx-light`` or ``nginx``) when installed, else a minimal
+asyncio keep-alive server in a separate process (fast enough not to be the bottleneck on loopback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET = 0.15
+CUSTOMER_ID = "7d3c9a1e-1f0a-4c7e-9a53-2b1f0c4d5e6f"
+CUSTOMER_JSON = (
+    '{"id":"%s","firstName":"Anna","lastName":"Nowak","pesel":"90010112345","nip":"1234567890",'
+    '"email":"anna.nowak@example.com","phone":"+48 600 100 200","status":"ACTIVE",'
+    '"statusDisplayName":"Aktywny","createdAt":"2025-01-31T10:15:30.123","updatedAt":"2025-01-31T10:15:30.123",'
+    '"version":0}' % CUSTOMER_ID
+)
+TOKEN_JSON = '{"access_token":"bench.token.value","expires_in":3600,"token_type":"Bearer"}'
+TOKEN_PATH = "/realms/bss/protocol/openid-connect/token"
+
+CPU_PROBE = '''
+import json, os, time
+from locust import events
+
+_cpu = {}
+
+@events.test_start.add_listener
+def _start(environment, **kwargs):
+    _cpu["start"] = time.process_time()
+
+@events.test_stop.add_listener
+def _stop(environment, **kwargs):
+    entry = environment.stats.get("/api/v1/customers/{id}", "GET")
+    with open(os.environ["BENCH_CPU_FILE"], "w") as fh:
+        json.dump({"cpu_s": time.process_time() - _cpu["start"], "requests": entry.num_requests}, fh)
+'''
+
+BARE_USER = CPU_PROBE + f'''
+from locust import FastHttpUser, constant, task
+
+class BareUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def get_customer(self):
+        self.client.get("/api/v1/customers/{CUSTOMER_ID}", name="/api/v1/customers/{{id}}")
+'''
+
+CLIENT_USER = CPU_PROBE + f'''
+from locust import constant, task
+from bss_loadtest.client.base import BssUser
+
+class ClientUser(BssUser):
+    wait_time = constant(0)
+
+    @task
+    def get_customer(self):
+        self.api.call("customers.get", path={{"id": "{CUSTOMER_ID}"}})
+'''
+
+PY_SERVER = r'''
+import asyncio, sys
+port, customer, token = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3].encode()
+def response(body):
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            b"Connection: keep-alive\r\n\r\n" % len(body)) + body
+CUSTOMER, TOKEN = response(customer), response(token)
+class Http(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.buffer = transport, b""
+    def data_received(self, data):
+        self.buffer += data
+        while True:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if len(rest) < length:
+                return
+            self.buffer = rest[length:]
+            self.transport.write(TOKEN if b"/openid-connect/" in head[:200] else CUSTOMER)
+async def main():
+    server = await asyncio.get_running_loop().create_server(Http, "127.0.0.1", port, backlog=1024)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+'''
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        default_type application/json;
+        location = {token_path} {{ return 200 '{token}'; }}
+        location / {{ return 200 '{customer}'; }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"target did not listen on port {port}")
+
+
+def pin(cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > cpu else []
+
+
+def start_target(kind: str, workdir: Path, port: int) -> subprocess.Popen:
+    cpu = 1 if (os.cpu_count() or 1) > 1 else 0
+    if kind == "nginx":
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        conf = workdir / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(dir=workdir, port=port, token_path=TOKEN_PATH, token=TOKEN_JSON,
+                                          customer=CUSTOMER_JSON))
+        command = [*pin(cpu), nginx, "-c", str(conf), "-p", str(workdir)]
+    else:
+        script = workdir / "server.py"
+        script.write_text(PY_SERVER)
+        command = [*pin(cpu), sys.executable, str(script), str(port), CUSTOMER_JSON, TOKEN_JSON]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    wait_for_port(port)
+    return process
+
+
+def run_locust(locustfile: Path, host: str, users: int, seconds: int, workdir: Path, tag: str) -> tuple[float, float]:
+    """(requests/s, CPU microseconds per request) of one pinned run."""
+    prefix = workdir / tag
+    command = [*pin(0), sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users),
+               "-r", str(users), "-t", f"{seconds}s", "--host", host, "--csv", str(prefix), "--only-summary"]
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "BENCH_CPU_FILE": f"{prefix}.cpu"})
+    try:
+        output, _ = process.communicate(timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    with open(f"{prefix}_stats.csv", newline="") as fh:
+        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(fh)}
+    row = rows.get(("GET", "/api/v1/customers/{id}"))
+    if row is None or int(row["Failure Count"]):
+        raise RuntimeError(f"{tag}: no clean results:\n{output[-3000:]}")
+    with open(f"{prefix}.cpu") as fh:
+        cpu = json.load(fh)
+    return int(row["Request Count"]) / float(seconds), cpu["cpu_s"] / max(1, cpu["requests"]) * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", choices=("nginx", "python"),
+                        default="nginx" if (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")) else "python")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--users", type=int, default=20)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bss-bench-") as tmp:
+        workdir = Path(tmp)
+        (workdir / "bare.py").write_text(textwrap.dedent(BARE_USER))
+        (workdir / "client.py").write_text(textwrap.dedent(CLIENT_USER))
+        port = free_port()
+        target = start_target(args.server, workdir, port)
+        host = f"http://127.0.0.1:{port}"
+        bare: list[tuple[float, float]] = []
+        client: list[tuple[float, float]] = []
+        try:
+            for i in range(args.rounds):
+                bare.append(run_locust(workdir / "bare.py", host, args.users, args.seconds, workdir, f"bare{i}"))
+                client.append(run_locust(workdir / "client.py", host, args.users, args.seconds, workdir, f"client{i}"))
+                print(f"round {i + 1}: bare {bare[-1][0]:.0f} req/s {bare[-1][1]:.0f} us CPU/req, "
+                      f"client {client[-1][0]:.0f} req/s {client[-1][1]:.0f} us CPU/req", flush=True)
+        finally:
+            os.killpg(target.pid, signal.SIGTERM)
+            target.wait(10)
+    bare_rps, client_rps = statistics.median(r for r, _ in bare), statistics.median(r for r, _ in client)
+    bare_cpu, client_cpu = statistics.median(c for _, c in bare), statistics.median(c for _, c in client)
+    ratio = client_rps / bare_rps
+    cpu_overhead = client_cpu / bare_cpu - 1.0
+    print(f"target: {args.server}; Locust pinned to one core; {args.users} users; {args.rounds} x {args.seconds} s")
+    print(f"bare FastHttpUser: {bare_rps:.0f} req/s, {bare_cpu:.0f} us CPU per request (medians)")
+    print(f"BssUser client:    {client_rps:.0f} req/s, {client_cpu:.0f} us CPU per request (medians)")
+    print(f"ratio client/bare req/s: {ratio:.3f} (overhead {(1 - ratio) * 100:.1f} %)")
+    print(f"CPU per request client/bare: {client_cpu / bare_cpu:.3f} (overhead {cpu_overhead * 100:.1f} %, "
+          f"budget {BUDGET * 100:.0f} %)")
+    print("The CPU-per-request figure is the verdict: it does not move when other processes share the core.")
+    return 0 if cpu_overhead < BUDGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -131,3 +131,19 @@ def test_latency_shows_under_the_right_endpoints(tmp_path, reference_server_fact
             assert minimum < 100, (key, minimum)
         else:
             assert minimum >= 100, (key, minimum)
+
+
+def test_identity_pool_keeps_users_under_the_per_subject_rate_limit(tmp_path, reference_server_factory):
+    """Short-lived tokens are refreshed in time; a pool spreads users over subjects, one subject hits 429."""
+    server = reference_server_factory(port=0, db=":memory:", extra_args=[
+        "--rate-limit", "--rate-limit-user", "20", "--rate-limit-ip", "100000", "--token-ttl", "4"])
+    args = ["CustomerUser", "-u", "3", "-r", "3", "-t", "12s"]
+    pool_dir, single_dir = tmp_path / "pool", tmp_path / "single"
+    pool_dir.mkdir()
+    single_dir.mkdir()
+    output, _, rows, failures = run_locust(pool_dir, server.url, [*args, "--client-pool", "3"])
+    assert failures == [], output[-3000:]
+    assert int(rows[f"AUTH {TOKEN_PATH}"]["Request Count"]) >= 6  # 3 identities, refreshed before expiry
+    _, _, _, failures = run_locust(single_dir, server.url, [*args, "--client-id", "bss-loadtest-09"])
+    limited = [f for f in failures if f["Error"].startswith("RateLimited(") and "HTTP 429" in f["Error"]]
+    assert limited, failures

@@ -230,3 +230,10 @@ def test_promtool_check_metrics_finds_no_problem(state):
 def test_format_le_is_parseable():
     for bound in prom.DURATION_BUCKETS_S:
         assert math.isclose(float(prom._format_le(bound)), bound)
+
+
+def test_module_does_not_import_locust():
+    import sys
+
+    code = "import sys, bss_loadtest.prometheus; assert 'locust' not in sys.modules and 'gevent' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

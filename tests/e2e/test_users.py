@@ -147,3 +147,20 @@ def test_identity_pool_keeps_users_under_the_per_subject_rate_limit(tmp_path, re
     _, _, _, failures = run_locust(single_dir, server.url, [*args, "--client-id", "bss-loadtest-09"])
     limited = [f for f in failures if f["Error"].startswith("RateLimited(") and "HTTP 429" in f["Error"]]
     assert limited, failures
+
+
+def test_target_config_absorbs_the_real_backends_quirks(tmp_path, reference_server_factory):
+    """Against the server's reproduction of the real backend's bugs, the contract's defaults fail
+    exactly where the bugs are, and targets/droid-spring.yaml makes the smoke pass clean."""
+    server = reference_server_factory(port=0, db=":memory:", extra_args=["--quirks"])
+    plain_dir, quirky_dir = tmp_path / "plain", tmp_path / "quirky"
+    plain_dir.mkdir()
+    quirky_dir.mkdir()
+    smoke = ["SmokeUser", "-u", "1", "-r", "1", "-t", "60s"]
+    _, _, _, failures = run_locust(plain_dir, server.url, smoke)
+    failed = {f"{f['Method']} {f['Name']}" for f in failures}
+    assert {"GET /api/products", "DELETE /api/v1/orders/{id}", "PUT /api/subscriptions/{id}/renew"} <= failed
+    output, _, rows, failures = run_locust(
+        quirky_dir, server.url, [*smoke, "--target-config", str(ROOT / "targets" / "droid-spring.yaml")])
+    assert failures == [], output[-3000:]
+    assert "GET /api/products" in rows and "DELETE /api/v1/orders/{id}" not in rows

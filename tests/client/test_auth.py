@@ -103,6 +103,27 @@ def test_on_fetch_reports_each_fetch_and_failures():
     assert auth.as_failure(seen[0]).failure_class == "auth"
 
 
+def test_failed_fetch_backs_off():
+    clock = Clock()
+    calls = []
+
+    def failing(identity):
+        calls.append(1)
+        raise TokenError("token request for client x answered HTTP 503", "server_error")
+
+    cache = TokenCache(fetch=failing, clock=clock, backoff=1.0)
+    reported = []
+    for _ in range(5):
+        with pytest.raises(TokenError):
+            cache.get(ID_A, on_fetch=lambda d, e: reported.append(e))
+    assert len(calls) == 1 and len(reported) == 1  # one request, one report, the rest wait
+    assert auth.as_failure(reported[0]).failure_class == "server_error"
+    clock.now += 1.1
+    with pytest.raises(TokenError):
+        cache.get(ID_A)
+    assert len(calls) == 2
+
+
 def test_identity_pool_from_options():
     pool = auth.identities("http://host:8080/", client_pool=3)
     assert [i.client_id for i in pool] == ["bss-loadtest-01", "bss-loadtest-02", "bss-loadtest-03"]

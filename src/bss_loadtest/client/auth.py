@@ -30,6 +30,9 @@ POOL_CLIENT_FORMAT = "bss-loadtest-{:02d}"
 REFRESH_MARGIN_S = 30.0
 """Refresh a token this long before it expires (or at half its lifetime, if that is sooner)."""
 TOKEN_TIMEOUT_S = 10.0
+FAILURE_BACKOFF_S = 1.0
+"""After a failed token request, users of that identity wait this long before the next one
+(their business requests are not sent meanwhile), so a failing token endpoint is not hammered."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,10 @@ class TokenCache:
         fetch: Callable[[Identity], tuple[str, float]] = fetch_token,
         clock: Callable[[], float] = time.monotonic,
         margin: float = REFRESH_MARGIN_S,
+        backoff: float = FAILURE_BACKOFF_S,
     ) -> None:
+        self._backoff = backoff
+        self._failed_until: dict[tuple[str, str], float] = {}
         self._fetch = fetch
         self._clock = clock
         self._margin = margin
@@ -129,10 +135,14 @@ class TokenCache:
             if token is not None:
                 return token.access_token
             started = self._clock()
+            if started < self._failed_until.get(key, float("-inf")):
+                raise TokenError(f"token request for client {identity.client_id} failed recently; backing off",
+                                 "auth")
             wall = time.perf_counter()
             try:
                 access_token, expires_in = self._fetch(identity)
-            except BaseException as exc:
+            except Exception as exc:
+                self._failed_until[key] = self._clock() + self._backoff
                 if on_fetch is not None:
                     on_fetch(time.perf_counter() - wall, exc)
                 raise

@@ -520,15 +520,19 @@ def to_junit(comparison: Comparison) -> str:
 
 
 def _p95_bars(c: Comparison) -> str:
-    from bss_loadtest.report import figure_img, pyplot
+    from bss_loadtest.report import figure_img, new_figure
 
     rows = [r for r in c.rows if r.metric == "p95_ms" and r.baseline is not None and r.run is not None]
     if not rows:
         return ""
-    plt = pyplot()
     labels = [r.endpoint for r in rows]
     y = list(range(len(rows)))
-    fig, ax = plt.subplots(figsize=(6.5, max(2.5, 0.28 * len(rows) + 1.2)), layout="constrained")
+    height, width = max(2.5, 0.28 * len(rows) + 1.2), 7.5
+    fig = new_figure(figsize=(width, height))
+    # Fixed margins, not a layout engine: measuring the labels would cost a second draw.
+    label_in = 0.056 * max(len(label) for label in labels) + 0.15  # 7 pt DejaVu Sans ≈ 0.056 in per character
+    fig.subplots_adjust(left=min(0.6, label_in / width), right=0.97, top=1 - 0.35 / height, bottom=0.6 / height)
+    ax = fig.subplots()
     ax.barh([v + 0.2 for v in y], [r.baseline for r in rows], height=0.4, color="#9aa5b8", label="baseline")
     colors = ["#dc2626" if r.status == "regression" else ("#16a34a" if r.status == "improvement" else "#2563eb") for r in rows]
     ax.barh([v - 0.2 for v in y], [r.run for r in rows], height=0.4, color=colors, label="run")
@@ -543,15 +547,16 @@ def _p95_bars(c: Comparison) -> str:
 
 
 def _latency_over_time(run_history: "pd.DataFrame | None", baseline_history: "pd.DataFrame | None") -> str:
-    from bss_loadtest.report import figure_img, pyplot
+    from bss_loadtest.report import figure_img, new_figure
     from bss_loadtest.results import aggregated_history
 
     series = [(label, aggregated_history(df), color) for label, df, color in
               (("baseline", baseline_history, "#9aa5b8"), ("run", run_history, "#2563eb")) if df is not None and len(df)]
     if not series:
         return ""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    fig = new_figure(figsize=(6.5, 4.2))
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.13)
+    ax = fig.subplots()
     for label, df, color in series:
         # Per-second percentiles of a few dozen requests jump around; a rolling median shows the level.
         x = df["elapsed_s"].to_numpy()

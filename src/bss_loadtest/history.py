@@ -126,7 +126,7 @@ def render_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH, *,
     """Self-contained HTML: p95 and error rate per endpoint over the last ``last_n`` runs of ``profile``."""
     from html import escape
 
-    from bss_loadtest.report import figure_img, fmt, page, pct, pyplot, table
+    from bss_loadtest.report import figure_img, fmt, new_figure, page, pct, table
 
     frame = load_trend(history_path)
     frame = frame[frame["profile"] == profile]
@@ -139,8 +139,9 @@ def render_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH, *,
     body.append(f"<p>Last {len(runs)} run(s), {escape(str(runs['started_at'].iloc[0]))} to "
                 f"{escape(str(runs['started_at'].iloc[-1]))}.</p>")
 
-    plt = pyplot()
-    fig, (p95_ax, err_ax) = plt.subplots(1, 2, figsize=(13, 5.2), layout="constrained")
+    fig = new_figure(figsize=(13, 5.2))
+    fig.subplots_adjust(left=0.05, right=0.78, top=0.93, bottom=0.17, wspace=0.18)
+    p95_ax, err_ax = fig.subplots(1, 2)
     keys = sorted(k for k in frame["key"].unique() if k != AGGREGATED) + [AGGREGATED]
     for key in keys:
         rows = frame[frame["key"] == key]

@@ -114,6 +114,7 @@ class RunController:
         self.max_cpu_percent: float | None = None
         self.cpu_high_samples = 0
         self.lost_workers: set[str] = set()
+        self.known_workers: set[str] = set()
         self.sampler = None
         self.metrics = None
         self.run_dir: Path | None = None
@@ -179,7 +180,6 @@ class RunController:
             self.abort_reason = error.message
 
     def apply_profile(self, profile) -> None:
-        from bss_loadtest import thresholds as thresholds_module
         from bss_loadtest.shape import StagePlan
 
         self.profile = profile
@@ -201,7 +201,7 @@ class RunController:
             cls.fixed_count = 0
             classes.append(cls)
         self.user_classes = classes
-        self.thresholds = thresholds_module.parse_thresholds(scaled.thresholds)
+        self.thresholds = list(scaled.parsed_thresholds)  # delayAbortEval scaled with the stages
         options = self.options
         if options is not None:
             if not getattr(options, "think_time_given", False):
@@ -225,6 +225,7 @@ class RunController:
         self.max_cpu_percent = None
         self.cpu_high_samples = 0
         self.lost_workers = set()
+        self.known_workers = set(self.environment.runner.clients.keys()) if self.is_master else set()
         self.live_results = []
         self.ensure_profile()
         self.scrape_before = reconcile.scrape(self.environment.host) if self.environment.host else None
@@ -252,7 +253,9 @@ class RunController:
         runner = self.environment.runner
         self.stats.record_users(runner.user_count, now)
         self.stats.close_intervals()
-        self._sample_cpu(runner)
+        self._check_workers(runner)
+        if not self.is_master:
+            self.note_cpu(_cpu.take())
         if self.thresholds:
             from bss_loadtest import thresholds as thresholds_module
 
@@ -272,24 +275,28 @@ class RunController:
         else:
             runner.stop()
 
-    def _sample_cpu(self, runner: Any) -> None:
-        if self.is_master:
-            usages = [c.cpu_usage for c in runner.clients.values() if c.state != "missing"]
-            for client in runner.clients.values():
-                if client.state == "missing":
-                    self.lost_workers.add(client.id)
-            usage = max(usages, default=0.0)
-        else:
-            usage = float(getattr(runner, "current_cpu_usage", 0.0) or 0.0)
-        self.max_cpu_percent = max(self.max_cpu_percent or 0.0, usage)
-        if usage >= CPU_SATURATION_PERCENT:
-            self.cpu_high_samples += 1
+    def _check_workers(self, runner: Any) -> None:
+        if not self.is_master:
+            return
+        for client in runner.clients.values():
+            self.known_workers.add(client.id)
+            if client.state == "missing":
+                self.lost_workers.add(client.id)
+
+    def note_cpu(self, sample: dict | None) -> None:
+        """Merge a process's CPU record (its own, or a worker's from its report)."""
+        if not sample:
+            return
+        self.max_cpu_percent = max(self.max_cpu_percent or 0.0, float(sample["max"]))
+        self.cpu_high_samples = max(self.cpu_high_samples, int(sample["high"]))
 
     def flush_workers(self) -> list[str]:
         """Ask every live worker for its last delta; return the ids that did not answer in time."""
         runner = self.environment.runner
-        live = [c.id for c in runner.clients.values() if c.state != "missing"]
-        self.lost_workers.update(c.id for c in runner.clients.values() if c.state == "missing")
+        # Workers that reported "stopped" are out of runner.clients until they are ready again,
+        # so ask every worker this run has seen, except those known to be gone.
+        self._check_workers(runner)
+        live = sorted(self.known_workers - self.lost_workers)
         self.pending_flush = set(live)
         for client_id in live:
             runner.send_message(FLUSH_REQUEST, {"run_id": self.run_id}, client_id=client_id)
@@ -324,6 +331,8 @@ class RunController:
 
             if cleanup.LAST_REPORT is not None:
                 self.cleanup_reports.append(cleanup.LAST_REPORT.to_dict())
+        if not self.is_master:
+            self.note_cpu(_cpu.take())
         self.stats.ended_at = time.time()
         self.stats.close_intervals(before=time.time() + 1)
         if interrupted:
@@ -421,7 +430,7 @@ class RunController:
                 "max_cpu_percent": self.max_cpu_percent,
             },
             "workers": {
-                "count": len(self.environment.runner.clients) if self.is_master else 0,
+                "count": len(self.known_workers),
                 "lost": sorted(self.lost_workers),
             },
         }
@@ -739,6 +748,8 @@ def _close_request_log() -> None:
 def _on_test_start(environment: Any, **kwargs: Any) -> None:
     ctl = controller(environment)
     _open_request_log(ctl)
+    if not ctl.is_master:
+        _cpu.start()
     if ctl.is_worker:
         ctl.stats = RunStats()
         ctl.finalized = False
@@ -781,11 +792,57 @@ def _on_quitting(environment: Any, **kwargs: Any) -> None:
 def _on_report_to_master(client_id: str, data: dict, **kwargs: Any) -> None:
     if _current is not None:
         data["bss"] = _current.stats.take_delta()
+        data["bss_cpu"] = _cpu.snapshot()
 
 
 def _on_worker_report(client_id: str, data: dict, **kwargs: Any) -> None:
     if _current is not None and "bss" in data:
+        _current.known_workers.add(client_id)
         _current.stats.merge_dict(data["bss"])
+        _current.note_cpu(data.get("bss_cpu"))
+
+
+class CpuSampler:
+    """This process's CPU usage, sampled every second while a run is on (workers and local).
+
+    Locust's own monitor samples every 10 s, too coarse for a short run to notice saturation.
+    """
+
+    def __init__(self) -> None:
+        self.max = 0.0
+        self.high = 0
+        self._greenlet = None
+
+    def start(self) -> None:
+        self.max, self.high = 0.0, 0
+        if self._greenlet is None or self._greenlet.dead:
+            self._greenlet = gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        import psutil
+
+        process = psutil.Process()
+        process.cpu_percent()
+        while True:
+            gevent.sleep(SAMPLE_INTERVAL_S)
+            usage = process.cpu_percent()
+            self.max = max(self.max, usage)
+            if usage >= CPU_SATURATION_PERCENT:
+                self.high += 1
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+            self._greenlet = None
+
+    def snapshot(self) -> dict:
+        return {"max": self.max, "high": self.high}
+
+    def take(self) -> dict:
+        return self.snapshot()
+
+
+_cpu = CpuSampler()
 
 
 def _on_flush_request(environment: Any, msg: Any, **kwargs: Any) -> None:
@@ -793,12 +850,15 @@ def _on_flush_request(environment: Any, msg: Any, **kwargs: Any) -> None:
 
     ctl = controller(environment)
     report = cleanup.LAST_REPORT.to_dict() if cleanup.LAST_REPORT is not None else None
-    environment.runner.send_message(FLUSH_REPLY, {"stats": ctl.stats.take_delta(), "cleanup": report})
+    environment.runner.send_message(
+        FLUSH_REPLY, {"stats": ctl.stats.take_delta(), "cleanup": report, "cpu": _cpu.snapshot()}
+    )
 
 
 def _on_flush_reply(environment: Any, msg: Any, **kwargs: Any) -> None:
     ctl = controller(environment)
     ctl.stats.merge_dict(msg.data["stats"])
+    ctl.note_cpu(msg.data.get("cpu"))
     if msg.data.get("cleanup"):
         ctl.cleanup_reports.append(msg.data["cleanup"])
     ctl.pending_flush.discard(msg.node_id)
@@ -912,9 +972,7 @@ def _public_host(host: str | None) -> str | None:
 
 def _tolerances(profile: Any) -> dict | None:
     tolerances = getattr(profile, "tolerances", None) if profile is not None else None
-    if tolerances is None:
-        return None
-    return tolerances.model_dump() if hasattr(tolerances, "model_dump") else dict(tolerances)
+    return None if tolerances is None else tolerances.as_compare_mapping()
 
 
 def _cleanup_requests(reports: list[dict]) -> dict[str, int]:

@@ -63,6 +63,17 @@ def active_user_classes(environment: Any):
     return plugin.active_user_classes(environment)
 
 
+def stop_users(environment: Any) -> None:
+    """Stop the users of the run and wait until they have stopped (called when the shape ends).
+
+    On a master this reaches every worker and waits for them, so that their last numbers can be
+    collected before Locust's quit; without it, a headless master would quit at once.
+    """
+    runner = getattr(environment, "runner", None)
+    if runner is not None:
+        runner.stop()
+
+
 def request_stop(environment: Any, reason: str) -> None:
     """Ask for the whole run to end (locally, or on the master when called on a worker)."""
     runner = getattr(environment, "runner", None)

@@ -211,11 +211,15 @@ def shape_tick(environment: Any, run_time_s: float) -> tuple[int, float, list | 
 
     plan = runtime.active_plan(environment)
     if plan is None:
-        return manual_target(getattr(environment, "parsed_options", None), run_time_s)
-    target = plan.advance(run_time_s)
+        target = manual_target(getattr(environment, "parsed_options", None), run_time_s)
+    else:
+        target = plan.advance(run_time_s)
+        if target is not None:
+            target = (target[0], target[1], runtime.active_user_classes(environment))
     if target is None:
-        return None
-    return target[0], target[1], runtime.active_user_classes(environment)
+        # Stop every user (on all workers) before Locust quits, so the last numbers are collected.
+        runtime.stop_users(environment)
+    return target
 
 
 def manual_target(options: Any, elapsed_s: float) -> tuple[int, float, None] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -28,9 +29,19 @@ class LocustResult:
         return json.loads((self.run_dir / "summary.json").read_text())
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def run_locust(args: list[str], report_dir: Path, *, timeout: float = LOCUST_TIMEOUT_S, env=None) -> LocustResult:
     """Run ``locust -f loadtests ... --headless`` to completion (bounded), ended by its own PID."""
     run_id = "t-" + uuid.uuid4().hex[:10]
+    if "--processes" in args:
+        # A private master port, so parallel runs never pick up each other's workers.
+        port = str(free_port())
+        args = [*args, "--master-port", port, "--master-bind-port", port]
     command = [
         sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests"), "--headless",
         "--report-dir", str(report_dir), "--fixed-run-id", run_id, "--prometheus-port", "0",

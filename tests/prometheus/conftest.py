@@ -1,34 +1,25 @@
-"""Fixtures for the Prometheus export tests: fake run state, real Prometheus and Pushgateway.
+"""Fixtures for the Prometheus export tests: a fake run state, real Prometheus and Pushgateway.
 
-``start_pushgateway`` and ``start_prometheus`` are plain functions so the end-to-end tests can
-reuse them (``from tests.prometheus.conftest import start_prometheus`` or copy the import below);
-each returns a :class:`ServerProcess` that the caller stops (by PID) in its teardown. The
-fixtures ``pushgateway`` and ``prometheus_factory`` do that for you.
+The functions that start the real servers live in ``prom_servers.py`` (importable from other test
+directories, see its docstring); the fixtures ``pushgateway`` and ``prometheus_factory`` here stop
+what they started.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.parse
-import urllib.request
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import pytest
 
-from bss_loadtest.stats import RunStats
+sys.path.insert(0, str(Path(__file__).parent))
 
-PROMETHEUS_BINARY = "prometheus"
-PUSHGATEWAY_BINARIES = ("prometheus-pushgateway", "pushgateway")
-PROMTOOL_BINARY = "promtool"
-INSTALL_HINT = "apt-get install -y prometheus prometheus-pushgateway"
-START_TIMEOUT_S = 30.0
+import prom_servers  # noqa: E402
+from prom_servers import PrometheusProcess, ServerProcess, start_prometheus, start_pushgateway  # noqa: E402
+
+from bss_loadtest.stats import RunStats  # noqa: E402
 
 
 # -- fake run state ---------------------------------------------------------------------------------
@@ -68,185 +59,6 @@ def fake_state() -> FakeState:
     return FakeState()
 
 
-# -- real servers -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def find_binary(*names: str) -> str | None:
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def require_binary(*names: str) -> str:
-    """The binary's path, or skip the test naming the package that provides it."""
-    path = find_binary(*names)
-    if path is None:
-        pytest.skip(f"{names[0]} not installed ({INSTALL_HINT})")
-    return path
-
-
-def http_get(url: str, timeout: float = 5.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.read()
-
-
-@dataclass
-class ServerProcess:
-    """A server started as a subprocess on loopback; :meth:`stop` ends it by its PID."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-    def wait_ready(self, path: str = "/-/ready", timeout: float = START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                http_get(self.url + path, timeout=1.0)
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.log()}")
-
-
-def _spawn(name: str, argv: Sequence[str], url: str, workdir: Path) -> ServerProcess:
-    log_path = workdir / f"{name}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    server = ServerProcess(name, process, url, log_path)
-    server.wait_ready()
-    return server
-
-
-def start_pushgateway(workdir: Path, port: int | None = None) -> ServerProcess:
-    """Start ``prometheus-pushgateway`` on ``127.0.0.1:<port>`` with persistence in ``workdir``."""
-    binary = require_binary(*PUSHGATEWAY_BINARIES)
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    argv = [
-        binary,
-        f"--web.listen-address=127.0.0.1:{port}",
-        f"--persistence.file={workdir / 'pushgateway.db'}",
-        "--persistence.interval=1s",
-    ]
-    return _spawn("pushgateway", argv, f"http://127.0.0.1:{port}", workdir)
-
-
-def prometheus_config(
-    targets: Sequence[str] = (),
-    honor_labels_targets: Sequence[str] = (),
-    scrape_interval: str = "1s",
-) -> str:
-    """A ``prometheus.yml``: job ``bss_loadtest`` scrapes ``targets`` (``host:port``) and job
-    ``pushgateway`` scrapes ``honor_labels_targets`` with ``honor_labels: true``."""
-    jobs = []
-    if targets:
-        jobs.append({"job_name": "bss_loadtest", "static_configs": [{"targets": list(targets)}]})
-    if honor_labels_targets:
-        jobs.append(
-            {
-                "job_name": "pushgateway",
-                "honor_labels": True,
-                "static_configs": [{"targets": list(honor_labels_targets)}],
-            }
-        )
-    config = {
-        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
-        "scrape_configs": jobs,
-    }
-    return json.dumps(config, indent=2)  # JSON is YAML
-
-
-def start_prometheus(
-    workdir: Path,
-    targets: Sequence[str] = (),
-    honor_labels_targets: Sequence[str] = (),
-    scrape_interval: str = "1s",
-    port: int | None = None,
-) -> "PrometheusProcess":
-    """Start ``prometheus`` on ``127.0.0.1:<port>`` scraping ``targets`` every ``scrape_interval``."""
-    binary = require_binary(PROMETHEUS_BINARY)
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "prometheus.yml"
-    config.write_text(prometheus_config(targets, honor_labels_targets, scrape_interval))
-    port = port or free_port()
-    argv = [
-        binary,
-        f"--config.file={config}",
-        f"--storage.tsdb.path={workdir / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    log_path = workdir / "prometheus.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    server = PrometheusProcess("prometheus", process, f"http://127.0.0.1:{port}", log_path)
-    server.wait_ready()
-    return server
-
-
-class PrometheusProcess(ServerProcess):
-    """A running Prometheus with helpers for its HTTP API."""
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        """``/api/v1/query``: the instant vector's results (``[{"metric": {...}, "value": [t, "v"]}]``)."""
-        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-        body = json.loads(http_get(url))
-        if body.get("status") != "success":
-            raise AssertionError(f"query {expr!r} failed: {body}")
-        return body["data"]["result"]
-
-    def query_value(self, expr: str) -> float | None:
-        """The single value of ``expr``, or ``None`` when the result is empty."""
-        results = self.query(expr)
-        if not results:
-            return None
-        assert len(results) == 1, f"{expr!r} returned {len(results)} series: {results}"
-        return float(results[0]["value"][1])
-
-    def wait_for(self, expr: str, predicate: Any, timeout: float = 20.0) -> float | None:
-        """Poll ``expr`` until ``predicate(value)`` holds; return the last value either way."""
-        deadline = time.monotonic() + timeout
-        value = None
-        while time.monotonic() < deadline:
-            value = self.query_value(expr)
-            if value is not None and predicate(value):
-                return value
-            time.sleep(0.25)
-        return value
-
-
 @pytest.fixture
 def pushgateway(tmp_path: Path) -> Iterator[ServerProcess]:
     server = start_pushgateway(tmp_path / "pushgateway")
@@ -281,7 +93,5 @@ def threshold_result() -> type[FakeThresholdResult]:
 
 @pytest.fixture
 def prom_helpers() -> Any:
-    """This module, for tests that need its functions (``free_port``, ``require_binary``...)."""
-    import sys
-
-    return sys.modules[__name__]
+    """The ``prom_servers`` module (``free_port``, ``start_pushgateway``, ``http_get``...)."""
+    return prom_servers

@@ -38,8 +38,10 @@ class ReferenceServer:
     def __init__(self, port: int = 0, db: str = ":memory:", extra_args: Sequence[str] = (),
                  env: Mapping[str, str] | None = None, host: str = "127.0.0.1",
                  start_timeout_s: float = START_TIMEOUT_S,
-                 client_secret: str = DEFAULT_CLIENT_SECRET) -> None:
-        """``port=0`` lets the server pick a free port; ``env`` is added to the current environment."""
+                 client_secret: str = DEFAULT_CLIENT_SECRET,
+                 command_prefix: Sequence[str] = ()) -> None:
+        """``port=0`` lets the server pick a free port; ``env`` is added to the current environment;
+        ``command_prefix`` wraps the command (e.g. ``["taskset", "-c", "0"]``)."""
         self.host = host
         self.requested_port = port
         self.db = db
@@ -47,6 +49,7 @@ class ReferenceServer:
         self.env = dict(env or {})
         self.start_timeout_s = start_timeout_s
         self.client_secret = client_secret
+        self.command_prefix = list(command_prefix)
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self._stdout: Any = None
@@ -64,7 +67,7 @@ class ReferenceServer:
         return self.process.pid if self.process else None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "bss_reference", "--host", self.host,
+        return [*self.command_prefix, sys.executable, "-m", "bss_reference", "--host", self.host,
                 "--port", str(self.requested_port), "--db", self.db, *self.extra_args]
 
     def start(self) -> "ReferenceServer":

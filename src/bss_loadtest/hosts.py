@@ -59,3 +59,19 @@ def host_allowed(host: str, allowed: Iterable[str]) -> bool:
     except TargetError:
         return False
     return bool(addresses) and all(any(a in n for n in networks) for a in addresses)
+
+
+PREFLIGHT_TIMEOUT_S = 5.0
+
+
+def check_reachable(host: str, timeout: float = PREFLIGHT_TIMEOUT_S) -> None:
+    """Open (and close) one TCP connection to the host, or raise :class:`TargetError`."""
+    parts = urlsplit(host)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    resolve(host)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise TargetError(f"--host {host}: cannot connect to {parts.hostname}:{port} ({reason})") from None

@@ -596,10 +596,14 @@ def _check_startup(ctl: RunController, web_ui: Any) -> None:
         if not options.web_login:
             raise errors.ConfigError("--expose-web-ui needs --web-login so the exposed UI asks for a login")
     profile = ctl.load_profile(ctl.profile_ref())
+    host = ctl.environment.host
     if profile is not None:
-        _check_host(profile, ctl.environment.host, options.allow_host)
-    elif ctl.environment.host:
-        hosts.check_host(ctl.environment.host)
+        _check_host(profile, host, options.allow_host)
+    elif host:
+        hosts.check_host(host)
+    if host and options.headless:
+        # Nobody is watching a headless run: a target that is not there at all ends it at once.
+        hosts.check_reachable(host)
 
 
 def _check_host(profile: Any, host: str | None, allow_host: bool) -> None:

@@ -71,3 +71,15 @@ def test_bad_host_is_one_line_and_exit_104(host, fragment, locust):
 def test_guarded_profile_refuses_a_non_loopback_host(locust):
     result = locust(["--profile", "stress", "--host", "http://192.0.2.10:8080"], timeout=60)
     assert_one_line_error(result, "allowed_hosts", "--allow-host")
+
+
+@pytest.mark.parametrize(
+    "host, fragment",
+    [("http://127.0.0.1:9", "cannot connect"), ("http://no-such-host.invalid:8080", "cannot resolve")],
+)
+def test_unreachable_target_is_one_line_and_exit_105(host, fragment, locust):
+    result = locust(["--profile", "smoke", "--host", host], timeout=60)
+    assert result.returncode == 105, result.output[-3000:]
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and fragment in errors[0], result.output[-3000:]

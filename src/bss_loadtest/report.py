@@ -158,11 +158,18 @@ def _header(summary: "Summary") -> str:
 
 
 def _reconciliation(data: dict[str, Any]) -> str:
-    ok = data.get("ok", data.get("matched", data.get("passed")))
+    """Banner for ``reconcile.reconcile()``'s result: ``reconciled``, ``endpoints_compared``, ``mismatches``, ``counters``."""
+    ok = next((data[k] for k in ("reconciled", "ok", "matched", "passed") if isinstance(data.get(k), bool)), None)
     cls = "ok" if ok is True else ("bad" if ok is False else "warn")
-    label = {True: "matches", False: "does NOT match"}.get(ok, "status unknown")
-    details = ", ".join(f"{escape(str(k))}: {escape(str(v))}" for k, v in data.items() if not isinstance(v, (dict, list)))
-    return f'<div class="banner {cls}">Reconciliation with the server\'s counts: {label}. <span class="muted">{details}</span></div>'
+    label = {True: "match", False: "do NOT match"}.get(ok, "status unknown")
+    details = ", ".join(f"{escape(str(k))}: {escape(str(v))}" for k, v in data.items()
+                        if not isinstance(v, (dict, list, bool)))
+    out = f'<div class="banner {cls}">Client and server request counts {label}. <span class="muted">{details}</span></div>'
+    mismatches = data.get("mismatches") or []
+    if isinstance(mismatches, list) and mismatches and all(isinstance(m, dict) for m in mismatches):
+        headers = sorted({k for m in mismatches for k in m}, key=lambda k: (k != "endpoint", k))
+        out += table(headers, [[escape(str(m.get(h, ""))) for h in headers] for m in mismatches[:50]])
+    return out
 
 
 def _charts(summary: "Summary", history: "pd.DataFrame | None") -> str:

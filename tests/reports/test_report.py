@@ -40,12 +40,16 @@ def test_sections(made):
 def test_warnings(made):
     html = render(made, status="partial", partial_reason="stopped by abortOnFail",
                   generator={"cpu_saturated": True, "max_cpu_percent": 97.0},
-                  reconciliation={"ok": False, "client": 100, "server": 97})
+                  reconciliation={"reconciled": False, "endpoints_compared": 20,
+                                  "mismatches": [{"endpoint": "GET /api/v1/products", "suite": 100, "target": 97}],
+                                  "counters": []})
     assert "Partial run: stopped by abortOnFail" in html
     assert "Load generator CPU saturated (max 97 %)" in html
-    assert "does NOT match" in html and "server: 97" in html
+    assert "do NOT match" in html and "endpoints_compared: 20" in html and "<td>97</td>" in html
     quiet = render(made)
-    assert "Partial run" not in quiet and "saturated" not in quiet and "Reconciliation" not in quiet
+    assert "Partial run" not in quiet and "saturated" not in quiet and "request counts" not in quiet
+    assert "request counts match" in render(made, reconciliation={"reconciled": True, "endpoints_compared": 20,
+                                                                   "mismatches": [], "counters": []})
 
 
 def test_everything_is_escaped(made):

@@ -61,6 +61,12 @@ def _install_handlers(app: FastAPI) -> None:
     for exc_type in (OverflowError, ValueError, UnicodeError):
         app.add_exception_handler(exc_type, bad_value)
 
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        # A defect in the server: still answer problem JSON (and let the traceback be logged).
+        return problem_response(500, f"Internal error: {type(exc).__name__}", request.url.path,
+                                code="system.runtime")
+
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:

@@ -8,7 +8,7 @@ the command-line values. Endpoint keys are ``"METHOD <route template>"``, e.g.
 from __future__ import annotations
 
 import random
-from typing import Annotated, Literal, Union
+from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 

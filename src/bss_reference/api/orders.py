@@ -19,7 +19,7 @@ from bss_reference.common import (Paging, check_version, empty_ok, iso, json_res
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, CreateOrder, OrderResponse,
                                   OrderStatus, PageResponse, UpdateOrderStatus)
-from bss_reference.problems import ApiError, bad_request, conflict, not_found
+from bss_reference.problems import bad_request, conflict, not_found
 
 BASE = "/api/v1/orders"
 STATUSES = OrderStatus.__args__  # type: ignore[attr-defined]
@@ -155,6 +155,3 @@ def build_router(ctx: Context) -> APIRouter:
         return no_content()
 
     return r
-
-
-

@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import ROOT, free_port
+from tests.e2e.runs import ROOT, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

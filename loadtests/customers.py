@@ -21,7 +21,9 @@ class CustomerUser(BssUser):
 
     @task(6)
     def list_customers(self) -> None:
-        filters = {"status": "ACTIVE"} if self.rng.random() < 0.3 else {}
+        # documented filters: status (case-insensitive) or search (wins over status); mostly none
+        filters = self.rng.choice(({}, {}, {}, {"status": "ACTIVE"}, {"status": "suspended"},
+                                   {"search": f"Lt{self.data.run_id}"}))
         self.api.call("customers.list", params=self.page_params(**filters))
 
     @task(4)

@@ -34,7 +34,13 @@ class InvoiceUser(BssUser):
 
     @task(5)
     def list_invoices(self) -> None:
-        filters = {"status": "ISSUED"} if self.rng.random() < 0.3 else {}
+        # documented filters (one applies): query, status, type, customerId, unpaid, overdue, startDate+endDate
+        customer = self.ids.pick("customers")
+        filters = self.rng.choice((
+            {}, {}, {}, {"status": "ISSUED"}, {"type": "RECURRING"}, {"query": self.data.tag},
+            {"unpaid": "true"}, {"overdue": "true"}, self._dates(),
+            {"customerId": customer.id} if customer is not None else {},
+        ))
         self.api.call("invoices.list", params=self.page_params(**filters))
 
     @task(2)

@@ -28,7 +28,16 @@ class OrderUser(BssUser):
 
     @task(5)
     def list_orders(self) -> None:
-        filters = {"status": self.rng.choice(("DRAFT", "PENDING", "COMPLETED"))} if self.rng.random() < 0.3 else {}
+        # documented filters: searchTerm > status > customerId (type is accepted and ignored)
+        choice = self.rng.randrange(6)
+        filters: dict = {}
+        if choice == 3:
+            filters = {"status": self.rng.choice(("DRAFT", "PENDING", "COMPLETED"))}
+        elif choice == 4:
+            customer = self.customer()
+            filters = {"customerId": customer.id} if customer is not None else {}
+        elif choice == 5:
+            filters = {"searchTerm": self.data.tag}
         self.api.call("orders.list", params=self.page_params(**filters))
 
     @task(2)

@@ -29,7 +29,12 @@ class PaymentUser(BssUser):
 
     @task(5)
     def list_payments(self) -> None:
-        filters = {"status": "PENDING"} if self.rng.random() < 0.3 else {}
+        # documented filters: searchTerm > status > customerId
+        customer = self.ids.pick("customers")
+        filters = self.rng.choice((
+            {}, {}, {}, {"status": "PENDING"}, {"searchTerm": "PAY-"},
+            {"customerId": customer.id} if customer is not None else {},
+        ))
         self.api.call("payments.list", params=self.page_params(**filters))
 
     @task(3)

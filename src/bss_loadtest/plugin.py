@@ -512,6 +512,14 @@ def _on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
         help="Address the metrics endpoint binds to",
     )
     group.add_argument(
+        "--prometheus-linger",
+        type=float,
+        default=0.0,
+        env_var="BSS_PROMETHEUS_LINGER",
+        include_in_web_ui=False,
+        help="Keep serving the final numbers this many seconds after the run, for a last scrape",
+    )
+    group.add_argument(
         "--pushgateway",
         default="",
         env_var="BSS_PUSHGATEWAY",
@@ -699,6 +707,7 @@ class MetricsState:
             "run_id": ctl.run_id or "",
             "profile": ctl.profile.name if ctl.profile else MANUAL_PROFILE,
             "host": _public_host(ctl.environment.host) or "",
+            "started_at": ctl.started_at,
         }
 
 
@@ -788,6 +797,10 @@ def _on_quitting(environment: Any, **kwargs: Any) -> None:
             environment.process_exit_code = errors.INTERRUPTED
     ctl.wait_finished()
     if ctl.metrics is not None:
+        linger = float(ctl.option("prometheus_linger", 0.0) or 0.0)
+        if linger > 0 and ctl.metrics.server is not None:
+            logger.info("Serving the final metrics for %.0f s more", linger)
+            gevent.sleep(linger)
         ctl.metrics.stop()
         ctl.metrics = None
     _close_request_log()

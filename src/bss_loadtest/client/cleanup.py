@@ -20,6 +20,7 @@ What is honest to report:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -39,6 +40,8 @@ CLEANUP_TIMEOUT_S = 60.0
 """Total time budget of one cleanup."""
 REQUEST_TIMEOUT_S = 5.0
 """Time limit of one cleanup request."""
+CONCURRENCY = 8
+"""Deletes in flight at once (inside Locust, where gevent makes them cooperative)."""
 
 DELETE_ENDPOINT = {
     "customers": "customers.delete",
@@ -125,6 +128,20 @@ def _delete(url: str, headers: dict[str, str], timeout: float) -> tuple[bool, st
         return False, f"{type(reason).__name__}: {reason}"
 
 
+def _map(function: Any, items: list) -> list:
+    """``function`` over ``items``, ``CONCURRENCY`` at a time when gevent has patched sockets (in Locust)."""
+    try:
+        from gevent import monkey
+
+        if monkey.is_module_patched("socket") and len(items) > 1:
+            from gevent.pool import Pool
+
+            return list(Pool(CONCURRENCY).imap_unordered(function, items))
+    except ImportError:  # pragma: no cover - gevent comes with locust
+        pass
+    return [function(item) for item in items]
+
+
 def run_cleanup(
     host: str,
     identities: list[Identity] | None,
@@ -137,7 +154,8 @@ def run_cleanup(
     """Delete what ``registry`` holds; return (and keep in ``LAST_REPORT``) what happened.
 
     ``identities`` ``None`` or empty sends no token (``--no-auth``). Requests rotate over the
-    identities so the per-subject rate limit is shared.
+    identities so the per-subject rate limit is shared. Customers go first (their delete cascades),
+    then what is left; up to ``CONCURRENCY`` deletes run at once inside Locust.
     """
     global LAST_REPORT
     config = config or TargetConfig()
@@ -146,23 +164,55 @@ def run_cleanup(
     host = host.rstrip("/")
     deadline = time.monotonic() + timeout_s
     report = CleanupReport()
-    items = sorted(registry.snapshot(), key=lambda c: ORDER.index(c.resource) if c.resource in ORDER else 99)
+    items = registry.snapshot()
     customer_failures: dict[str, str] = {}
     deleted_customers: set[str] = set()
-    counter = 0
+    rotation = itertools.count()
 
-    def headers() -> dict[str, str]:
-        nonlocal counter
-        if not identities:
-            return {}
-        identity = identities[counter % len(identities)]
-        counter += 1
-        return {"Authorization": "Bearer " + token_cache.get(identity)}
+    def fail(item: Created, reason: str) -> None:
+        report.not_deleted.append({"resource": item.resource, "id": item.id, "reason": reason})
 
-    for item in items:
-        def fail(reason: str) -> None:
-            report.not_deleted.append({"resource": item.resource, "id": item.id, "reason": reason})
+    def attempt(item: Created) -> tuple[Created, bool, str]:
+        """Send one DELETE; (item, deleted or already gone, why not)."""
+        if time.monotonic() >= deadline:
+            return item, False, "cleanup time budget exhausted"
+        endpoint = ENDPOINTS[DELETE_ENDPOINT[item.resource]]
+        url = host + endpoint.template(paths).replace("{id}", urllib.parse.quote(item.id, safe=""))
+        if item.resource == "products":
+            url += f"?version={item.version if item.version is not None else 0}"
+        try:
+            headers = {}
+            if identities:
+                identity = identities[next(rotation) % len(identities)]
+                headers = {"Authorization": "Bearer " + token_cache.get(identity)}
+        except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
+            return item, False, f"DELETE answered no token ({type(exc).__name__})"
+        remaining = max(0.5, min(request_timeout_s, deadline - time.monotonic()))
+        ok, status = _delete(url, headers, remaining)
+        name = endpoint.name(paths)
+        report.requests[name] = report.requests.get(name, 0) + 1
+        if ok:
+            report.deleted += 1
+            registry.discard(item.resource, item.id)
+            return item, True, ""
+        if status == "HTTP 404":  # already gone: not counted as deleted by us
+            registry.discard(item.resource, item.id)
+            return item, True, ""
+        return item, False, f"DELETE answered {status}"
 
+    customers = [c for c in items if c.resource == "customers"]
+    deletable = "customers.delete" not in skipped
+    for item, gone, reason in (_map(attempt, customers) if deletable else
+                               [(c, False, "DELETE skipped on this target") for c in customers]):
+        if gone:
+            deleted_customers.add(item.id)
+        else:
+            customer_failures[item.id] = reason
+            fail(item, reason)
+
+    rest: list[Created] = []
+    for item in sorted((c for c in items if c.resource != "customers"),
+                       key=lambda c: ORDER.index(c.resource) if c.resource in ORDER else len(ORDER)):
         if item.owner is not None and item.owner in deleted_customers:
             registry.discard(item.resource, item.id)
             continue  # deleted by the server together with its customer
@@ -170,39 +220,13 @@ def run_cleanup(
         owner_reason = customer_failures.get(item.owner or "")
         if key is None or key in skipped:
             why = "no DELETE in the API" if key is None else "DELETE skipped on this target"
-            fail(f"owning customer not deleted ({owner_reason}); {why}" if owner_reason else why)
+            fail(item, f"owning customer not deleted ({owner_reason}); {why}" if owner_reason else why)
             continue
-        if time.monotonic() >= deadline:
-            fail("cleanup time budget exhausted")
-            if item.resource == "customers":
-                customer_failures[item.id] = "cleanup time budget exhausted"
-            continue
-        endpoint = ENDPOINTS[key]
-        url = host + endpoint.template(paths).replace("{id}", urllib.parse.quote(item.id, safe=""))
-        if item.resource == "products":
-            url += f"?version={item.version if item.version is not None else 0}"
-        try:
-            request_headers = headers()
-        except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
-            ok, status = False, f"no token: {type(exc).__name__}"
-        else:
-            remaining = max(0.5, min(request_timeout_s, deadline - time.monotonic()))
-            ok, status = _delete(url, request_headers, remaining)
-            name = endpoint.name(paths)
-            report.requests[name] = report.requests.get(name, 0) + 1
-        if ok:
-            report.deleted += 1
-            registry.discard(item.resource, item.id)
-            if item.resource == "customers":
-                deleted_customers.add(item.id)
-        elif status == "HTTP 404":
-            registry.discard(item.resource, item.id)  # already gone
-            if item.resource == "customers":
-                deleted_customers.add(item.id)
-        else:
-            fail(f"DELETE answered {status}")
-            if item.resource == "customers":
-                customer_failures[item.id] = f"DELETE answered {status}"
+        rest.append(item)
+    for item, gone, reason in _map(attempt, rest):
+        if not gone:
+            fail(item, reason)
+
     LAST_REPORT = report
     if report.not_deleted:
         logger.warning("Cleanup: %d deleted, %d not deleted", report.deleted, len(report.not_deleted))

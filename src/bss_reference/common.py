@@ -56,6 +56,11 @@ def try_uuid(value: str) -> str | None:
         return None
 
 
+def location(request: Any, ident: str) -> str:
+    """``Location`` of a created resource: the request URL (without its query) plus the id."""
+    return str(request.url.replace(query="")) + "/" + ident
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(_DUMPS(body), status_code=status, media_type="application/json",
                     headers=headers)

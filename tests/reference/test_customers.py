@@ -22,6 +22,8 @@ def test_create_returns_201_location_and_contract_fields(api):
     assert c["status"] == "ACTIVE" and c["statusDisplayName"] == "Aktywny" and c["version"] == 0
     assert len(c["createdAt"]) == 23 and c["createdAt"][10] == "T" and "+" not in c["createdAt"]
     assert api.get(f"{BASE}/{c['id']}").json() == c
+    r = api.post(BASE, params={"x": "1"}, json=body)
+    assert r.headers["location"].endswith(f"{BASE}/{r.json()['id']}")  # no query in Location
 
 
 @pytest.mark.parametrize("field,value", [

@@ -86,6 +86,7 @@ def test_lists_and_filters(api):
     pending = api.get(f"{BASE}/by-status/PENDING", params={"size": 500}).json()["content"]
     assert all(o["status"] == "PENDING" for o in pending)
     assert_problem(api.get(f"{BASE}/by-status/pending"), 400, "status")
+    assert_problem(api.get(BASE, params={"type": "NOPE"}), 400, "type")
     assert_problem(api.get(f"{BASE}/by-customer/xyz"), 400, "customerId")
     assert_problem(api.get(f"{BASE}/search"), 400, "searchTerm")
 

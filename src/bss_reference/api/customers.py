@@ -1,11 +1,18 @@
-"""Customer API: ``/api/v1/customers`` (contract §2), intended behaviour."""
+"""Customer API: ``/api/v1/customers`` (contract §2), intended behaviour.
+
+Intent over the real code: unknown id on PUT / status change → 404 (not 400); an illegal status
+transition, a same-status change or an update of a TERMINATED customer → 409; unknown status →
+400; ``search`` counts only matches; ``searchTerm`` missing → 400. ``sort`` is accepted and
+ignored (always newest first), as documented. DELETE cascades to the customer's orders, invoices,
+payments, subscriptions and service activations.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, json_response, like, new_id, no_content, now_ts,
-                                  page_response, paging, parse_uuid)
+from bss_reference.common import (Paging, json_response, like, location, new_id, no_content,
+                                  now_ts, page_response, paging, parse_uuid)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangeCustomerStatus,
                                   CreateCustomer, CustomerResponse, PageResponse, UpdateCustomer)
@@ -67,7 +74,7 @@ def build_router(ctx: Context) -> APIRouter:
         db.insert("customers", doc)
         metrics.customers_created.inc()
         metrics.customers.inc()
-        return json_response(doc, 201, {"Location": f"{request.url}/{doc['id']}"})
+        return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
     def list_where(search: str | None, status: str | None) -> tuple[str, tuple]:
         if search:

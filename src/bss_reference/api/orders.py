@@ -14,15 +14,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from bss_reference.common import (Paging, check_version, empty_ok, iso, json_response, like,
-                                  new_id, no_content, now_ts, page_response, paging, parse_uuid,
-                                  today)
+                                  location, new_id, no_content, now_ts, page_response, paging,
+                                  parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, CreateOrder, OrderResponse,
-                                  OrderStatus, PageResponse, UpdateOrderStatus)
+                                  OrderStatus, OrderType, PageResponse, UpdateOrderStatus)
 from bss_reference.problems import bad_request, conflict, not_found
 
 BASE = "/api/v1/orders"
 STATUSES = OrderStatus.__args__  # type: ignore[attr-defined]
+ORDER_TYPES = OrderType.__args__  # type: ignore[attr-defined]
 TRANSITIONS = {
     "DRAFT": {"PENDING", "CANCELLED"},
     "PENDING": {"APPROVED", "REJECTED", "CANCELLED"},
@@ -80,7 +81,7 @@ def build_router(ctx: Context) -> APIRouter:
                "createdAt": ts, "updatedAt": ts, "createdBy": who, "updatedBy": who, "version": 0}
         derive(doc)
         db.insert("orders", doc)
-        return json_response(doc, 201, {"Location": f"{request.url}/{doc['id']}"})
+        return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
     @r.get(BASE, response_model=PageResponse[OrderResponse])
     async def list_orders(p: Paging = Depends(paging),
@@ -97,6 +98,8 @@ def build_router(ctx: Context) -> APIRouter:
             clauses.append("status=?")
             params.append(parse_status(status))
         if type:
+            if type not in ORDER_TYPES:
+                raise bad_request("type", f"must be one of {', '.join(ORDER_TYPES)}")
             clauses.append("json_extract(doc,'$.orderType')=?")
             params.append(type)
         if customerId:

@@ -12,8 +12,8 @@ import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, iso, json_response, like, new_id, no_content, now_ts,
-                                  order_clause, page_response, paging, parse_uuid, today)
+from bss_reference.common import (Paging, iso, json_response, like, location, new_id, no_content,
+                                  now_ts, order_clause, page_response, paging, parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangePaymentStatus, CreatePayment,
                                   PageResponse, PaymentMethod, PaymentResponse, PaymentStatus)
@@ -69,7 +69,7 @@ def build_router(ctx: Context) -> APIRouter:
                "receivedDate": None, "referenceNumber": body.referenceNumber, "notes": body.notes,
                "reversalReason": None, "createdAt": ts, "updatedAt": ts, "version": 0}
         db.insert("payments", doc)
-        return json_response(doc, 201, {"Location": f"{request.url}/{doc['id']}"})
+        return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
     @r.get(BASE, response_model=PageResponse[PaymentResponse])
     async def list_payments(p: Paging = Depends(paging),

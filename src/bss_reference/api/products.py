@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, check_version, iso, json_response, like, new_id,
-                                  no_content, now_ts, order_clause, page_response, paging,
+from bss_reference.common import (Paging, check_version, iso, json_response, like, location,
+                                  new_id, no_content, now_ts, order_clause, page_response, paging,
                                   parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangeProductStatus, CreateProduct,
@@ -77,7 +77,7 @@ def build_router(ctx: Context) -> APIRouter:
             raise conflict(f"Product code already exists: {body.productCode}")
         doc = new_product(body, who(request))
         db.insert("products", doc)
-        return json_response(doc, 201, {"Location": f"{request.url}/{doc['id']}"})
+        return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
     @r.get(BASE, response_model=PageResponse[ProductResponse])
     async def list_products(p: Paging = Depends(paging)):

@@ -14,8 +14,8 @@ import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, iso, json_response, like, new_id, no_content, now_ts,
-                                  order_clause, page_response, paging, parse_uuid, today)
+from bss_reference.common import (Paging, iso, json_response, like, location, new_id, no_content,
+                                  now_ts, order_clause, page_response, paging, parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (ERRORS, NOT_FOUND, ChangeSubscriptionStatus, CreateSubscription,
                                   PageResponse, SubscriptionResponse, SubscriptionStatus,
@@ -79,7 +79,7 @@ def build_router(ctx: Context) -> APIRouter:
                "currency": body.currency or "PLN", "autoRenew": body.autoRenew,
                "createdAt": ts, "updatedAt": ts, "version": 0}
         db.insert("subscriptions", doc)
-        return json_response(doc, 201, {"Location": f"{request.url}/{doc['id']}"})
+        return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
     @r.get(BASE, response_model=PageResponse[SubscriptionResponse])
     async def list_subscriptions(p: Paging = Depends(paging),

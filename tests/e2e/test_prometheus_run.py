@@ -53,19 +53,24 @@ def test_prometheus_and_pushgateway_hold_the_runs_numbers(
         total = summary["totals"]["count"]
         selector = f'run_id="{run_id}",method!="AUTH"'
 
-        # Prometheus scraped the live endpoint up to the end of the run.
-        counted = prometheus.wait_for(f"sum(bss_loadtest_requests_total{{{selector}}})", lambda v: v == total)
+        # Prometheus scraped the live endpoint up to the end of the run (the series are stale now
+        # that the run has exited, so read their last values).
+        def last(metric, extra=""):
+            return f"last_over_time({metric}{{{selector}{extra}}}[5m])"
+
+        counted = prometheus.wait_for(f"sum({last('bss_loadtest_requests_total')})", lambda v: v == total)
         assert counted == total
-        failed = prometheus.query_value(f'sum(bss_loadtest_requests_total{{{selector},outcome!="success"}})')
+        not_success = ',outcome!="success"'
+        failed = prometheus.query_value(f"sum({last('bss_loadtest_requests_total', not_success)})")
         assert (failed or 0) == summary["totals"]["failures"]
         p95_ms = 1000 * prometheus.query_value(
-            f"histogram_quantile(0.95, sum by (le) (bss_loadtest_request_duration_seconds_bucket{{{selector}}}))"
+            f"histogram_quantile(0.95, sum by (le) ({last('bss_loadtest_request_duration_seconds_bucket')}))"
         )
         expected = summary["totals"]["p95_ms"]
         assert abs(p95_ms - expected) <= bucket_width_ms(expected), (p95_ms, expected)
         users = prometheus.query_value(f'max_over_time(bss_loadtest_users{{run_id="{run_id}"}}[5m])')
         assert users == 20  # the load profile's peak
-        passing = prometheus.query(f'bss_loadtest_threshold_passing{{run_id="{run_id}"}}')
+        passing = prometheus.query(f'last_over_time(bss_loadtest_threshold_passing{{run_id="{run_id}"}}[5m])')
         assert {r["metric"]["threshold"] for r in passing} == {"http_req_duration: p(95)<500", "http_req_failed: rate<0.05"}
     finally:
         prometheus.stop()

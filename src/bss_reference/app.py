@@ -49,8 +49,11 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return problem_response(exc.status_code, str(exc.detail), request.url.path,
-                                headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        table = getattr(request.app.state, "route_table", None)
+        if exc.status_code == 405 and table is not None:
+            headers = {**(headers or {}), "Allow": ", ".join(table.allowed_methods(request.url.path))}
+        return problem_response(exc.status_code, str(exc.detail), request.url.path, headers=headers)
 
     async def bad_value(request: Request, exc: Exception):
         # Arithmetic on accepted input that leaves the representable range (dates past 9999,
@@ -83,6 +86,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if "422" in responses:
                 responses.pop("422")
                 responses.setdefault("400", {"description": "Validation failed"})
+            for code, response in responses.items():
+                content = response.get("content")
+                if code[0] in "45" and content and "application/json" in content \
+                        and not path.startswith("/realms/"):
+                    content["application/problem+json"] = content.pop("application/json")
+                elif code == "400" and not content and not path.startswith("/realms/"):
+                    response["content"] = {"application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/ProblemDetail"}}}
             if path.startswith("/api/"):
                 op["security"] = [{"bearerAuth": []}]
     app.openapi_schema = schema
@@ -114,4 +125,5 @@ def create_app(settings: Settings, ctx: Context | None = None) -> tuple[Gateway,
             if route.path.startswith("/api/"):
                 api_templates.extend(f"{m} {route.path}" for m in sorted(methods) if m != "HEAD")
     api_templates.sort()
-    return Gateway(app, ctx, RouteTable(table)), ctx
+    app.state.route_table = route_table = RouteTable(table)
+    return Gateway(app, ctx, route_table), ctx

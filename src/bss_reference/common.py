@@ -7,12 +7,15 @@ import json
 import math
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 from starlette.responses import Response
 
 from bss_reference.problems import ApiError, bad_request
+
+#: A path parameter that must be a UUID (checked by ``parse_uuid``; declared for OpenAPI).
+UuidPath = Annotated[str, Path(json_schema_extra={"format": "uuid"}, description="A UUID.")]
 
 MAX_PAGE = 10_000_000
 MAX_SIZE = 10_000

@@ -43,6 +43,14 @@ class RouteTable:
                     fallback = template
         return fallback or UNKNOWN_URI
 
+    def allowed_methods(self, path: str) -> list[str]:
+        """Every method some route accepts for ``path`` (the ``Allow`` header of a 405)."""
+        methods: set[str] = set()
+        for regex, route_methods, _ in self.routes:
+            if regex.match(path):
+                methods |= route_methods
+        return sorted(methods)
+
 
 class Gateway:
     def __init__(self, app: ASGIApp, ctx: Context, routes: RouteTable) -> None:

@@ -114,3 +114,9 @@ def test_delete_cascades_to_dependants(api):
         assert api.get(path).status_code == 404, path
     r = api.delete(f"{BASE}/{c['id']}")
     assert r.status_code == 404 and r.content == b""
+
+
+def test_wrong_method_is_405_with_every_allowed_method(api):
+    r = api.patch(BASE, json={})
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "GET, POST"

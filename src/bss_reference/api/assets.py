@@ -12,8 +12,8 @@ import datetime as dt
 
 from fastapi import APIRouter, Query
 
-from bss_reference.common import (empty_ok, iso, json_response, new_id, now_ts, parse_uuid, today,
-                                  try_uuid)
+from bss_reference.common import (UuidPath, empty_ok, iso, json_response, new_id, now_ts,
+                                  parse_uuid, today, try_uuid)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, AssetResponse, AssignAsset,
                                   CreateAsset, CreateNetworkElement, CreateSimCard,
@@ -51,7 +51,7 @@ def build_router(ctx: Context) -> APIRouter:
         db.insert("assets", doc)
         return json_response(doc)
 
-    def load_asset(assetId: str) -> dict:
+    def load_asset(assetId: UuidPath) -> dict:
         aid = parse_uuid(assetId, "assetId")
         doc = db.get("assets", aid)
         if doc is None:
@@ -60,7 +60,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.post(BASE + "/{assetId}/assign", response_model=AssetResponse,
             responses={**NOT_FOUND, **CONFLICT})
-    async def assign_asset(assetId: str, body: AssignAsset):
+    async def assign_asset(assetId: UuidPath, body: AssignAsset):
         doc = load_asset(assetId)
         if doc["status"] != "AVAILABLE":
             raise conflict(f"Asset is {doc['status']}, only AVAILABLE can be assigned")
@@ -72,7 +72,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.post(BASE + "/{assetId}/release", response_model=AssetResponse,
             responses={**NOT_FOUND, **CONFLICT})
-    async def release_asset(assetId: str):
+    async def release_asset(assetId: UuidPath):
         doc = load_asset(assetId)
         if doc["status"] != "IN_USE":
             raise conflict(f"Asset is {doc['status']}, only IN_USE can be released")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, json_response, like, location, new_id, no_content,
-                                  now_ts, page_response, paging, parse_uuid)
+from bss_reference.common import (Paging, UuidPath, json_response, like, location, new_id,
+                                  no_content, now_ts, page_response, paging, parse_uuid)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangeCustomerStatus,
                                   CreateCustomer, CustomerResponse, PageResponse, UpdateCustomer)
@@ -100,11 +100,11 @@ def build_router(ctx: Context) -> APIRouter:
         return page_response(db, "customers", SEARCH_WHERE, (like(searchTerm),), p)
 
     @r.get(BASE + "/{id}", response_model=CustomerResponse, responses=NOT_FOUND)
-    async def get_customer(id: str):
+    async def get_customer(id: UuidPath):
         return json_response(load(id, empty=True))
 
     @r.put(BASE + "/{id}", response_model=CustomerResponse, responses={**NOT_FOUND, **CONFLICT})
-    async def update_customer(id: str, body: UpdateCustomer):
+    async def update_customer(id: UuidPath, body: UpdateCustomer):
         doc = load(id)
         if doc["status"] == "TERMINATED":
             raise conflict("A TERMINATED customer cannot be updated")
@@ -118,7 +118,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.put(BASE + "/{id}/status", response_model=CustomerResponse,
            responses={**NOT_FOUND, **CONFLICT})
-    async def change_customer_status(id: str, body: ChangeCustomerStatus):
+    async def change_customer_status(id: UuidPath, body: ChangeCustomerStatus):
         doc = load(id)
         new = parse_status(body.status)
         if new not in TRANSITIONS[doc["status"]]:
@@ -130,7 +130,7 @@ def build_router(ctx: Context) -> APIRouter:
         return json_response(doc)
 
     @r.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
-    async def delete_customer(id: str):
+    async def delete_customer(id: UuidPath):
         cid = parse_uuid(id, "id")
         if not db.delete_customer_cascade(cid):
             raise not_found("Customer", cid, empty=True)

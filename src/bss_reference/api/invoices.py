@@ -12,8 +12,8 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, check_version, empty_ok, iso, json_response, like,
-                                  new_id, now_ts, page_response, paging, parse_uuid, today)
+from bss_reference.common import (Paging, UuidPath, check_version, empty_ok, iso, json_response,
+                                  like, new_id, now_ts, page_response, paging, parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangeInvoiceStatus, CreateInvoice,
                                   InvoiceResponse, InvoiceStatus, InvoiceType, PageResponse,
@@ -108,7 +108,7 @@ def build_router(ctx: Context) -> APIRouter:
                             query: str | None = Query(None, max_length=200),
                             status: str | None = Query(None, max_length=20),
                             type: str | None = Query(None, max_length=20),
-                            customerId: str | None = Query(None, max_length=64),
+                            customerId: str | None = Query(None, max_length=64, json_schema_extra={"format": "uuid"}),
                             startDate: str | None = Query(None, max_length=10),
                             endDate: str | None = Query(None, max_length=10),
                             unpaid: bool | None = None, overdue: bool | None = None):
@@ -146,7 +146,7 @@ def build_router(ctx: Context) -> APIRouter:
                              (enum_path(type, TYPES, "type"),), p)
 
     @r.get(BASE + "/by-customer/{customerId}", response_model=PageResponse[InvoiceResponse])
-    async def list_invoices_by_customer(customerId: str, p: Paging = Depends(paging)):
+    async def list_invoices_by_customer(customerId: UuidPath, p: Paging = Depends(paging)):
         return page_response(db, "invoices", "customer_id=?",
                              (parse_uuid(customerId, "customerId"),), p)
 
@@ -186,7 +186,7 @@ def build_router(ctx: Context) -> APIRouter:
     async def search_invoices(query: str = Query(..., max_length=200), p: Paging = Depends(paging)):
         return page_response(db, "invoices", QUERY_WHERE, (like(query),) * 3, p)
 
-    def load(id: str, body_id: object) -> dict:
+    def load(id: UuidPath, body_id: object) -> dict:
         iid = parse_uuid(id, "id")
         if str(body_id) != iid:
             raise bad_request("id", "must equal the path id")
@@ -196,7 +196,7 @@ def build_router(ctx: Context) -> APIRouter:
         return doc
 
     @r.get(BASE + "/{id}", response_model=InvoiceResponse, responses=NOT_FOUND)
-    async def get_invoice(id: str):
+    async def get_invoice(id: UuidPath):
         iid = parse_uuid(id, "id")
         doc = db.get("invoices", iid)
         if doc is None:
@@ -204,7 +204,7 @@ def build_router(ctx: Context) -> APIRouter:
         return json_response(doc)
 
     @r.put(BASE + "/{id}", response_model=InvoiceResponse, responses={**NOT_FOUND, **CONFLICT})
-    async def update_invoice(id: str, body: UpdateInvoice, request: Request):
+    async def update_invoice(id: UuidPath, body: UpdateInvoice, request: Request):
         doc = load(id, body.id)
         validate(body)
         if body.currency is not None and len(body.currency) != 3:
@@ -220,7 +220,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.put(BASE + "/{id}/status", responses={200: {"description": "Empty body"}, **NOT_FOUND,
                                                **CONFLICT})
-    async def change_invoice_status(id: str, body: ChangeInvoiceStatus, request: Request):
+    async def change_invoice_status(id: UuidPath, body: ChangeInvoiceStatus, request: Request):
         doc = load(id, body.id)
         check_version(doc["version"], body.version)
         new = body.status

@@ -13,9 +13,9 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from bss_reference.common import (Paging, check_version, empty_ok, iso, json_response, like,
-                                  location, new_id, no_content, now_ts, page_response, paging,
-                                  parse_uuid, today)
+from bss_reference.common import (Paging, UuidPath, check_version, empty_ok, iso, json_response,
+                                  like, location, new_id, no_content, now_ts, page_response,
+                                  paging, parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, CreateOrder, OrderResponse,
                                   OrderStatus, OrderType, PageResponse, UpdateOrderStatus)
@@ -88,7 +88,7 @@ def build_router(ctx: Context) -> APIRouter:
                           searchTerm: str | None = Query(None, max_length=200),
                           status: str | None = Query(None, max_length=20),
                           type: str | None = Query(None, max_length=30),
-                          customerId: str | None = Query(None, max_length=64)):
+                          customerId: str | None = Query(None, max_length=64, json_schema_extra={"format": "uuid"})):
         clauses, params = [], []
         if searchTerm:
             clauses.append("(json_extract(doc,'$.orderNumber') LIKE ? ESCAPE '\\' OR "
@@ -112,7 +112,7 @@ def build_router(ctx: Context) -> APIRouter:
         return page_response(db, "orders", "status=?", (parse_status(status),), p)
 
     @r.get(BASE + "/by-customer/{customerId}", response_model=PageResponse[OrderResponse])
-    async def list_orders_by_customer(customerId: str, p: Paging = Depends(paging)):
+    async def list_orders_by_customer(customerId: UuidPath, p: Paging = Depends(paging)):
         return page_response(db, "orders", "customer_id=?",
                              (parse_uuid(customerId, "customerId"),), p)
 
@@ -122,7 +122,7 @@ def build_router(ctx: Context) -> APIRouter:
         return page_response(db, "orders", SEARCH_WHERE, (like(searchTerm),), p)
 
     @r.get(BASE + "/{id}", response_model=OrderResponse, responses=NOT_FOUND)
-    async def get_order(id: str):
+    async def get_order(id: UuidPath):
         oid = parse_uuid(id, "id")
         doc = db.get("orders", oid)
         if doc is None:
@@ -131,7 +131,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.put(BASE + "/{id}/status", responses={200: {"description": "Empty body"}, **NOT_FOUND,
                                                **CONFLICT})
-    async def change_order_status(id: str, body: UpdateOrderStatus, request: Request):
+    async def change_order_status(id: UuidPath, body: UpdateOrderStatus, request: Request):
         oid = parse_uuid(id, "id")
         if str(body.id) != oid:
             raise bad_request("id", "must equal the path id")
@@ -149,7 +149,7 @@ def build_router(ctx: Context) -> APIRouter:
         return empty_ok()
 
     @r.delete(BASE + "/{id}", status_code=204, responses={**NOT_FOUND, 501: {"description": "quirks"}})
-    async def delete_order(id: str):
+    async def delete_order(id: UuidPath):
         if ctx.settings.quirks:
             return Response(status_code=501)
         oid = parse_uuid(id, "id")

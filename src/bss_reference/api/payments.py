@@ -12,8 +12,9 @@ import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, iso, json_response, like, location, new_id, no_content,
-                                  now_ts, order_clause, page_response, paging, parse_uuid, today)
+from bss_reference.common import (Paging, UuidPath, iso, json_response, like, location, new_id,
+                                  no_content, now_ts, order_clause, page_response, paging,
+                                  parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangePaymentStatus, CreatePayment,
                                   PageResponse, PaymentMethod, PaymentResponse, PaymentStatus)
@@ -75,8 +76,8 @@ def build_router(ctx: Context) -> APIRouter:
     async def list_payments(p: Paging = Depends(paging),
                             searchTerm: str | None = Query(None, max_length=200),
                             status: str | None = Query(None, max_length=20),
-                            customerId: str | None = Query(None, max_length=64),
-                            invoiceId: str | None = Query(None, max_length=64),
+                            customerId: str | None = Query(None, max_length=64, json_schema_extra={"format": "uuid"}),
+                            invoiceId: str | None = Query(None, max_length=64, json_schema_extra={"format": "uuid"}),
                             paymentMethod: str | None = Query(None, max_length=20)):
         clauses: list[str] = []
         params: list = []
@@ -99,7 +100,7 @@ def build_router(ctx: Context) -> APIRouter:
                              order=order_clause(p.sort, SORT_FIELDS))
 
     @r.get(BASE + "/by-customer/{customerId}", response_model=PageResponse[PaymentResponse])
-    async def list_payments_by_customer(customerId: str, p: Paging = Depends(paging)):
+    async def list_payments_by_customer(customerId: UuidPath, p: Paging = Depends(paging)):
         return page_response(db, "payments", "customer_id=?", (parse_uuid(customerId, "customerId"),),
                              p, order=order_clause(p.sort, SORT_FIELDS))
 
@@ -114,7 +115,7 @@ def build_router(ctx: Context) -> APIRouter:
         return page_response(db, "payments", SEARCH_WHERE, (like(searchTerm),) * 2, p,
                              order=order_clause(p.sort, SORT_FIELDS))
 
-    def load(id: str, *, empty: bool = False) -> dict:
+    def load(id: UuidPath, *, empty: bool = False) -> dict:
         pid = parse_uuid(id, "id")
         doc = db.get("payments", pid)
         if doc is None:
@@ -122,18 +123,18 @@ def build_router(ctx: Context) -> APIRouter:
         return doc
 
     @r.get(BASE + "/{id}", response_model=PaymentResponse, responses=NOT_FOUND)
-    async def get_payment(id: str):
+    async def get_payment(id: UuidPath):
         return json_response(load(id, empty=True))
 
     @r.put(BASE + "/{id}", responses={**NOT_FOUND, **CONFLICT})
-    async def update_payment(id: str):
+    async def update_payment(id: UuidPath):
         load(id)
         raise ApiError(409, "Payments are immutable; change the status instead",
                        code="payment.immutable")
 
     @r.put(BASE + "/{id}/status", response_model=PaymentResponse,
            responses={**NOT_FOUND, **CONFLICT})
-    async def change_payment_status(id: str, body: ChangePaymentStatus):
+    async def change_payment_status(id: UuidPath, body: ChangePaymentStatus):
         doc = load(id)
         new = body.status
         if new not in TRANSITIONS[doc["paymentStatus"]]:
@@ -148,7 +149,7 @@ def build_router(ctx: Context) -> APIRouter:
         return json_response(doc)
 
     @r.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
-    async def delete_payment(id: str):
+    async def delete_payment(id: UuidPath):
         pid = parse_uuid(id, "id")
         if not db.delete("payments", pid):
             raise not_found("Payment", pid)

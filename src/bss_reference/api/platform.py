@@ -86,7 +86,9 @@ def build_router(ctx: Context, api_templates: list[str]) -> APIRouter:
         return Response(metrics.render(), media_type=metrics.content_type)
 
     @r.post(TOKEN_PATH, tags=["auth"], openapi_extra={"requestBody": {"content": {
-        "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+        "application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "required": ["grant_type", "client_id", "client_secret"],
+            "properties": {
             "grant_type": {"type": "string", "enum": ["client_credentials"]},
             "client_id": {"type": "string"}, "client_secret": {"type": "string"}}}}}}},
             responses={400: {"description": "unsupported_grant_type / invalid_request"},

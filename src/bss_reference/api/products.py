@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, check_version, iso, json_response, like, location,
-                                  new_id, no_content, now_ts, order_clause, page_response, paging,
-                                  parse_uuid, today)
+from bss_reference.common import (Paging, UuidPath, check_version, iso, json_response, like,
+                                  location, new_id, no_content, now_ts, order_clause,
+                                  page_response, paging, parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangeProductStatus, CreateProduct,
                                   PageResponse, ProductResponse, ProductStatus, UpdateProduct)
@@ -99,7 +99,7 @@ def build_router(ctx: Context) -> APIRouter:
                               p: Paging = Depends(paging)):
         return page_response(db, "products", SEARCH_WHERE, (like(searchTerm),), p, order=order(p))
 
-    def load(id: str, body_id: object = None, *, empty: bool = False) -> dict:
+    def load(id: UuidPath, body_id: object = None, *, empty: bool = False) -> dict:
         pid = parse_uuid(id, "id")
         if body_id is not None and str(body_id) != pid:
             raise bad_request("id", "must equal the path id")
@@ -109,11 +109,11 @@ def build_router(ctx: Context) -> APIRouter:
         return doc
 
     @r.get(BASE + "/{id}", response_model=ProductResponse, responses=NOT_FOUND)
-    async def get_product(id: str):
+    async def get_product(id: UuidPath):
         return json_response(load(id, empty=True))
 
     @r.put(BASE + "/{id}", response_model=ProductResponse, responses={**NOT_FOUND, **CONFLICT})
-    async def update_product(id: str, body: UpdateProduct, request: Request):
+    async def update_product(id: UuidPath, body: UpdateProduct, request: Request):
         doc = load(id, body.id)
         check_version(doc["version"], body.version)
         if db.key_exists("products", body.productCode, except_id=doc["id"]):
@@ -125,7 +125,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.put(BASE + "/{id}/status", response_model=ProductResponse,
            responses={**NOT_FOUND, **CONFLICT})
-    async def change_product_status(id: str, body: ChangeProductStatus, request: Request):
+    async def change_product_status(id: UuidPath, body: ChangeProductStatus, request: Request):
         doc = load(id, body.id)
         check_version(doc["version"], body.version)
         doc.update(status=body.status, updatedAt=now_ts(), updatedBy=who(request),
@@ -134,7 +134,7 @@ def build_router(ctx: Context) -> APIRouter:
         return json_response(doc)
 
     @r.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
-    async def delete_product(id: str, version: int = Query(..., ge=0, le=2**62,
+    async def delete_product(id: UuidPath, version: int = Query(..., ge=0, le=2**62,
                                                            description="Required; not compared.")):
         doc = load(id)
         db.soft_delete("products", doc["id"])

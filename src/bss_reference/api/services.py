@@ -14,7 +14,7 @@ import time
 
 from fastapi import APIRouter, Query
 
-from bss_reference.common import iso, json_response, new_id, now_ts, parse_uuid
+from bss_reference.common import UuidPath, iso, json_response, new_id, now_ts, parse_uuid
 from bss_reference.context import Context
 from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ActivationResponse,
                                   CreateActivation, DeactivateActivation, Eligibility,
@@ -78,13 +78,13 @@ def build_router(ctx: Context) -> APIRouter:
         return True, None, service
 
     @r.post(BASE + "/check-eligibility", response_model=Eligibility)
-    async def check_eligibility(customerId: str = Query(..., max_length=64),
+    async def check_eligibility(customerId: str = Query(..., max_length=64, json_schema_extra={"format": "uuid"}),
                                 serviceCode: str = Query(..., max_length=100)):
         ok, reason, _ = eligibility(parse_uuid(customerId, "customerId"), serviceCode)
         return json_response({"eligible": ok, "reason": reason})
 
     @r.get(BASE + "/activations", response_model=list[ActivationResponse], responses=NOT_FOUND)
-    async def list_activations(customerId: str = Query(..., max_length=64)):
+    async def list_activations(customerId: str = Query(..., max_length=64, json_schema_extra={"format": "uuid"})):
         cid = parse_uuid(customerId, "customerId")
         if db.get("customers", cid) is None:
             raise not_found("Customer", cid)
@@ -92,7 +92,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.get(BASE + "/activations/{activationId}", response_model=ActivationResponse,
            responses=NOT_FOUND)
-    async def get_activation(activationId: str):
+    async def get_activation(activationId: UuidPath):
         aid = parse_uuid(activationId, "activationId")
         doc = db.get("activations", aid)
         if doc is None:
@@ -135,7 +135,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.post(BASE + "/activations/{activationId}/deactivate", response_model=ActivationResponse,
             responses={**NOT_FOUND, **CONFLICT})
-    async def deactivate_activation(activationId: str, body: DeactivateActivation):
+    async def deactivate_activation(activationId: UuidPath, body: DeactivateActivation):
         started = time.perf_counter()
         try:
             aid = parse_uuid(activationId, "activationId")

@@ -14,8 +14,9 @@ import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, iso, json_response, like, location, new_id, no_content,
-                                  now_ts, order_clause, page_response, paging, parse_uuid, today)
+from bss_reference.common import (Paging, UuidPath, iso, json_response, like, location, new_id,
+                                  no_content, now_ts, order_clause, page_response, paging,
+                                  parse_uuid, today)
 from bss_reference.context import Context
 from bss_reference.models import (ERRORS, NOT_FOUND, ChangeSubscriptionStatus, CreateSubscription,
                                   PageResponse, SubscriptionResponse, SubscriptionStatus,
@@ -83,7 +84,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.get(BASE, response_model=PageResponse[SubscriptionResponse])
     async def list_subscriptions(p: Paging = Depends(paging),
-                                 customerId: str | None = Query(None, max_length=64),
+                                 customerId: str | None = Query(None, max_length=64, json_schema_extra={"format": "uuid"}),
                                  status: str | None = Query(None, max_length=20)):
         clauses, params = [], []
         if customerId:
@@ -96,7 +97,7 @@ def build_router(ctx: Context) -> APIRouter:
                              order=order_clause(p.sort, SORT_FIELDS))
 
     @r.get(BASE + "/by-customer/{customerId}", response_model=PageResponse[SubscriptionResponse])
-    async def list_subscriptions_by_customer(customerId: str, p: Paging = Depends(paging)):
+    async def list_subscriptions_by_customer(customerId: UuidPath, p: Paging = Depends(paging)):
         return page_response(db, "subscriptions", "customer_id=?",
                              (parse_uuid(customerId, "customerId"),), p,
                              order=order_clause(p.sort, SORT_FIELDS))
@@ -113,7 +114,7 @@ def build_router(ctx: Context) -> APIRouter:
                              "json_extract(doc,'$.subscriptionNumber') LIKE ? ESCAPE '\\'",
                              (like(searchTerm),), p, order=order_clause(p.sort, SORT_FIELDS))
 
-    def load(id: str, *, empty: bool = False) -> dict:
+    def load(id: UuidPath, *, empty: bool = False) -> dict:
         sid = parse_uuid(id, "id")
         doc = db.get("subscriptions", sid)
         if doc is None:
@@ -125,11 +126,11 @@ def build_router(ctx: Context) -> APIRouter:
         db.update("subscriptions", doc)
 
     @r.get(BASE + "/{id}", response_model=SubscriptionResponse, responses=NOT_FOUND)
-    async def get_subscription(id: str):
+    async def get_subscription(id: UuidPath):
         return json_response(load(id, empty=True))
 
     @r.put(BASE + "/{id}", response_model=SubscriptionResponse, responses=NOT_FOUND)
-    async def update_subscription(id: str, body: UpdateSubscription):
+    async def update_subscription(id: UuidPath, body: UpdateSubscription):
         doc = load(id)
         for field in ("endDate", "nextBillingDate"):
             value = getattr(body, field)
@@ -143,7 +144,7 @@ def build_router(ctx: Context) -> APIRouter:
         return json_response(doc)
 
     @r.put(BASE + "/{id}/status", response_model=SubscriptionResponse, responses=NOT_FOUND)
-    async def change_subscription_status(id: str, body: ChangeSubscriptionStatus):
+    async def change_subscription_status(id: UuidPath, body: ChangeSubscriptionStatus):
         doc = load(id)
         doc.update(status=body.status, statusDisplayName=DISPLAY[body.status])
         if body.status == "EXPIRED":
@@ -153,7 +154,7 @@ def build_router(ctx: Context) -> APIRouter:
 
     @r.put(BASE + "/{id}/renew", response_model=SubscriptionResponse,
            responses={**NOT_FOUND, 500: {"description": "quirks"}})
-    async def renew_subscription(id: str):
+    async def renew_subscription(id: UuidPath):
         if quirks:
             raise ApiError(500, "Renewal is not implemented", code="system.runtime")
         doc = load(id)
@@ -167,7 +168,7 @@ def build_router(ctx: Context) -> APIRouter:
         return json_response(doc)
 
     @r.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
-    async def delete_subscription(id: str):
+    async def delete_subscription(id: UuidPath):
         sid = parse_uuid(id, "id")
         if not db.delete("subscriptions", sid):
             raise not_found("Subscription", sid)

@@ -142,8 +142,16 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line ``error: ...`` (exit 2), not usage + message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_USAGE)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bss_reference",
-                                     description="Reference BSS server (intended API contract).")
+    parser = _OneLineParser(prog="python -m bss_reference",
+                            description="Reference BSS server (intended API contract).")
     configure_parser(parser)
     return run(parser.parse_args(argv))

@@ -45,6 +45,8 @@ def test_port_in_use_is_one_line_exit_2():
     (["--error-rate", "1.5"], "--error-rate"),
     (["--token-ttl", "0"], "--token-ttl"),
     (["--log-level", "chatty"], "--log-level"),
+    (["--port", "eighty"], "--port"),
+    (["--bogus"], "--bogus"),
 ])
 def test_bad_options_are_one_line_exit_2(args, needle):
     assert needle in _one_error_line(_run("--port", "0", *args))

@@ -40,6 +40,11 @@ TABLES = {
     )
 }
 
+#: Expression indexes for lookups that run on every write (uniqueness checks).
+EXTRA_INDEXES = {
+    "customers": ("pesel", "nip"),
+}
+
 #: Tables whose rows belong to a customer and go with it when the customer is deleted.
 CASCADE_TABLES = ("orders", "invoices", "payments", "subscriptions", "activations")
 
@@ -83,6 +88,9 @@ class Database:
                 CREATE INDEX IF NOT EXISTS {name}_ukey ON {name}(ukey);
                 """
             )
+            for field in EXTRA_INDEXES.get(name, ()):
+                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {name}_{field} "
+                                  f"ON {name}(json_extract(doc, '$.{field}'))")
 
     def close(self) -> None:
         self.conn.close()

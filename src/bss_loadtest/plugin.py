@@ -595,6 +595,7 @@ def _check_startup(ctl: RunController, web_ui: Any) -> None:
             raise errors.ConfigError(f"--think-time {options.think_time!r}: need 0 <= MIN <= MAX")
     if options.time_scale is None or options.time_scale <= 0:
         raise errors.ConfigError(f"--time-scale {options.time_scale}: must be greater than 0")
+    _check_report_dir(Path(ctl.option("report_dir", "reports")))
     if web_ui is not None and options.web_host not in ("127.0.0.1", "localhost", "::1"):
         if not options.expose_web_ui:
             raise errors.ConfigError(
@@ -612,6 +613,21 @@ def _check_startup(ctl: RunController, web_ui: Any) -> None:
     if host and options.headless:
         # Nobody is watching a headless run: a target that is not there at all ends it at once.
         hosts.check_reachable(host)
+
+
+def _check_report_dir(root: Path) -> None:
+    """The results root must take a file now, not after the whole run (a probe file, as root
+    ignores permission bits)."""
+    import tempfile
+
+    try:
+        (root / "runs").mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root / "runs", prefix=".probe-"):
+            pass
+    except OSError as error:
+        raise errors.ConfigError(
+            f"--report-dir {root}: results cannot be written there ({error.strerror or error})"
+        ) from None
 
 
 def _check_host(profile: Any, host: str | None, allow_host: bool) -> None:

@@ -22,8 +22,9 @@ def assert_follows_stages(result, profile_name, time_scale):
     observed = users_over_time(result.run_dir)
     assert observed, "no history rows"
     for elapsed, users in observed:
-        # Within a tick: the target one second earlier or later bounds what Locust can have reached.
-        candidates = [plan.target_at(max(0.0, elapsed + d)) for d in (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0)]
+        # Within a tick: a row covers one second and its user count is sampled somewhere in it,
+        # so the targets from one tick before its start to one tick after its end bound it.
+        candidates = [plan.target_at(max(0.0, elapsed + d)) for d in (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)]
         targets = [c[0] for c in candidates if c is not None] or [0]
         assert min(targets) - 1 <= users <= max(targets) + 1, (elapsed, users, targets)
     timeline = plan.stages_timeline()

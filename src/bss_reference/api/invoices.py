@@ -233,7 +233,7 @@ def build_router(ctx: Context) -> APIRouter:
         doc["paidDate"] = iso(body.paidDate) if new == "PAID" else None
         if new == "SENT":
             doc["sentToEmail"] = body.sentToEmail
-            doc["sentAt"] = iso(body.sentAt) if body.sentAt else now_ts()
+            doc["sentAt"] = iso(body.sentAt.replace(tzinfo=None)) if body.sentAt else now_ts()
         else:
             doc["sentToEmail"] = doc["sentAt"] = None
         doc.update(status=new, updatedAt=now_ts(), updatedBy=principal(request),

@@ -109,7 +109,8 @@ class BssClient:
         self.config, self.routes = routes_for(config_file)
         self.identity = identity
         self._refresh_at = -1.0
-        self._plain_headers: dict[str, str] = {}
+        # The bearer token rides on the session's own ``auth_header`` (FastHttp adds it to every
+        # request), so a GET passes no header dict at all; bodies add only their content type.
         self._json_headers: dict[str, str] = {"Content-Type": "application/json"}
         if identity is not None:
             self._token_name = urlsplit(identity.token_url).path or identity.token_url
@@ -136,9 +137,7 @@ class BssClient:
             return False
         token = TOKEN_CACHE.cached(identity)
         self._refresh_at = token.refresh_at if token is not None else 0.0
-        value = "Bearer " + access_token
-        self._plain_headers = {"Authorization": value}
-        self._json_headers = {"Authorization": value, "Content-Type": "application/json"}
+        self.session.auth_header = "Bearer " + access_token
         return True
 
     # --- calls ----------------------------------------------------------------------------------
@@ -165,8 +164,7 @@ class BssClient:
             data = body.to_json()
             headers = self._json_headers
         else:
-            data = None
-            headers = self._plain_headers
+            data = headers = None
         with self.session.request(
             route.method, url, name=route.name, data=data, headers=headers, catch_response=True
         ) as response:

@@ -33,10 +33,11 @@ from typing import Any
 import gevent
 import gevent.event
 from locust import events
+from locust import stats as locust_stats
 from locust.runners import MasterRunner, WorkerRunner
 
 from bss_loadtest import __version__, errors, failures, hosts, reconcile, runtime
-from bss_loadtest.stats import RunStats, endpoint_key
+from bss_loadtest.stats import RunStats, bucket_key
 
 logger = logging.getLogger(__name__)
 
@@ -921,6 +922,13 @@ def register() -> None:
     events.quitting.add_listener(_on_quitting)
     events.report_to_master.add_listener(_on_report_to_master)
     events.worker_report.add_listener(_on_worker_report)
+    # Locust's own statistics (its console table, web UI and CSV) use the suite's buckets too, so
+    # every output shows the same percentiles. Locust documents this function as replaceable.
+    locust_stats.bucket_response_time = _locust_bucket
+
+
+def _locust_bucket(response_time: float) -> float:
+    return bucket_key(response_time) / 10.0
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Client-layer overhead: requests/s of a BssUser call vs a bare FastHttpUser GET, same static target.
 
-    .venv/bin/python bench/client_overhead.py [--server nginx|python] [--seconds 10] [--rounds 3]
+    .venv/bin/python bench/client_overhead.py [--server nginx|python] [--seconds 10] [--rounds 5]
+    .venv/bin/python bench/client_overhead.py --mode interleaved   # least noisy on a shared machine
 
 The target answers every request with one fixed, valid CustomerResponse (and the token endpoint
 with a token), so the difference between the two runs is the client layer's own cost per request:
@@ -82,6 +83,48 @@ class ClientUser(BssUser):
     @task
     def get_customer(self):
         self.api.call("customers.get", path={{"id": "{CUSTOMER_ID}"}})
+'''
+
+INTERLEAVED = f'''
+import statistics, sys, time
+from locust import FastHttpUser
+from locust.env import Environment
+from bss_loadtest.client.base import BssUser
+
+host, batches, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+class BareUser(FastHttpUser):
+    pass
+
+class ClientUser(BssUser):
+    pass
+
+BareUser.host = ClientUser.host = host
+env = Environment(user_classes=[BareUser, ClientUser])
+env.create_local_runner()
+bare_user, client_user = BareUser(env), ClientUser(env)
+url = "/api/v1/customers/{CUSTOMER_ID}"
+
+def bare():
+    bare_user.client.get(url, name="/api/v1/customers/{{id}}")
+
+def client():
+    client_user.api.call("customers.get", path={{"id": "{CUSTOMER_ID}"}})
+
+results = {{"bare": [], "client": []}}
+for f in (bare, client):
+    for _ in range(size):
+        f()
+for _ in range(batches):
+    for name, f in (("bare", bare), ("client", client)):
+        started = time.process_time()
+        for _ in range(size):
+            f()
+        results[name].append((time.process_time() - started) / size * 1e6)
+assert env.stats.total.num_failures == 0, env.stats.errors
+for name, values in results.items():
+    values.sort()
+    print(name, values[len(values) // 10], statistics.median(values))
 '''
 
 PY_SERVER = r'''
@@ -208,7 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--mode", choices=("throughput", "interleaved"), default="throughput",
+                        help="throughput: Locust runs, req/s and CPU per request; interleaved: one process "
+                             "alternating small batches of bare and client requests (least noisy)")
     args = parser.parse_args(argv)
+    if args.mode == "interleaved":
+        return interleaved(args)
 
     with tempfile.TemporaryDirectory(prefix="bss-bench-") as tmp:
         workdir = Path(tmp)
@@ -245,6 +293,38 @@ def main(argv: list[str] | None = None) -> int:
           f"(overhead {cpu_overhead * 100:.1f} %, budget {BUDGET * 100:.0f} %)")
     print("Verdict on CPU per request of the best runs: throughput swings when other processes share the core.")
     return 0 if cpu_overhead < BUDGET else 1
+
+
+def interleaved(args: argparse.Namespace) -> int:
+    """Alternate batches of 400 sequential requests, bare then client, in one pinned process;
+    compare the 10th-percentile CPU per request of each side (disturbances only ever add)."""
+    with tempfile.TemporaryDirectory(prefix="bss-bench-") as tmp:
+        workdir = Path(tmp)
+        port = free_port()
+        target = start_target(args.server, workdir, port)
+        try:
+            script = workdir / "interleaved.py"
+            script.write_text(INTERLEAVED)
+            batches = max(20, args.rounds * 8)
+            out = subprocess.run([*pin(0), sys.executable, str(script), f"http://127.0.0.1:{port}", str(batches),
+                                  "400"], capture_output=True, text=True, timeout=600,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        finally:
+            os.killpg(target.pid, signal.SIGTERM)
+            target.wait(10)
+    if out.returncode:
+        print(out.stderr[-3000:])
+        return 2
+    figures = {line.split()[0]: (float(line.split()[1]), float(line.split()[2])) for line in out.stdout.splitlines()}
+    (bare_p10, bare_med), (client_p10, client_med) = figures["bare"], figures["client"]
+    overhead = client_p10 / bare_p10 - 1.0
+    print(f"target: {args.server}; one pinned process; {batches} alternating batches of 400 sequential requests")
+    print(f"bare FastHttpUser: {bare_p10:.1f} us CPU per request (p10), {bare_med:.1f} (median)")
+    print(f"BssUser client:    {client_p10:.1f} us CPU per request (p10), {client_med:.1f} (median)")
+    print(f"ratio client/bare: {client_p10 / bare_p10:.3f} p10, {client_med / bare_med:.3f} median "
+          f"(overhead {overhead * 100:.1f} %, budget {BUDGET * 100:.0f} %); "
+          f"equivalent req/s ratio on one saturated core: {bare_p10 / client_p10:.3f}")
+    return 0 if overhead < BUDGET else 1
 
 
 if __name__ == "__main__":

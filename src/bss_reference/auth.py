@@ -95,7 +95,7 @@ class TokenIssuer:
         now = time.time()
         hit = self._cache.get(token)
         if hit is not None:
-            if hit[1] > now:
+            if hit[1] + 1 > now:
                 return hit[0]
             self._cache.pop(token, None)
             return None
@@ -111,7 +111,9 @@ class TokenIssuer:
             sub = str(claims["sub"])
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
             return None
-        if exp <= now:
+        # ``exp`` is a whole second (as in Keycloak); the token is valid through that second,
+        # so a token never lives less than its ttl however late in a second it was issued.
+        if exp + 1 <= now:
             return None
         if len(self._cache) >= VERIFY_CACHE_SIZE:
             self._cache.clear()

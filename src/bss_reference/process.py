@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 from bss_reference.cli import LISTENING_PREFIX
 from bss_reference.config import BACKEND_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
-START_TIMEOUT_S = 20.0
+START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 TOKEN_PATH = "/realms/bss/protocol/openid-connect/token"
 
@@ -100,7 +100,8 @@ class ReferenceServer:
 
     def _read_port(self) -> int | None:
         self._stdout.seek(0)
-        for line in self._stdout.read().decode("utf-8", "replace").splitlines():
+        text = self._stdout.read().decode("utf-8", "replace")
+        for line in text[: text.rfind("\n") + 1].splitlines():  # complete lines only
             if line.startswith(LISTENING_PREFIX):
                 return int(line.rsplit(":", 1)[1])
         return None

@@ -22,6 +22,8 @@ class NotExercised(RequestFailure):
 
 
 class SmokeUser(BssUser):
+    single_pass = True  # ends the run after one pass: only runs when asked for (smoke profile, by name)
+
     def wait_time(self) -> float:
         return 0.0
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -81,7 +82,20 @@ def active_plan(environment: Any):
 def active_user_classes(environment: Any):
     ctl = controller(environment)
     ctl.ensure_profile()
+    if ctl.plan is None:
+        return manual_user_classes(environment)
     return ctl.user_classes
+
+
+def manual_user_classes(environment: Any):
+    """Manual mode: the classes named on the command line or picked in the UI, as Locust does;
+    with none named, every class except those that end the run after one pass (SmokeUser)."""
+    options = environment.parsed_options
+    if options is not None and getattr(options, "user_classes", None):
+        return None
+    classes = list(environment.user_classes)
+    kept = [cls for cls in classes if not getattr(cls, "single_pass", False)]
+    return kept if kept and len(kept) != len(classes) else None
 
 
 class _EndNow:
@@ -353,6 +367,8 @@ class RunController:
             exit_code = errors.THRESHOLDS_CROSSED
         else:
             exit_code = errors.OK
+        if interrupted and exit_code == errors.OK:
+            exit_code = errors.INTERRUPTED
         summary = self.build_summary(results, exit_code)
         if self.scrape_before is not None:
             summary["reconciliation"] = reconcile.reconcile(
@@ -575,6 +591,7 @@ def _on_init(environment: Any, runner: Any = None, web_ui: Any = None, **kwargs:
     if isinstance(runner, MasterRunner):
         runner.register_message(FLUSH_REPLY, _on_flush_reply)
         runner.register_message(runtime.STOP_MESSAGE, _on_stop_request)
+    _install_signal_handlers()
     if web_ui is not None:
         from bss_loadtest import profiles
 
@@ -787,13 +804,42 @@ def _on_test_start(environment: Any, **kwargs: Any) -> None:
     ctl.start_run()
 
 
+_signal_received: str | None = None
+"""SIGINT or SIGTERM, once the master (or the single local process) got one."""
+
+
+def _interrupted_reason() -> str | None:
+    return f"interrupted ({_signal_received}) before the profile ended" if _signal_received else None
+
+
+def _install_signal_handlers() -> None:
+    """Note SIGINT/SIGTERM, then end the run the way Ctrl-C does (master / local only).
+
+    In a headless run with a shape, Locust catches Ctrl-C and stops the run as if the shape had
+    ended, and it installs its SIGTERM handler only after the shape ends, so SIGTERM killed the
+    process without results. Both now raise KeyboardInterrupt after being noted, so ``test_stop``
+    knows the run was cut short: partial results, exit code 130 (99 if a threshold was crossed).
+    """
+
+    def on_signal(signum: int, frame: Any) -> None:
+        global _signal_received
+        _signal_received = signal.Signals(signum).name
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+    except ValueError:  # not the main thread (an embedded Environment): leave the handlers alone
+        pass
+
+
 def _on_test_stop(environment: Any, **kwargs: Any) -> None:
     ctl = controller(environment)
     if _request_log is not None:
         _request_log.flush()
     if ctl.is_worker:
         return
-    ctl.finish_run()
+    ctl.finish_run(interrupted=_interrupted_reason())
 
 
 def _on_quitting(environment: Any, **kwargs: Any) -> None:
@@ -803,13 +849,14 @@ def _on_quitting(environment: Any, **kwargs: Any) -> None:
         return
     if not ctl.finalized:
         # Interrupted (SIGINT/SIGTERM): stop the users, then write what we have, marked partial.
-        ctl.partial_reason = "interrupted before the profile ended"
+        reason = _interrupted_reason() or "interrupted before the profile ended"
+        ctl.partial_reason = reason
         runner = environment.runner
         try:
             runner.stop()
         except Exception:
             logger.exception("stopping the runner failed")
-        ctl.finish_run(interrupted="interrupted before the profile ended")
+        ctl.finish_run(interrupted=reason)
         if ctl.profile is not None and environment.process_exit_code in (None, errors.OK):
             environment.process_exit_code = errors.INTERRUPTED
     ctl.wait_finished()

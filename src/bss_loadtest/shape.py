@@ -212,6 +212,8 @@ def shape_tick(environment: Any, run_time_s: float) -> tuple[int, float, list | 
     plan = runtime.active_plan(environment)
     if plan is None:
         target = manual_target(getattr(environment, "parsed_options", None), run_time_s)
+        if target is not None:
+            target = (target[0], target[1], runtime.active_user_classes(environment))
     else:
         target = plan.advance(run_time_s)
         if target is not None:

@@ -35,7 +35,7 @@ import gevent
 import gevent.event
 from locust import events
 from locust import stats as locust_stats
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from bss_loadtest import __version__, errors, failures, hosts, reconcile, runtime
 from bss_loadtest.stats import RunStats, bucket_key
@@ -930,6 +930,11 @@ def _on_flush_request(environment: Any, msg: Any, **kwargs: Any) -> None:
     from bss_loadtest.client import cleanup
 
     ctl = controller(environment)
+    runner = environment.runner
+    if runner.state in (STATE_RUNNING, STATE_SPAWNING):
+        # The master quit without stopping us first (SIGINT/SIGTERM): stop the users now, so that
+        # the test-data cleanup runs and its report and the last samples reach the master.
+        runner.stop()
     report = cleanup.LAST_REPORT.to_dict() if cleanup.LAST_REPORT is not None else None
     environment.runner.send_message(
         FLUSH_REPLY, {"stats": ctl.stats.take_delta(), "cleanup": report, "cpu": _cpu.snapshot()}

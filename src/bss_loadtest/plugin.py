@@ -821,10 +821,14 @@ def _install_signal_handlers() -> None:
     knows the run was cut short: partial results, exit code 130 (99 if a threshold was crossed).
     """
 
+    main = gevent.get_hub().parent
+
     def on_signal(signum: int, frame: Any) -> None:
         global _signal_received
         _signal_received = signal.Signals(signum).name
-        raise KeyboardInterrupt
+        # Thrown into the main greenlet from the hub, as gevent does with Ctrl-C itself, but
+        # without the hub printing a KeyboardInterrupt traceback first.
+        gevent.get_hub().loop.run_callback(main.throw, KeyboardInterrupt)
 
     try:
         signal.signal(signal.SIGINT, on_signal)

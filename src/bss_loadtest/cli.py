@@ -121,19 +121,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _run_command(args: argparse.Namespace, run_id: str) -> list[str]:
+    """The locust command line of ``run`` and ``nightly`` (options from _add_run_arguments)."""
+    return locust_command(
+        profile=args.profile,
+        host=args.host,
+        run_id=run_id,
+        report_dir=str(args.report_dir),
+        time_scale=args.time_scale,
+        processes=args.processes,
+        extra=args.locust_args,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     run_id = args.run_id or new_run_id()
-    code = run_locust(
-        locust_command(
-            profile=args.profile,
-            host=args.host,
-            run_id=run_id,
-            report_dir=args.report_dir,
-            time_scale=args.time_scale,
-            processes=args.processes,
-            extra=args.locust_args,
-        )
-    )
+    code = run_locust(_run_command(args, run_id))
     print(f"Run {run_id}: exit code {code} ({_explain_exit(code)})")
     return code
 
@@ -215,17 +218,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
     run_id = new_run_id("nightly-")
     report_dir = Path(args.report_dir)
-    run_code = run_locust(
-        locust_command(
-            profile=args.profile,
-            host=args.host,
-            run_id=run_id,
-            report_dir=str(report_dir),
-            time_scale=args.time_scale,
-            processes=args.processes,
-            extra=args.locust_args,
-        )
-    )
+    run_code = run_locust(_run_command(args, run_id))
     run_dir = report_dir / "runs" / run_id
     if not (run_dir / "summary.json").exists():
         raise errors.SuiteError(

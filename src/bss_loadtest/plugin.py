@@ -33,6 +33,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import gevent.lock
 from locust import events
 from locust import stats as locust_stats
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
@@ -129,6 +130,7 @@ class RunController:
         self.max_cpu_percent: float | None = None
         self.cpu_high_samples = 0
         self.lost_workers: set[str] = set()
+        self.final_received: set[str] = set()
         self.known_workers: set[str] = set()
         self.sampler = None
         self.metrics = None
@@ -240,6 +242,7 @@ class RunController:
         self.max_cpu_percent = None
         self.cpu_high_samples = 0
         self.lost_workers = set()
+        self.final_received = set()
         self.known_workers = set(self.environment.runner.clients.keys()) if self.is_master else set()
         self.live_results = []
         self.ensure_profile()
@@ -311,7 +314,8 @@ class RunController:
         # Workers that reported "stopped" are out of runner.clients until they are ready again,
         # so ask every worker this run has seen, except those known to be gone.
         self._check_workers(runner)
-        live = sorted(self.known_workers - self.lost_workers)
+        # A worker that sent its last numbers on its own (it got the signal too) is not asked again.
+        live = sorted(self.known_workers - self.lost_workers - self.final_received)
         self.pending_flush = set(live)
         for client_id in live:
             runner.send_message(FLUSH_REQUEST, {"run_id": self.run_id}, client_id=client_id)
@@ -583,6 +587,9 @@ def _on_init(environment: Any, runner: Any = None, web_ui: Any = None, **kwargs:
     ctl = controller(environment)
     if isinstance(runner, WorkerRunner):
         runner.register_message(FLUSH_REQUEST, _on_flush_request)
+        # After the WorkerRunner's own listener, so it runs before it (quitting fires in reverse).
+        environment.events.quitting.add_listener(_on_worker_quitting)
+        _install_signal_handlers()
         return
     try:
         _check_startup(ctl, web_ui)
@@ -874,6 +881,13 @@ def _on_quitting(environment: Any, **kwargs: Any) -> None:
     _close_request_log()
 
 
+def _on_worker_quitting(environment: Any, **kwargs: Any) -> None:
+    """A worker that got SIGINT/SIGTERM itself (Ctrl-C reaches the whole process group) stops,
+    cleans up and sends its last numbers before its "quit", so the master need not wait for them."""
+    if environment.runner.state in (STATE_RUNNING, STATE_SPAWNING) or not controller(environment).finalized:
+        _on_flush_request(environment, None)
+
+
 def _on_report_to_master(client_id: str, data: dict, **kwargs: Any) -> None:
     if _current is not None:
         data["bss"] = _current.stats.take_delta()
@@ -930,19 +944,30 @@ class CpuSampler:
 _cpu = CpuSampler()
 
 
+_final_lock = gevent.lock.Semaphore()
+
+
 def _on_flush_request(environment: Any, msg: Any, **kwargs: Any) -> None:
+    """Send this worker's last numbers, and its cleanup report once (on a worker ``finalized``
+    means: the cleanup report of this run was sent). The master's request and this worker's own
+    quitting may race: the lock makes the second wait until the first has stopped and cleaned up."""
     from bss_loadtest.client import cleanup
 
-    ctl = controller(environment)
-    runner = environment.runner
-    if runner.state in (STATE_RUNNING, STATE_SPAWNING):
-        # The master quit without stopping us first (SIGINT/SIGTERM): stop the users now, so that
-        # the test-data cleanup runs and its report and the last samples reach the master.
-        runner.stop()
-    report = cleanup.LAST_REPORT.to_dict() if cleanup.LAST_REPORT is not None else None
-    environment.runner.send_message(
-        FLUSH_REPLY, {"stats": ctl.stats.take_delta(), "cleanup": report, "cpu": _cpu.snapshot()}
-    )
+    with _final_lock:
+        ctl = controller(environment)
+        runner = environment.runner
+        if runner.state in (STATE_RUNNING, STATE_SPAWNING):
+            # The master quit without stopping us first (SIGINT/SIGTERM): stop the users now, so that
+            # the test-data cleanup runs and its report and the last samples reach the master.
+            runner.stop()
+        report = cleanup.LAST_REPORT.to_dict() if cleanup.LAST_REPORT is not None else None
+        if ctl.finalized:  # already sent: never count it twice
+            report = None
+        elif report is not None:
+            ctl.finalized = True
+        runner.send_message(
+            FLUSH_REPLY, {"stats": ctl.stats.take_delta(), "cleanup": report, "cpu": _cpu.snapshot()}
+        )
 
 
 def _on_flush_reply(environment: Any, msg: Any, **kwargs: Any) -> None:
@@ -951,6 +976,7 @@ def _on_flush_reply(environment: Any, msg: Any, **kwargs: Any) -> None:
     ctl.note_cpu(msg.data.get("cpu"))
     if msg.data.get("cleanup"):
         ctl.cleanup_reports.append(msg.data["cleanup"])
+    ctl.final_received.add(msg.node_id)
     ctl.pending_flush.discard(msg.node_id)
 
 

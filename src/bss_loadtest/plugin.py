@@ -105,8 +105,23 @@ class _EndNow:
     def target_at(self, t: float) -> None:
         return None
 
+    def advance(self, t: float) -> None:
+        return None
+
     def stages_timeline(self) -> list:
         return []
+
+
+class _Aborted(_EndNow):
+    """The plan of a run aborted by a threshold: the shape's next tick ends it the way the end of
+    its profile does (calling ``runner.quit()`` from here raced Locust's own quit after the shape
+    and stopped every user twice: a Locust traceback and the test-data cleanup run twice)."""
+
+    def __init__(self, plan: Any) -> None:
+        self.plan = plan
+
+    def stages_timeline(self) -> list:
+        return self.plan.stages_timeline()
 
 
 class RunController:
@@ -288,6 +303,9 @@ class RunController:
 
     def _abort(self) -> None:
         runner = self.environment.runner
+        if self.environment.shape_class is not None and self.plan is not None:
+            self.plan = _Aborted(self.plan)
+            return
         if self.option("headless"):
             runner.quit()
         else:

@@ -110,9 +110,9 @@ def throughput(args: argparse.Namespace, workdir: Path) -> dict:
     print(f"  plugin/bare {out['plugin/bare']:.3f}  (plugin alone, no client layer)")
     print(f"  bare/k6     {out['bare/k6']:.3f}")
     print(f"  suite/k6    {out['suite/k6']:.3f}")
-    # On a shared machine throughput swings with other work on the core; CPU time per request does not.
+    # On a shared machine throughput swings with other work on the core; CPU time per request swings less.
     out["capacity"] = {k: 1e6 / v for k, v in cpu.items()}
-    print(f"  from CPU time per request (requests per CPU-second, robust to other work on the core): "
+    print(f"  from CPU time per request (requests per CPU-second; less sensitive than req/s to other work on the core): "
           f"suite/bare {cpu['bare'] / cpu['suite']:.3f}, bare/k6 {cpu['k6'] / cpu['bare']:.3f}, "
           f"suite/k6 {cpu['k6'] / cpu['suite']:.3f}", flush=True)
     return out

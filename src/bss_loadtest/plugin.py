@@ -654,8 +654,10 @@ def _check_startup(ctl: RunController, web_ui: Any) -> None:
     elif host:
         hosts.check_host(host)
     if host and options.headless:
-        # Nobody is watching a headless run: a target that is not there at all ends it at once.
+        # Nobody is watching a headless run: a target that is not there at all, or credentials it
+        # refuses, end it at once instead of producing a run of failures.
         hosts.check_reachable(host)
+        _check_credentials(ctl.environment, host)
 
 
 def _check_report_dir(root: Path) -> None:
@@ -671,6 +673,23 @@ def _check_report_dir(root: Path) -> None:
         raise errors.ConfigError(
             f"--report-dir {root}: results cannot be written there ({error.strerror or error})"
         ) from None
+
+
+def _check_credentials(environment: Any, host: str) -> None:
+    """Get one token per client identity of the run, or say in one line why not."""
+    from bss_loadtest.client.auth import TokenError, fetch_token
+    from bss_loadtest.client.base import identity_pool
+
+    for identity in identity_pool(environment, host):
+        try:
+            fetch_token(identity)
+        except TokenError as error:
+            where = f"token endpoint {identity.token_url}"
+            if error.failure_class == "auth":
+                raise errors.ConfigError(
+                    f"{where}: {error}; check --client-id and --client-secret (BSS_CLIENT_SECRET)"
+                ) from None
+            raise errors.TargetError(f"{where}: {error}") from None
 
 
 def _check_host(profile: Any, host: str | None, allow_host: bool) -> None:

@@ -99,18 +99,15 @@ def test_non_json_and_truncated_bodies_are_failures_not_crashes(mode, failure_cl
 SECRET_REFUSED = "wrong-secret-5f3c1a"
 
 
-def test_token_endpoint_that_refuses_fails_the_run_without_printing_the_secret(tmp_path, reference_server_factory):
+def test_token_endpoint_that_refuses_is_one_line_before_any_user_starts(tmp_path, reference_server_factory):
     server = reference_server_factory(client_secret="the-right-secret", extra_args=["--client-secret", "the-right-secret"])
     run = start_locust(["--profile", str(write_profile(tmp_path, seconds=4)), "--host", server.url],
                        tmp_path / "reports", env={"BSS_CLIENT_SECRET": SECRET_REFUSED}).wait()
-    assert run.returncode == 99, run.output[-4000:]
+    assert run.returncode == 104, run.output[-4000:]
     _no_traceback(run)
-    summary = assert_results_whole(run.run_dir, status="complete")
-    auth = [r for r in summary["requests"] if r["method"] == "AUTH"]
-    assert auth and auth[0]["failures"] == auth[0]["count"] > 0
-    assert "answered HTTP 401" in run.output
-    for path in run.run_dir.iterdir():
-        assert SECRET_REFUSED not in path.read_text(errors="replace"), path
+    errors = [line for line in run.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "answered HTTP 401" in errors[0] and "--client-secret" in errors[0], errors
+    assert not run.run_dir.exists(), "no run may start with credentials the target refuses"
     assert SECRET_REFUSED not in run.output
 
 

@@ -228,9 +228,11 @@ class BssUser(FastHttpUser):
     connection_timeout = 10.0
 
     def __init__(self, environment: Any) -> None:
+        settings = settings_of(environment)
+        if "network_timeout" not in type(self).__dict__:  # a subclass's own value wins
+            self.network_timeout = settings.request_timeout
         super().__init__(environment)
         self._context = {"user_class": type(self).__name__}
-        settings = settings_of(environment)
         pool = identity_pool(environment, self.host or "")
         index = next(_user_counter) + int(getattr(getattr(environment, "runner", None), "worker_index", 0) or 0)
         identity = pool[index % len(pool)] if pool else None

@@ -44,6 +44,10 @@ def add_arguments(parser: Any) -> None:
         help="Send no bearer token",
     )
     parser.add_argument(
+        "--request-timeout", type=float, default=0.0, env_var="BSS_REQUEST_TIMEOUT", include_in_web_ui=True,
+        help=f"Seconds a request may take before it counts as a timeout (default: {DEFAULT_REQUEST_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
         "--target-config", default="", env_var="BSS_TARGET_CONFIG", include_in_web_ui=True,
         help="YAML file with the target's paths, sort, accepted statuses and skipped endpoints "
              "(e.g. targets/droid-spring.yaml; default: the contract)",
@@ -58,6 +62,7 @@ class ClientSettings:
     client_pool: int = 0
     no_auth: bool = False
     target_config: str = ""
+    request_timeout: float = 0.0
 
 
 ENV_VARS = {
@@ -67,7 +72,10 @@ ENV_VARS = {
     "client_pool": "BSS_CLIENT_POOL",
     "no_auth": "BSS_NO_AUTH",
     "target_config": "BSS_TARGET_CONFIG",
+    "request_timeout": "BSS_REQUEST_TIMEOUT",
 }
+
+DEFAULT_REQUEST_TIMEOUT_S = 30.0
 
 
 def client_settings(environment: Any) -> ClientSettings:
@@ -90,4 +98,5 @@ def client_settings(environment: Any) -> ClientSettings:
         client_pool=int(get("client_pool", 0) or 0),
         no_auth=bool(no_auth),
         target_config=str(get("target_config", "")),
+        request_timeout=float(get("request_timeout", DEFAULT_REQUEST_TIMEOUT_S) or DEFAULT_REQUEST_TIMEOUT_S),
     )

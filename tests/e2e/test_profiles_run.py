@@ -25,7 +25,7 @@ def assert_follows_stages(result, profile_name, time_scale):
         # Within a tick: a row covers one second and its user count is sampled somewhere in it,
         # so the targets from one tick before its start to one tick after its end bound it.
         candidates = [plan.target_at(max(0.0, elapsed + d)) for d in (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)]
-        targets = [c[0] for c in candidates if c is not None] or [0]
+        targets = [c[0] if c is not None else 0 for c in candidates]  # after the end: stopped
         assert min(targets) - 1 <= users <= max(targets) + 1, (elapsed, users, targets)
     timeline = plan.stages_timeline()
     assert result.summary["stages"] == timeline

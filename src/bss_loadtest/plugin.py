@@ -19,11 +19,10 @@ A run, seen from the master (or the single local process):
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -38,7 +37,7 @@ from locust import events
 from locust import stats as locust_stats
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from bss_loadtest import __version__, errors, failures, hosts, reconcile, runtime
+from bss_loadtest import __version__, console, errors, failures, generator, hosts, options, prometheus, reconcile, runtime
 from bss_loadtest.stats import RunStats, bucket_key
 
 logger = logging.getLogger(__name__)
@@ -54,13 +53,7 @@ FLUSH_TIMEOUT_S = 60.0
 SAMPLE_INTERVAL_S = 1.0
 """How often the master samples users and CPU, closes history intervals and checks aborts."""
 
-CPU_SATURATION_PERCENT = 90.0
-CPU_SATURATION_SAMPLES = 3
-"""A generator above this CPU usage for this many samples made less load than it promised."""
 
-LOOPBACK_WEB_HOST = "127.0.0.1"
-DEFAULT_STOP_TIMEOUT_S = 3
-"""Seconds a stopping user may take to finish its current task (Locust's ``--stop-timeout``)."""
 
 _registered = False
 _current: "RunController | None" = None
@@ -206,7 +199,7 @@ class RunController:
         except errors.SuiteError as error:
             # Picked in the web UI: say why, and end the run instead of running something else.
             logger.error("error: %s", error.message)
-            _print(f"error: {error.message}")
+            console.say(f"error: {error.message}")
             self.apply_profile(None)
             self.plan = _EndNow()
             self.abort_reason = error.message
@@ -288,7 +281,7 @@ class RunController:
         self.stats.close_intervals()
         self._check_workers(runner)
         if not self.is_master:
-            self.note_cpu(_cpu.take())
+            self.note_cpu(generator.SAMPLER.take())
         if self.thresholds:
             from bss_loadtest import thresholds as thresholds_module
 
@@ -369,7 +362,7 @@ class RunController:
             if cleanup.LAST_REPORT is not None:
                 self.cleanup_reports.append(cleanup.LAST_REPORT.to_dict())
         if not self.is_master:
-            self.note_cpu(_cpu.take())
+            self.note_cpu(generator.SAMPLER.take())
         self.stats.ended_at = time.time()
         self.stats.close_intervals(before=time.time() + 1)
         if interrupted:
@@ -399,7 +392,7 @@ class RunController:
                 self.stats,
                 extra_requests=_cleanup_requests(self.cleanup_reports),
             )
-        print_console_report(summary, results, thresholds_module)
+        console.print_console_report(summary, results, thresholds_module)
         if exit_code is not None:
             self.environment.process_exit_code = exit_code
         if not self.write_results(summary):
@@ -426,9 +419,9 @@ class RunController:
             "run_id": self.run_id,
             "profile": profile.name if profile else MANUAL_PROFILE,
             "profile_hash": profile.hash if profile else None,
-            "host": _public_host(self.environment.host),
+            "host": prometheus.redact_url(self.environment.host),
             "suite_version": __version__,
-            "git_commit": git_commit(),
+            "git_commit": _git_commit(),
             "time_scale": float(self.option("time_scale", 1.0)),
             "started_at": _iso(self.started_at or ended),
             "ended_at": _iso(ended),
@@ -465,7 +458,7 @@ class RunController:
             "cleanup": _merge_cleanup(self.cleanup_reports),
             "reconciliation": None,
             "generator": {
-                "cpu_saturated": self.cpu_high_samples >= CPU_SATURATION_SAMPLES,
+                "cpu_saturated": self.cpu_high_samples >= generator.CPU_SATURATION_SAMPLES,
                 "max_cpu_percent": self.max_cpu_percent,
             },
             "workers": {
@@ -490,15 +483,15 @@ class RunController:
                 started_at=self.started_at or time.time(),
             )
         except errors.SuiteError as error:
-            _print(f"error: {error.message}")
+            console.say(f"error: {error.message}")
             self.environment.process_exit_code = error.exit_code
             return False
         except OSError as error:
             message = f"{run_dir}: cannot write results: {error.strerror or error}"
-            _print(f"error: {message}")
+            console.say(f"error: {message}")
             self.environment.process_exit_code = errors.INVALID_CONFIG
             return False
-        _print(f"Results: {run_dir}/summary.json, {run_dir}/report.html, {run_dir}/history.csv")
+        console.say(f"Results: {run_dir}/summary.json, {run_dir}/report.html, {run_dir}/history.csv")
         return True
 
 
@@ -506,97 +499,7 @@ class RunController:
 
 
 def _on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
-    # LocustArgumentParser.add_argument (not a group's) knows include_in_web_ui.
-    group = parser
-    group.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        env_var="BSS_TIME_SCALE",
-        help="Multiply every duration of the profile (0.02 runs 'load' in about 20 s)",
-    )
-    group.add_argument(
-        "--report-dir",
-        default="reports",
-        env_var="BSS_REPORT_DIR",
-        help="Root of the run results (reports/runs/<run-id>/)",
-    )
-    group.add_argument(
-        "--think-time",
-        default="",
-        env_var="BSS_THINK_TIME",
-        help="MIN,MAX seconds between two tasks of a user (default: the profile's)",
-    )
-    group.add_argument("--run-id", default="", include_in_web_ui=False, help="Run id (generated)")
-    group.add_argument(
-        "--fixed-run-id",
-        default="",
-        include_in_web_ui=False,
-        env_var="BSS_RUN_ID",
-        help="Use this run id instead of a generated one",
-    )
-    group.add_argument(
-        "--prometheus-port",
-        type=int,
-        default=9646,
-        env_var="BSS_PROMETHEUS_PORT",
-        include_in_web_ui=False,
-        help="Serve live metrics on 127.0.0.1:PORT/metrics (0 disables)",
-    )
-    group.add_argument(
-        "--prometheus-host",
-        default="127.0.0.1",
-        env_var="BSS_PROMETHEUS_HOST",
-        include_in_web_ui=False,
-        help="Address the metrics endpoint binds to",
-    )
-    group.add_argument(
-        "--prometheus-linger",
-        type=float,
-        default=0.0,
-        env_var="BSS_PROMETHEUS_LINGER",
-        include_in_web_ui=False,
-        help="Keep serving the final numbers this many seconds after the run, for a last scrape",
-    )
-    group.add_argument(
-        "--pushgateway",
-        default="",
-        env_var="BSS_PUSHGATEWAY",
-        include_in_web_ui=False,
-        help="Push live metrics to this Pushgateway URL",
-    )
-    group.add_argument(
-        "--push-interval",
-        type=float,
-        default=10.0,
-        env_var="BSS_PUSH_INTERVAL",
-        include_in_web_ui=False,
-        help="Seconds between two Pushgateway pushes",
-    )
-    group.add_argument(
-        "--request-log",
-        default="",
-        env_var="BSS_REQUEST_LOG",
-        include_in_web_ui=False,
-        help="Also write every request (time, method, name, ms, failure class) as CSV to PATH.<pid>",
-    )
-    group.add_argument(
-        "--allow-host",
-        action="store_true",
-        default=False,
-        include_in_web_ui=False,
-        help="Let a guarded profile (stress, spike, soak) target a host outside its allowed_hosts",
-    )
-    group.add_argument(
-        "--expose-web-ui",
-        action="store_true",
-        default=False,
-        include_in_web_ui=False,
-        help="Allow the web UI to listen on a non-loopback --web-host (requires --web-login)",
-    )
-    # The web UI listens on loopback unless exposed on purpose; users finish the request they are
-    # in when a run stops, so every request the target served is also counted here.
-    parser.set_defaults(web_host=LOOPBACK_WEB_HOST, stop_timeout=str(DEFAULT_STOP_TIMEOUT_S))
+    options.add_arguments(parser)
 
 
 def _on_init(environment: Any, runner: Any = None, web_ui: Any = None, **kwargs: Any) -> None:
@@ -704,7 +607,7 @@ def _check_host(profile: Any, host: str | None, allow_host: bool) -> None:
 
 
 def _fail_startup(error: errors.SuiteError) -> None:
-    _print(f"error: {error.message}")
+    console.say(f"error: {error.message}")
     # Exit now: nothing has started yet, and workers forked by --processes are ended by Locust.
     sys.stdout.flush()
     sys.exit(error.exit_code)
@@ -716,50 +619,15 @@ def _start_metrics(ctl: RunController) -> None:
     if not port and not pushgateway:
         return
     try:
-        ctl.metrics = MetricsExport(ctl, port=port, pushgateway=pushgateway or None)
+        ctl.metrics = prometheus.LiveExport(
+            prometheus.build_registry(MetricsState(ctl)),
+            port=port,
+            bind_address=ctl.option("prometheus_host", "127.0.0.1"),
+            pushgateway=pushgateway or None,
+            push_interval=float(ctl.option("push_interval", 10.0)),
+        )
     except errors.SuiteError as error:
         _fail_startup(error)
-
-
-class MetricsExport:
-    """The live export of one process: a scrape endpoint for its life, a pusher per run."""
-
-    def __init__(self, ctl: RunController, *, port: int, pushgateway: str | None) -> None:
-        from bss_loadtest import prometheus
-
-        self.ctl = ctl
-        self.registry = prometheus.build_registry(MetricsState(ctl))
-        self.pushgateway = pushgateway
-        self.interval = float(ctl.option("push_interval", 10.0))
-        self.pusher = None
-        if pushgateway:  # validate the URL and interval now, before any user starts
-            prometheus.Pusher(self.registry, pushgateway, run_id="-", interval=self.interval)
-        self.server = None
-        if port:
-            self.server = prometheus.MetricsServer(
-                self.registry, port=port, bind_address=ctl.option("prometheus_host", "127.0.0.1")
-            ).start()
-            logger.info("Live metrics at %s", self.server.url)
-
-    def start_run(self, run_id: str) -> None:
-        from bss_loadtest import prometheus
-
-        self.end_run()
-        if self.pushgateway:
-            self.pusher = prometheus.Pusher(
-                self.registry, self.pushgateway, run_id=run_id, interval=self.interval
-            ).start()
-
-    def end_run(self) -> None:
-        if self.pusher is not None:
-            self.pusher.stop(final=True)
-            self.pusher = None
-
-    def stop(self) -> None:
-        self.end_run()
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
 
 
 class MetricsState:
@@ -784,7 +652,7 @@ class MetricsState:
         return {
             "run_id": ctl.run_id or "",
             "profile": ctl.profile.name if ctl.profile else MANUAL_PROFILE,
-            "host": _public_host(ctl.environment.host) or "",
+            "host": prometheus.redact_url(ctl.environment.host) or "",
             "started_at": ctl.started_at,
         }
 
@@ -840,7 +708,7 @@ def _on_test_start(environment: Any, **kwargs: Any) -> None:
     ctl = controller(environment)
     _open_request_log(ctl)
     if not ctl.is_master:
-        _cpu.start()
+        generator.SAMPLER.start()
     if ctl.is_worker:
         ctl.stats = RunStats()
         ctl.finalized = False
@@ -928,7 +796,7 @@ def _on_worker_quitting(environment: Any, **kwargs: Any) -> None:
 def _on_report_to_master(client_id: str, data: dict, **kwargs: Any) -> None:
     if _current is not None:
         data["bss"] = _current.stats.take_delta()
-        data["bss_cpu"] = _cpu.snapshot()
+        data["bss_cpu"] = generator.SAMPLER.snapshot()
 
 
 def _on_worker_report(client_id: str, data: dict, **kwargs: Any) -> None:
@@ -936,49 +804,6 @@ def _on_worker_report(client_id: str, data: dict, **kwargs: Any) -> None:
         _current.known_workers.add(client_id)
         _current.stats.merge_dict(data["bss"])
         _current.note_cpu(data.get("bss_cpu"))
-
-
-class CpuSampler:
-    """This process's CPU usage, sampled every second while a run is on (workers and local).
-
-    Locust's own monitor samples every 10 s, too coarse for a short run to notice saturation.
-    """
-
-    def __init__(self) -> None:
-        self.max = 0.0
-        self.high = 0
-        self._greenlet = None
-
-    def start(self) -> None:
-        self.max, self.high = 0.0, 0
-        if self._greenlet is None or self._greenlet.dead:
-            self._greenlet = gevent.spawn(self._loop)
-
-    def _loop(self) -> None:
-        import psutil
-
-        process = psutil.Process()
-        process.cpu_percent()
-        while True:
-            gevent.sleep(SAMPLE_INTERVAL_S)
-            usage = process.cpu_percent()
-            self.max = max(self.max, usage)
-            if usage >= CPU_SATURATION_PERCENT:
-                self.high += 1
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=False)
-            self._greenlet = None
-
-    def snapshot(self) -> dict:
-        return {"max": self.max, "high": self.high}
-
-    def take(self) -> dict:
-        return self.snapshot()
-
-
-_cpu = CpuSampler()
 
 
 _final_lock = gevent.lock.Semaphore()
@@ -1003,7 +828,7 @@ def _on_flush_request(environment: Any, msg: Any, **kwargs: Any) -> None:
         elif report is not None:
             ctl.finalized = True
         runner.send_message(
-            FLUSH_REPLY, {"stats": ctl.stats.take_delta(), "cleanup": report, "cpu": _cpu.snapshot()}
+            FLUSH_REPLY, {"stats": ctl.stats.take_delta(), "cleanup": report, "cpu": generator.SAMPLER.snapshot()}
         )
 
 
@@ -1053,81 +878,12 @@ def _locust_bucket(response_time: float) -> float:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def print_console_report(summary: dict[str, Any], results: list, thresholds_module: Any) -> None:
-    """The end-of-run table: per endpoint from the suite's histogram, then the thresholds."""
-    lines = [
-        "",
-        f"Run {summary['run_id']} ({summary['profile']}) against {summary['host']}: "
-        f"{summary['status']}",
-        f"{'Method':<7} {'Name':<52} {'Reqs':>7} {'Fails':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'Max':>8}",
-    ]
-    for row in [*summary["requests"], summary["totals"]]:
-        lines.append(
-            f"{row['method']:<7} {row['name'][:52]:<52} {row['count']:>7} {row['failures']:>6} "
-            + " ".join(_ms(row[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
-        )
-    if summary["failures_by_class"]:
-        lines.append(
-            "Failures by class: " + ", ".join(f"{k}={v}" for k, v in summary["failures_by_class"].items())
-        )
-    if summary["generator"]["cpu_saturated"]:
-        lines.append(
-            "WARNING: the load generator's CPU was saturated; the load it made may be less than the "
-            "profile asked for (add workers: --processes N)"
-        )
-    if summary["partial_reason"]:
-        lines.append(f"PARTIAL: {summary['partial_reason']}")
-    reconciliation = summary.get("reconciliation")
-    if reconciliation is not None:
-        if reconciliation["reconciled"]:
-            lines.append(f"Reconciled with the target's metrics ({reconciliation['endpoints_compared']} endpoints)")
-        else:
-            lines.append(
-                "NOT reconciled with the target's metrics: "
-                + "; ".join(f"{m['endpoint']} suite={m['suite']} target={m['target']}" for m in reconciliation["mismatches"][:5])
-                + "".join(
-                    f"; {c['counter']} suite={c['suite']} target={c['target']}"
-                    for c in reconciliation["counters"] if not c["match"]
-                )
-            )
-    if results:
-        lines.append("")
-        lines.append(thresholds_module.format_table(results))
-        verdict = "PASSED" if all(r.passed for r in results) else "FAILED (exit code 99)"
-        lines.append(f"Thresholds: {verdict}")
-    _print("\n".join(lines))
-
-
-def _ms(value: float | None) -> str:
-    return f"{'-':>8}" if value is None else f"{value:>8.1f}"
-
-
-def _print(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-
-
-def _public_host(host: str | None) -> str | None:
-    """The host without any user:password@ part, safe for results and labels."""
-    if not host:
-        return host
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(host)
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    return host
 
 
 def _tolerances(profile: Any) -> dict | None:
@@ -1154,21 +910,9 @@ def _merge_cleanup(reports: list[dict]) -> dict | None:
     return merged
 
 
-_git_commit_cache: list[str | None] = []
+@functools.lru_cache(maxsize=1)
+def _git_commit() -> str | None:
+    """The commit of the suite's own checkout, when it is one."""
+    from bss_loadtest import baseline
 
-
-def git_commit() -> str | None:
-    """The commit of the suite's checkout, when it is one."""
-    if not _git_commit_cache:
-        try:
-            out = subprocess.run(
-                ["git", "rev-parse", "HEAD"],
-                cwd=Path(__file__).resolve().parent,
-                capture_output=True,
-                text=True,
-                timeout=5,
-            )
-            _git_commit_cache.append(out.stdout.strip() if out.returncode == 0 else None)
-        except (OSError, subprocess.SubprocessError):
-            _git_commit_cache.append(None)
-    return _git_commit_cache[0]
+    return baseline.git_commit(Path(__file__).resolve().parent)

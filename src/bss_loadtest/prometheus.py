@@ -455,3 +455,45 @@ class Pusher:
 def _one_line(error: BaseException) -> str:
     text = str(error).splitlines()[0] if str(error) else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class LiveExport:
+    """The live export of one Locust process: a scrape endpoint for its life, a pusher per run."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        port: int,
+        bind_address: str = DEFAULT_BIND_ADDRESS,
+        pushgateway: str | None = None,
+        push_interval: float = PUSH_INTERVAL_S,
+    ) -> None:
+        self.registry = registry
+        self.pushgateway = pushgateway
+        self.interval = push_interval
+        self.pusher: Pusher | None = None
+        if pushgateway:  # validate the URL and interval now, before any user starts
+            Pusher(registry, pushgateway, run_id="-", interval=push_interval)
+        self.server: MetricsServer | None = None
+        if port:
+            self.server = MetricsServer(registry, port=port, bind_address=bind_address).start()
+            logger.info("Live metrics at %s", self.server.url)
+
+    def start_run(self, run_id: str) -> None:
+        """A new run: pushes from now on go to its group."""
+        self.end_run()
+        if self.pushgateway:
+            self.pusher = Pusher(self.registry, self.pushgateway, run_id=run_id, interval=self.interval).start()
+
+    def end_run(self) -> None:
+        """The final push of the current run, holding its final numbers."""
+        if self.pusher is not None:
+            self.pusher.stop(final=True)
+            self.pusher = None
+
+    def stop(self) -> None:
+        self.end_run()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None

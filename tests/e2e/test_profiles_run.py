@@ -40,6 +40,7 @@ def test_smoke_passes_against_the_reference_server(reference_server, locust):
     assert summary["exit_code"] == 0 and summary["status"] == "complete"
     assert summary["thresholds"] and all(t["passed"] for t in summary["thresholds"])
     assert summary["totals"]["failures"] == 0
+    assert summary["generator"]["cpu_saturated"] is False
     assert "Thresholds: PASSED" in result.output
 
 

@@ -66,13 +66,20 @@ def locust_command(
 
 
 def run_locust(command: list[str], *, env: dict[str, str] | None = None) -> int:
-    """Run Locust in the foreground; Ctrl-C reaches it (it writes a partial result and exits)."""
+    """Run Locust in the foreground and hand it SIGINT / SIGTERM, so an interrupted run still
+    writes its partial result and no Locust process is left behind."""
     process = subprocess.Popen(command, env=env)
+
+    def forward(signum: int, frame: object) -> None:
+        if process.poll() is None:
+            process.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return process.wait()
-    except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
-        return process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def new_run_id(prefix: str = "") -> str:

@@ -82,3 +82,36 @@ def test_nightly_runs_compares_and_keeps_a_trend(reference_server_factory, tmp_p
     history = pandas.read_csv(report_dir / "history.csv")
     assert history["run_id"].nunique() == 2
     assert list((report_dir).glob("trend-*.html"))
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_bss_loadtest_run_hands_a_signal_to_locust(reference_server_factory, tmp_path, signum):
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    server = reference_server_factory(extra_args=[])
+    report_dir = tmp_path / "reports"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bss_loadtest", "run", "--profile", "load", "--time-scale", "0.1", "--host", server.url,
+         "--report-dir", str(report_dir), "--run-id", "signalled", "--", "--prometheus-port", "0"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(report_dir.glob("runs")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(4)  # the run is under way
+        children = psutil.Process(process.pid).children(recursive=True)
+        os.kill(process.pid, getattr(signal, signum))
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, output[-3000:]
+    summary = json.loads((report_dir / "runs" / "signalled" / "summary.json").read_text())
+    assert summary["status"] == "partial"
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, alive

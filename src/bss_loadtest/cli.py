@@ -100,10 +100,23 @@ def cmd_reference_server(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from bss_reference.process import ReferenceServerError
+
+    try:
+        return _demo(args)
+    except ReferenceServerError as error:
+        # The server's own last words are in the message; keep them on one line.
+        raise errors.TargetError("the reference server did not start: " + " ".join(str(error).split())) from None
+
+
+def _demo(args: argparse.Namespace) -> int:
     from bss_reference.process import ReferenceServer
 
     report_dir = Path(args.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise errors.ConfigError(f"--report-dir {report_dir}: {error.strerror or error}") from None
     db = report_dir / "demo-reference.db"
     run_id = new_run_id("demo-")
     print(f"Starting the reference BSS server (SQLite database {db}) ...", flush=True)
@@ -342,6 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return errors.INTERRUPTED
+    except OSError as error:  # a file or directory the user named cannot be used
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return errors.BAD_INPUT
     except BrokenPipeError:
         os._exit(errors.OK)
 

@@ -109,11 +109,11 @@ def test_injected_errors_are_server_errors_under_their_endpoints(tmp_path, refer
     names = set(endpoint_names())
     total = sum(int(f["Occurrences"]) for f in failures)
     server_errors = [f for f in failures if f["Error"].startswith("ServerError(") and "HTTP 503" in f["Error"]]
-    assert total > 20
+    assert total >= 10  # about 20 expected (0.2 of ~110 requests); enough to judge the classes
     assert sum(int(f["Occurrences"]) for f in server_errors) >= 0.95 * total, failures
     assert all(f"{f['Method']} {f['Name']}" in names for f in server_errors)
     requests = sum(int(r["Request Count"]) for k, r in rows.items() if " /api/" in k)
-    assert 0.1 < total / requests < 0.3
+    assert 0.08 < total / requests < 0.35  # 0.2 injected; bounds about 3 standard deviations out
     assert int(rows["GET /actuator/health"]["Failure Count"]) == 0 if "GET /actuator/health" in rows else True
 
 

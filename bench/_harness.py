@@ -96,7 +96,7 @@ def _probe_stop(environment, **kwargs):
 SUITE_LOCUSTFILE = '''
 import os
 from locust import constant, task
-from bss_loadtest import plugin
+from bss_loadtest.run import plugin
 from bss_loadtest.client.base import BssUser
 
 plugin.register()
@@ -225,7 +225,7 @@ class Nginx:
         self.host = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Nginx":
+    def __enter__(self) -> Nginx:
         conf = self.workdir / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=self.workdir, port=self.port, body=HEALTH_BODY))
         self.process = subprocess.Popen([*pin(self.cpu), nginx_path(), "-c", str(conf), "-p", str(self.workdir)],

@@ -57,7 +57,7 @@ def _timed(fn, *args, **kwargs) -> tuple[dict, float]:
 
 PLUGIN_ONLY_LOCUSTFILE = '''
 from locust import FastHttpUser, constant, task
-from bss_loadtest import plugin
+from bss_loadtest.run import plugin
 
 plugin.register()
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from prometheus_client import generate_latest  # noqa: E402
 
-from bss_loadtest import prometheus as prom  # noqa: E402
-from bss_loadtest.stats import RunStats, bucket_key  # noqa: E402
+from bss_loadtest.core.stats import RunStats, bucket_key  # noqa: E402
+from bss_loadtest.run import prometheus as prom  # noqa: E402
 
 ENDPOINTS = 20
 BUCKETS_PER_ENDPOINT = 1000

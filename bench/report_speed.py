@@ -38,7 +38,7 @@ GOAL_S = 2.0
 def make(root: Path, seconds: int, requests: int) -> None:
     from synthetic import KEYS, make_run_dir
 
-    from bss_loadtest.baseline import save_baseline
+    from bss_loadtest.reports.baseline import save_baseline
 
     base = make_run_dir(root, "baseline-run", duration_s=seconds, total_requests=requests, seed=1)
     make_run_dir(root, "nightly-run", duration_s=seconds, total_requests=requests, seed=2, slow={KEYS[3]: 50.0})
@@ -50,9 +50,9 @@ def timed_rounds(root: Path, rounds: int) -> list[dict]:
     out = []
     for i in range(rounds):
         t0 = time.perf_counter()
-        from bss_loadtest.compare import exit_code, run_compare
-        from bss_loadtest.report import render_run_report
-        from bss_loadtest.results import load_history, load_summary
+        from bss_loadtest.reports.compare import exit_code, run_compare
+        from bss_loadtest.reports.report import render_run_report
+        from bss_loadtest.reports.results import load_history, load_summary
 
         comparison, _ = run_compare(root / "nightly-run", baselines_root=root / "baselines", out_dir=root / f"cmp{os.getpid()}")
         t1 = time.perf_counter()

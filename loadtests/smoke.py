@@ -11,10 +11,10 @@ import gevent
 from locust import stats, task
 from locust.exception import StopUser
 
-from bss_loadtest import runtime
 from bss_loadtest.client import models as m
 from bss_loadtest.client.base import BssUser
-from bss_loadtest.failures import RequestFailure
+from bss_loadtest.core.failures import RequestFailure
+from bss_loadtest.run import runtime
 
 
 class NotExercised(RequestFailure):

@@ -1,6 +1,6 @@
 """``bss-loadtest``: the suite's command line, and its one error boundary.
 
-Every subcommand raises :class:`bss_loadtest.errors.SuiteError` for a user's mistake; :func:`main`
+Every subcommand raises :class:`bss_loadtest.core.errors.SuiteError` for a user's mistake; :func:`main`
 turns it into one line on stderr and the error's exit code. Heavy modules (locust, pandas,
 matplotlib, the reference server) are imported only by the subcommands that need them.
 """
@@ -12,10 +12,12 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
-from typing import Sequence
 
-from bss_loadtest import __version__, errors
+from bss_loadtest import __version__
+from bss_loadtest.core import errors
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,10 +85,10 @@ def run_locust(command: list[str], *, env: dict[str, str] | None = None) -> int:
 
 
 def new_run_id(prefix: str = "") -> str:
-    from datetime import datetime, timezone
     import uuid
+    from datetime import datetime
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{prefix}{stamp}-{uuid.uuid4().hex[:6]}"
 
 
@@ -162,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from bss_loadtest import profiles
+    from bss_loadtest.core import profiles
 
     if args.action == "check":
         if not args.file:
@@ -205,7 +207,7 @@ def _endpoints() -> list[str]:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from bss_loadtest import baseline
+    from bss_loadtest.reports import baseline
 
     root = Path(args.report_dir) / "baselines"
     if args.action == "save":
@@ -219,7 +221,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from bss_loadtest import compare
+    from bss_loadtest.reports import compare
 
     comparison, paths = compare.run_compare(
         Path(args.run_dir),
@@ -234,7 +236,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    from bss_loadtest import baseline, compare, history, results
+    from bss_loadtest.reports import baseline, compare, history, results
 
     run_id = new_run_id("nightly-")
     report_dir = Path(args.report_dir)

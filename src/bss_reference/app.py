@@ -11,8 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from bss_reference import __version__
-from bss_reference.api import (assets, customers, invoices, orders, payments, platform, products,
-                               services, subscriptions)
+from bss_reference.api import assets, customers, invoices, orders, payments, platform, products, services, subscriptions
 from bss_reference.config import Settings
 from bss_reference.context import Context
 from bss_reference.gateway import Gateway, RouteTable

@@ -13,8 +13,13 @@ import os
 import socket
 import sys
 
-from bss_reference.config import (DEFAULT_CLIENT_SECRET, DEFAULT_RATE_LIMIT_IP,
-                                  DEFAULT_RATE_LIMIT_USER, DEFAULT_TOKEN_TTL_S, Settings)
+from bss_reference.config import (
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_RATE_LIMIT_IP,
+    DEFAULT_RATE_LIMIT_USER,
+    DEFAULT_TOKEN_TTL_S,
+    Settings,
+)
 
 EXIT_OK = 0
 EXIT_USAGE = 2

@@ -22,7 +22,7 @@ class Context:
     limiter: SlidingWindowLimiter | None
 
     @classmethod
-    def create(cls, settings: Settings) -> "Context":
+    def create(cls, settings: Settings) -> Context:
         return cls(
             settings=settings,
             db=Database(settings.db),

@@ -13,7 +13,8 @@ import asyncio
 import json
 import re
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bss_reference.context import Context
 from bss_reference.problems import problem_response

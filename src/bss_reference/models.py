@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Generic, Literal, Optional, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -61,10 +61,10 @@ class Body(BaseModel):
 class CreateCustomer(Body):
     firstName: Annotated[NotBlank, Field(min_length=2, max_length=50)]
     lastName: Annotated[NotBlank, Field(min_length=2, max_length=50)]
-    pesel: Optional[Annotated[str, Field(pattern=r"^[0-9]{11}$")]] = None
-    nip: Optional[Annotated[str, Field(pattern=r"^[0-9]{10}$")]] = None
+    pesel: Annotated[str, Field(pattern=r"^[0-9]{11}$")] | None = None
+    nip: Annotated[str, Field(pattern=r"^[0-9]{10}$")] | None = None
     email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    phone: Optional[Annotated[str, Field(pattern=r"^\+?[0-9 \-]{9,15}$")]] = None
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 \-]{9,15}$")] | None = None
 
 
 class UpdateCustomer(CreateCustomer):
@@ -80,10 +80,10 @@ class CustomerResponse(BaseModel):
     id: str
     firstName: str
     lastName: str
-    pesel: Optional[str] = None
-    nip: Optional[str] = None
+    pesel: str | None = None
+    nip: str | None = None
     email: str
-    phone: Optional[str] = None
+    phone: str | None = None
     status: CustomerStatus
     statusDisplayName: str
     createdAt: str
@@ -99,11 +99,11 @@ class CreateOrder(Body):
     status: OrderStatus
     priority: Priority
     totalAmount: Money
-    currency: Optional[Annotated[str, Field(max_length=3)]] = None
-    requestedDate: Optional[Date] = None
-    orderChannel: Optional[Annotated[str, Field(max_length=50)]] = None
-    salesRepId: Optional[Annotated[str, Field(max_length=100)]] = None
-    notes: Optional[Annotated[str, Field(max_length=2000)]] = None
+    currency: Annotated[str, Field(max_length=3)] | None = None
+    requestedDate: Date | None = None
+    orderChannel: Annotated[str, Field(max_length=50)] | None = None
+    salesRepId: Annotated[str, Field(max_length=100)] | None = None
+    notes: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class UpdateOrderStatus(Body):
@@ -116,7 +116,7 @@ class OrderResponse(BaseModel):
     id: str
     orderNumber: str
     customerId: str
-    customerName: Optional[str] = None
+    customerName: str | None = None
     orderType: str
     orderTypeDisplayName: str
     status: str
@@ -124,14 +124,14 @@ class OrderResponse(BaseModel):
     priority: str
     priorityDisplayName: str
     totalAmount: float
-    currency: Optional[str] = None
-    requestedDate: Optional[str] = None
-    promisedDate: Optional[str] = None
-    completedDate: Optional[str] = None
-    orderChannel: Optional[str] = None
-    salesRepId: Optional[str] = None
-    salesRepName: Optional[str] = None
-    notes: Optional[str] = None
+    currency: str | None = None
+    requestedDate: str | None = None
+    promisedDate: str | None = None
+    completedDate: str | None = None
+    orderChannel: str | None = None
+    salesRepId: str | None = None
+    salesRepName: str | None = None
+    notes: str | None = None
     isPending: bool
     isCompleted: bool
     canBeCancelled: bool
@@ -153,15 +153,15 @@ class CreateInvoice(Body):
     subtotal: NonNegMoney
     taxAmount: NonNegMoney
     totalAmount: NonNegMoney
-    paidDate: Optional[Date] = None
-    billingPeriodStart: Optional[Date] = None
-    billingPeriodEnd: Optional[Date] = None
-    discountAmount: Optional[NonNegMoney] = None
-    lateFee: Optional[NonNegMoney] = None
-    currency: Optional[Annotated[str, Field(max_length=3)]] = None
-    paymentTerms: Optional[Annotated[int, Field(ge=0, le=100_000)]] = None
-    notes: Optional[Annotated[str, Field(max_length=2000)]] = None
-    pdfUrl: Optional[Annotated[str, Field(max_length=500)]] = None
+    paidDate: Date | None = None
+    billingPeriodStart: Date | None = None
+    billingPeriodEnd: Date | None = None
+    discountAmount: NonNegMoney | None = None
+    lateFee: NonNegMoney | None = None
+    currency: Annotated[str, Field(max_length=3)] | None = None
+    paymentTerms: Annotated[int, Field(ge=0, le=100000)] | None = None
+    notes: Annotated[str, Field(max_length=2000)] | None = None
+    pdfUrl: Annotated[str, Field(max_length=500)] | None = None
 
 
 class UpdateInvoice(CreateInvoice):
@@ -173,36 +173,36 @@ class ChangeInvoiceStatus(Body):
     id: uuid.UUID
     status: InvoiceStatus
     version: int
-    paidDate: Optional[Date] = None
-    sentToEmail: Optional[Annotated[str, Field(max_length=254)]] = None
-    sentAt: Optional[DateTime] = None
+    paidDate: Date | None = None
+    sentToEmail: Annotated[str, Field(max_length=254)] | None = None
+    sentAt: DateTime | None = None
 
 
 class InvoiceResponse(BaseModel):
     id: str
     invoiceNumber: str
     customerId: str
-    customerName: Optional[str] = None
+    customerName: str | None = None
     invoiceType: str
     invoiceTypeDisplayName: str
     status: str
     statusDisplayName: str
     issueDate: str
     dueDate: str
-    paidDate: Optional[str] = None
-    billingPeriodStart: Optional[str] = None
-    billingPeriodEnd: Optional[str] = None
+    paidDate: str | None = None
+    billingPeriodStart: str | None = None
+    billingPeriodEnd: str | None = None
     subtotal: float
     discountAmount: float
     taxAmount: float
     totalAmount: float
-    currency: Optional[str] = None
-    paymentTerms: Optional[int] = None
+    currency: str | None = None
+    paymentTerms: int | None = None
     lateFee: float
-    notes: Optional[str] = None
-    pdfUrl: Optional[str] = None
-    sentToEmail: Optional[str] = None
-    sentAt: Optional[str] = None
+    notes: str | None = None
+    pdfUrl: str | None = None
+    sentToEmail: str | None = None
+    sentAt: str | None = None
     isUnpaid: bool
     isOverdue: bool
     isPaid: bool
@@ -218,39 +218,39 @@ class InvoiceResponse(BaseModel):
 # -- payments ----------------------------------------------------------------------------------
 class CreatePayment(Body):
     customerId: uuid.UUID
-    invoiceId: Optional[uuid.UUID] = None
+    invoiceId: uuid.UUID | None = None
     amount: PositiveMoney
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     paymentMethod: PaymentMethod
     paymentDate: Date = Field(description="Required but ignored: the server stores today.")
-    referenceNumber: Optional[Annotated[str, Field(max_length=100)]] = None
-    notes: Optional[Annotated[str, Field(max_length=2000)]] = None
+    referenceNumber: Annotated[str, Field(max_length=100)] | None = None
+    notes: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class ChangePaymentStatus(Body):
     id: NotBlank = Field(description="Required; replaced by the path id.")
     status: PaymentStatus
-    reason: Optional[Annotated[str, Field(max_length=500)]] = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
 
 
 class PaymentResponse(BaseModel):
     id: str
     paymentNumber: str
     customerId: str
-    invoiceId: Optional[str] = None
+    invoiceId: str | None = None
     amount: float
     currency: str
     paymentMethod: str
     paymentMethodDisplayName: str
     paymentStatus: str
     paymentStatusDisplayName: str
-    transactionId: Optional[str] = None
-    gateway: Optional[str] = None
+    transactionId: str | None = None
+    gateway: str | None = None
     paymentDate: str
-    receivedDate: Optional[str] = None
-    referenceNumber: Optional[str] = None
-    notes: Optional[str] = None
-    reversalReason: Optional[str] = None
+    receivedDate: str | None = None
+    referenceNumber: str | None = None
+    notes: str | None = None
+    reversalReason: str | None = None
     createdAt: str
     updatedAt: str
     version: int
@@ -260,15 +260,15 @@ class PaymentResponse(BaseModel):
 class CreateProduct(Body):
     productCode: Annotated[NotBlank, Field(min_length=3, max_length=50)]
     name: Annotated[NotBlank, Field(min_length=2, max_length=200)]
-    description: Optional[Annotated[str, Field(max_length=2000)]] = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
     productType: ProductType
-    category: Optional[ProductCategory] = None
+    category: ProductCategory | None = None
     price: NonNegMoney
-    currency: Optional[Annotated[str, Field(max_length=3)]] = None
+    currency: Annotated[str, Field(max_length=3)] | None = None
     billingPeriod: Annotated[NotBlank, Field(max_length=20)]
-    status: Optional[ProductStatus] = None
-    validityStart: Optional[Date] = None
-    validityEnd: Optional[Date] = None
+    status: ProductStatus | None = None
+    validityStart: Date | None = None
+    validityEnd: Date | None = None
 
 
 class UpdateProduct(CreateProduct):
@@ -287,18 +287,18 @@ class ProductResponse(BaseModel):
     id: str
     productCode: str
     name: str
-    description: Optional[str] = None
+    description: str | None = None
     productType: str
     productTypeDisplayName: str
-    category: Optional[str] = None
-    categoryDisplayName: Optional[str] = None
+    category: str | None = None
+    categoryDisplayName: str | None = None
     price: float
-    currency: Optional[str] = None
+    currency: str | None = None
     billingPeriod: str
     status: str
     statusDisplayName: str
-    validityStart: Optional[str] = None
-    validityEnd: Optional[str] = None
+    validityStart: str | None = None
+    validityEnd: str | None = None
     isActive: bool
     createdAt: str
     updatedAt: str
@@ -315,10 +315,10 @@ class ServiceEntity(BaseModel):
     createdBy: str
     updatedBy: str
     version: int
-    deletedAt: Optional[str] = None
+    deletedAt: str | None = None
     serviceCode: str
     name: str
-    description: Optional[str] = None
+    description: str | None = None
     serviceType: str
     category: str
     status: str
@@ -327,7 +327,7 @@ class ServiceEntity(BaseModel):
     dependsOnServiceCodes: list[str]
     requiresEquipment: bool
     autoProvision: bool
-    provisioningScript: Optional[str] = None
+    provisioningScript: str | None = None
     serviceName: str
     active: bool
 
@@ -335,14 +335,14 @@ class ServiceEntity(BaseModel):
 class CreateActivation(Body):
     customerId: uuid.UUID
     serviceCode: Annotated[NotBlank, Field(max_length=100)]
-    correlationId: Optional[Annotated[str, Field(max_length=100)]] = None
-    scheduledDate: Optional[DateTime] = None
-    activationNotes: Optional[Annotated[str, Field(max_length=2000)]] = None
+    correlationId: Annotated[str, Field(max_length=100)] | None = None
+    scheduledDate: DateTime | None = None
+    activationNotes: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class DeactivateActivation(Body):
     activationId: uuid.UUID
-    deactivationNotes: Optional[Annotated[str, Field(max_length=2000)]] = None
+    deactivationNotes: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class ActivationStep(BaseModel):
@@ -351,14 +351,14 @@ class ActivationStep(BaseModel):
     stepName: str
     stepDescription: str
     status: str
-    startedAt: Optional[str] = None
-    completedAt: Optional[str] = None
-    errorMessage: Optional[str] = None
+    startedAt: str | None = None
+    completedAt: str | None = None
+    errorMessage: str | None = None
     retryCount: int
     maxRetries: int
-    provisioningSystem: Optional[str] = None
-    provisioningCommand: Optional[str] = None
-    executionTimeMs: Optional[int] = None
+    provisioningSystem: str | None = None
+    provisioningCommand: str | None = None
+    executionTimeMs: int | None = None
 
 
 class ActivationResponse(BaseModel):
@@ -367,11 +367,11 @@ class ActivationResponse(BaseModel):
     serviceCode: str
     serviceName: str
     status: str
-    activationDate: Optional[str] = None
-    deactivationDate: Optional[str] = None
-    scheduledDate: Optional[str] = None
-    activationNotes: Optional[str] = None
-    deactivationNotes: Optional[str] = None
+    activationDate: str | None = None
+    deactivationDate: str | None = None
+    scheduledDate: str | None = None
+    activationNotes: str | None = None
+    deactivationNotes: str | None = None
     correlationId: str
     retryCount: int
     maxRetries: int
@@ -380,7 +380,7 @@ class ActivationResponse(BaseModel):
 
 class Eligibility(BaseModel):
     eligible: bool
-    reason: Optional[str] = None
+    reason: str | None = None
 
 
 # -- assets ------------------------------------------------------------------------------------
@@ -388,15 +388,15 @@ class CreateAsset(Body):
     assetTag: Annotated[NotBlank, Field(max_length=100)]
     assetType: AssetType
     name: Annotated[NotBlank, Field(max_length=200)]
-    description: Optional[Annotated[str, Field(max_length=2000)]] = None
-    serialNumber: Optional[Annotated[str, Field(max_length=100)]] = None
-    modelNumber: Optional[Annotated[str, Field(max_length=100)]] = None
-    manufacturer: Optional[Annotated[str, Field(max_length=100)]] = None
-    purchaseDate: Optional[Date] = None
-    warrantyExpiry: Optional[Date] = None
-    location: Optional[Annotated[str, Field(max_length=200)]] = None
-    costCenter: Optional[Annotated[str, Field(max_length=100)]] = None
-    notes: Optional[Annotated[str, Field(max_length=2000)]] = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    serialNumber: Annotated[str, Field(max_length=100)] | None = None
+    modelNumber: Annotated[str, Field(max_length=100)] | None = None
+    manufacturer: Annotated[str, Field(max_length=100)] | None = None
+    purchaseDate: Date | None = None
+    warrantyExpiry: Date | None = None
+    location: Annotated[str, Field(max_length=200)] | None = None
+    costCenter: Annotated[str, Field(max_length=100)] | None = None
+    notes: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class AssignAsset(Body):
@@ -410,36 +410,36 @@ class AssetResponse(BaseModel):
     assetTag: str
     assetType: str
     name: str
-    description: Optional[str] = None
-    serialNumber: Optional[str] = None
-    modelNumber: Optional[str] = None
-    manufacturer: Optional[str] = None
+    description: str | None = None
+    serialNumber: str | None = None
+    modelNumber: str | None = None
+    manufacturer: str | None = None
     status: str
-    purchaseDate: Optional[str] = None
-    warrantyExpiry: Optional[str] = None
-    location: Optional[str] = None
-    assignedToType: Optional[str] = None
-    assignedToId: Optional[str] = None
-    assignedToName: Optional[str] = None
-    assignedDate: Optional[str] = None
-    costCenter: Optional[str] = None
-    notes: Optional[str] = None
+    purchaseDate: str | None = None
+    warrantyExpiry: str | None = None
+    location: str | None = None
+    assignedToType: str | None = None
+    assignedToId: str | None = None
+    assignedToName: str | None = None
+    assignedDate: str | None = None
+    costCenter: str | None = None
+    notes: str | None = None
 
 
 class CreateNetworkElement(Body):
     elementId: Annotated[NotBlank, Field(max_length=100)]
     elementType: Annotated[NotBlank, Field(max_length=50)]
     name: Annotated[NotBlank, Field(max_length=200)]
-    description: Optional[Annotated[str, Field(max_length=2000)]] = None
-    ipAddress: Optional[Annotated[str, Field(max_length=64)]] = None
-    macAddress: Optional[Annotated[str, Field(max_length=64)]] = None
-    firmwareVersion: Optional[Annotated[str, Field(max_length=50)]] = None
-    softwareVersion: Optional[Annotated[str, Field(max_length=50)]] = None
-    location: Optional[Annotated[str, Field(max_length=200)]] = None
-    rackPosition: Optional[Annotated[str, Field(max_length=50)]] = None
-    portCount: Optional[Annotated[int, Field(ge=0, le=1_000_000)]] = None
-    capacity: Optional[Annotated[str, Field(max_length=50)]] = None
-    status: Optional[Literal["ACTIVE", "INACTIVE", "MAINTENANCE", "FAILED", "DECOMMISSIONED"]] = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    ipAddress: Annotated[str, Field(max_length=64)] | None = None
+    macAddress: Annotated[str, Field(max_length=64)] | None = None
+    firmwareVersion: Annotated[str, Field(max_length=50)] | None = None
+    softwareVersion: Annotated[str, Field(max_length=50)] | None = None
+    location: Annotated[str, Field(max_length=200)] | None = None
+    rackPosition: Annotated[str, Field(max_length=50)] | None = None
+    portCount: Annotated[int, Field(ge=0, le=1000000)] | None = None
+    capacity: Annotated[str, Field(max_length=50)] | None = None
+    status: Literal["ACTIVE", "INACTIVE", "MAINTENANCE", "FAILED", "DECOMMISSIONED"] | None = None
 
 
 class NetworkElementResponse(BaseModel):
@@ -447,91 +447,91 @@ class NetworkElementResponse(BaseModel):
     elementId: str
     elementType: str
     name: str
-    description: Optional[str] = None
-    ipAddress: Optional[str] = None
-    macAddress: Optional[str] = None
-    firmwareVersion: Optional[str] = None
-    softwareVersion: Optional[str] = None
-    location: Optional[str] = None
-    rackPosition: Optional[str] = None
-    portCount: Optional[int] = None
-    capacity: Optional[str] = None
+    description: str | None = None
+    ipAddress: str | None = None
+    macAddress: str | None = None
+    firmwareVersion: str | None = None
+    softwareVersion: str | None = None
+    location: str | None = None
+    rackPosition: str | None = None
+    portCount: int | None = None
+    capacity: str | None = None
     status: str
-    lastHeartbeat: Optional[str] = None
+    lastHeartbeat: str | None = None
     isOnline: bool
 
 
 class CreateSimCard(Body):
     iccid: Annotated[NotBlank, Field(max_length=30)]
-    msisdn: Optional[Annotated[str, Field(max_length=20)]] = None
-    imsi: Optional[Annotated[str, Field(max_length=20)]] = None
-    networkOperator: Optional[Annotated[str, Field(max_length=100)]] = None
-    apn: Optional[Annotated[str, Field(max_length=100)]] = None
-    status: Optional[SimStatus] = None
-    expiryDate: Optional[Date] = None
+    msisdn: Annotated[str, Field(max_length=20)] | None = None
+    imsi: Annotated[str, Field(max_length=20)] | None = None
+    networkOperator: Annotated[str, Field(max_length=100)] | None = None
+    apn: Annotated[str, Field(max_length=100)] | None = None
+    status: SimStatus | None = None
+    expiryDate: Date | None = None
 
 
 class SimCardResponse(BaseModel):
     id: str
     iccid: str
-    msisdn: Optional[str] = None
-    imsi: Optional[str] = None
-    networkOperator: Optional[str] = None
-    apn: Optional[str] = None
+    msisdn: str | None = None
+    imsi: str | None = None
+    networkOperator: str | None = None
+    apn: str | None = None
     status: str
-    expiryDate: Optional[str] = None
-    assignedToType: Optional[str] = None
-    assignedToId: Optional[str] = None
-    assignedToName: Optional[str] = None
-    assignedDate: Optional[str] = None
+    expiryDate: str | None = None
+    assignedToType: str | None = None
+    assignedToId: str | None = None
+    assignedToName: str | None = None
+    assignedDate: str | None = None
 
 
 # -- subscriptions -----------------------------------------------------------------------------
 class CreateSubscription(Body):
     customerId: uuid.UUID
     productId: uuid.UUID
-    orderId: Optional[uuid.UUID] = None
+    orderId: uuid.UUID | None = None
     startDate: Date
     billingStart: Date
-    endDate: Optional[Date] = None
-    nextBillingDate: Optional[Date] = None
+    endDate: Date | None = None
+    nextBillingDate: Date | None = None
     billingPeriod: Annotated[NotBlank, Field(max_length=20)]
     price: PositiveMoney
-    currency: Optional[Annotated[str, Field(max_length=3)]] = None
+    currency: Annotated[str, Field(max_length=3)] | None = None
     autoRenew: bool = False
 
 
 class UpdateSubscription(Body):
-    endDate: Optional[Date] = None
-    nextBillingDate: Optional[Date] = None
-    price: Optional[PositiveMoney] = None
-    currency: Optional[Annotated[str, Field(max_length=3)]] = None
-    billingPeriod: Optional[Annotated[NotBlank, Field(max_length=20)]] = None
+    endDate: Date | None = None
+    nextBillingDate: Date | None = None
+    price: PositiveMoney | None = None
+    currency: Annotated[str, Field(max_length=3)] | None = None
+    billingPeriod: Annotated[NotBlank, Field(max_length=20)] | None = None
 
 
 class ChangeSubscriptionStatus(Body):
     id: NotBlank = Field(description="Required; replaced by the path id.")
     status: SubscriptionStatus
-    reason: Optional[Annotated[str, Field(max_length=500)]] = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
 
 
 class SubscriptionResponse(BaseModel):
     id: str
     subscriptionNumber: str
     customerId: str
-    customerName: Optional[str] = None
+    customerName: str | None = None
     productId: str
-    productName: Optional[str] = None
-    orderId: Optional[str] = None
+    productName: str | None = None
+    orderId: str | None = None
     status: str
     statusDisplayName: str
     startDate: str
-    endDate: Optional[str] = None
+    endDate: str | None = None
     billingStart: str
-    nextBillingDate: Optional[str] = None
+    nextBillingDate: str | None = None
     billingPeriod: str
     price: float
-    currency: Optional[str] = None
+    currency: str | None = None
     autoRenew: bool
     createdAt: str
     updatedAt: str
@@ -558,7 +558,7 @@ class ProblemDetail(BaseModel):
     instance: str
     code: str
     traceId: str
-    errors: Optional[list[dict[str, Any]]] = None
+    errors: list[dict[str, Any]] | None = None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -20,7 +20,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bss_reference.cli import LISTENING_PREFIX
 from bss_reference.config import BACKEND_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -70,7 +71,7 @@ class ReferenceServer:
         return [*self.command_prefix, sys.executable, "-m", "bss_reference", "--host", self.host,
                 "--port", str(self.requested_port), "--db", self.db, *self.extra_args]
 
-    def start(self) -> "ReferenceServer":
+    def start(self) -> ReferenceServer:
         if self.process is not None:
             return self
         self._stdout = tempfile.TemporaryFile()
@@ -144,7 +145,7 @@ class ReferenceServer:
                 f.close()
         self._stdout = self._stderr = None
 
-    def __enter__(self) -> "ReferenceServer":
+    def __enter__(self) -> ReferenceServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

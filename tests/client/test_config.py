@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bss_loadtest.client.config import TargetConfig, load_target_config
-from bss_loadtest.errors import ConfigError
+from bss_loadtest.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,11 +1,10 @@
 """Failure classification: statuses and exceptions to their class."""
 
 import errno
-import socket
 
 import pytest
 
-from bss_loadtest import failures as f
+from bss_loadtest.core import failures as f
 
 
 @pytest.mark.parametrize(
@@ -33,7 +32,7 @@ def test_every_class_has_an_exception():
 def test_timeouts():
     import gevent
 
-    assert f.failure_class_of(socket.timeout("timed out")) == "timeout"
+    assert f.failure_class_of(TimeoutError("timed out")) == "timeout"
     assert f.failure_class_of(TimeoutError()) == "timeout"
     assert f.failure_class_of(gevent.Timeout(1)) == "timeout"
     assert f.failure_class_of(OSError(errno.ETIMEDOUT, "Connection timed out")) == "timeout"
@@ -51,7 +50,7 @@ def test_fasthttp_exceptions():
     from geventhttpclient.useragent import BadStatusCode, RetriesExceeded
 
     assert f.failure_class_of(HTTPConnectionClosed("closed")) == "connection"
-    assert f.failure_class_of(RetriesExceeded("http://x", 0, original=socket.timeout("timed out"))) == "timeout"
+    assert f.failure_class_of(RetriesExceeded("http://x", 0, original=TimeoutError("timed out"))) == "timeout"
     assert f.failure_class_of(RetriesExceeded("http://x", 0, original=ConnectionRefusedError())) == "connection"
     assert f.failure_class_of(BadStatusCode("http://x", code=503)) == "server_error"
     assert f.failure_class_of(BadStatusCode("http://x", code=429)) == "rate_limited"
@@ -66,6 +65,6 @@ def test_failures_module_does_not_import_locust():
     import subprocess
     import sys
 
-    code = "import sys, bss_loadtest.failures; print('locust' in sys.modules, 'gevent' in sys.modules)"
+    code = "import sys, bss_loadtest.core.failures; print('locust' in sys.modules, 'gevent' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.strip() == "False False"

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tests.e2e.runs import ROOT
 
 pytestmark = pytest.mark.slow

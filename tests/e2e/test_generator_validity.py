@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
-
 from tests.e2e.runs import ROOT
 
 pytestmark = pytest.mark.slow
@@ -16,7 +14,7 @@ pytestmark = pytest.mark.slow
 BUSY_LOCUSTFILE = '''
 import time
 from locust import User, constant, task
-from bss_loadtest import plugin
+from bss_loadtest.run import plugin
 
 plugin.register()
 

@@ -6,8 +6,8 @@ import csv
 
 import pytest
 
-from bss_loadtest import profiles
-from bss_loadtest.shape import StagePlan
+from bss_loadtest.core import profiles
+from bss_loadtest.run.shape import StagePlan
 
 pytestmark = pytest.mark.slow
 

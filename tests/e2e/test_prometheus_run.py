@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "prometheus"))
 from prom_servers import free_port, http_get, start_prometheus, start_pushgateway  # noqa: E402
 
-from bss_loadtest.prometheus import DURATION_BUCKETS_S  # noqa: E402
+from bss_loadtest.run.prometheus import DURATION_BUCKETS_S  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

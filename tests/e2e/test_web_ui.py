@@ -17,7 +17,6 @@ import time
 import urllib.request
 
 import pytest
-
 from tests.e2e.runs import ROOT, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -16,13 +16,12 @@ import textwrap
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from tests.e2e.runs import ROOT, free_port
 
 RUN_TIMEOUT_S = 90
@@ -58,7 +57,7 @@ class Run:
     def summary(self) -> dict:
         return json.loads((self.run_dir / "summary.json").read_text())
 
-    def wait(self, timeout: float = RUN_TIMEOUT_S) -> "Run":
+    def wait(self, timeout: float = RUN_TIMEOUT_S) -> Run:
         try:
             self.output, _ = self.process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -234,7 +233,7 @@ class BadTarget:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "BadTarget":
+    def __enter__(self) -> BadTarget:
         self.thread.start()
         return self
 
@@ -264,7 +263,7 @@ class SilentServer:
             except OSError:
                 continue
 
-    def __enter__(self) -> "SilentServer":
+    def __enter__(self) -> SilentServer:
         self.thread.start()
         return self
 

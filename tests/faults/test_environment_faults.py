@@ -13,10 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import psutil
-
+import pytest
 from tests.e2e.runs import ROOT, free_port
 from tests.faults.faultkit import (
     SilentServer,
@@ -47,7 +45,7 @@ DISK_FULL_SCRIPT = """
 import errno, os, sys
 from types import SimpleNamespace
 
-from bss_loadtest import plugin  # imports locust first: gevent patches before anything else
+from bss_loadtest.run import plugin  # imports locust first: gevent patches before anything else
 
 from tests.reports.synthetic import T0, make_stats, make_summary
 

@@ -9,7 +9,6 @@ import time
 
 import psutil
 import pytest
-
 from tests.faults.faultkit import assert_results_whole, kill_group, start_locust, wait_for, write_profile
 
 pytestmark = pytest.mark.slow

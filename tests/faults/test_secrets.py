@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from tests.e2e.runs import ROOT, free_port
 from tests.faults.faultkit import assert_results_whole, start_locust, write_profile
 from tests.prometheus.prom_servers import start_pushgateway

@@ -9,10 +9,10 @@ import threading
 import time
 
 import pytest
-
-from bss_reference.process import ReferenceServer
 from tests.e2e.runs import ROOT, free_port
 from tests.faults.faultkit import BadTarget, assert_results_whole, start_locust, write_profile
+
+from bss_reference.process import ReferenceServer
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +52,8 @@ HANGING_LOCUSTFILE = """\
     import sys
     sys.path.insert(0, {loadtests!r})
 
-    from bss_loadtest import plugin
-    from bss_loadtest.shape import ProfileShape  # noqa: F401
+    from bss_loadtest.run import plugin
+    from bss_loadtest.run.shape import ProfileShape  # noqa: F401
     import customers as _customers
 
     plugin.register()

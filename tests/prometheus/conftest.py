@@ -8,9 +8,10 @@ what they started.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import prom_servers  # noqa: E402
 from prom_servers import PrometheusProcess, ServerProcess, start_prometheus, start_pushgateway  # noqa: E402
 
-from bss_loadtest.stats import RunStats  # noqa: E402
-
+from bss_loadtest.core.stats import RunStats  # noqa: E402
 
 # -- fake run state ---------------------------------------------------------------------------------
 
@@ -35,7 +35,7 @@ class FakeThresholdResult:
 
 @dataclass
 class FakeState:
-    """The state-provider protocol of :class:`bss_loadtest.prometheus.RunCollector`, as data."""
+    """The state-provider protocol of :class:`bss_loadtest.run.prometheus.RunCollector`, as data."""
 
     stats: RunStats = field(default_factory=RunStats)
     users: int = 0

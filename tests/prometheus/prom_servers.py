@@ -20,9 +20,10 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 
@@ -157,7 +158,7 @@ def start_prometheus(
     honor_labels_targets: Sequence[str] = (),
     scrape_interval: str = "1s",
     port: int | None = None,
-) -> "PrometheusProcess":
+) -> PrometheusProcess:
     """Start ``prometheus`` on ``127.0.0.1:<port>`` scraping ``targets`` every ``scrape_interval``."""
     binary = require_binary(PROMETHEUS_BINARY)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,9 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bss_loadtest import prometheus as prom
-from bss_loadtest.failures import FAILURE_CLASSES
-from bss_loadtest.stats import Histogram, RunStats
+from bss_loadtest.core.failures import FAILURE_CLASSES
+from bss_loadtest.core.stats import Histogram, RunStats
+from bss_loadtest.run import prometheus as prom
 
 ENDPOINTS = [
     ("GET", "/api/v1/customers/{id}"),
@@ -235,5 +235,5 @@ def test_format_le_is_parseable():
 def test_module_does_not_import_locust():
     import sys
 
-    code = "import sys, bss_loadtest.prometheus; assert 'locust' not in sys.modules and 'gevent' not in sys.modules"
+    code = "import sys, bss_loadtest.run.prometheus; assert 'locust' not in sys.modules and 'gevent' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

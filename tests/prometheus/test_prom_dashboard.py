@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bss_loadtest import prometheus as prom
+from bss_loadtest.run import prometheus as prom
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "bss-loadtest.json"
 

@@ -13,8 +13,8 @@ import pytest
 SCRIPT = r'''
 from gevent import monkey; monkey.patch_all()
 import sys, time, urllib.request, logging, gevent, socket
-from bss_loadtest.stats import RunStats
-from bss_loadtest import prometheus as prom
+from bss_loadtest.core.stats import RunStats
+from bss_loadtest.run import prometheus as prom
 class S:
     stats = RunStats()
     def user_count(self): return 1

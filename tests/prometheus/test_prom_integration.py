@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bss_loadtest import prometheus as prom
-from bss_loadtest.errors import ConfigError
+from bss_loadtest.core.errors import ConfigError
+from bss_loadtest.run import prometheus as prom
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

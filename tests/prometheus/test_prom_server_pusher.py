@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bss_loadtest import prometheus as prom
-from bss_loadtest.errors import ConfigError
+from bss_loadtest.core.errors import ConfigError
+from bss_loadtest.run import prometheus as prom
 
 
 def test_server_serves_metrics_and_stops(fake_state):

@@ -1,6 +1,6 @@
 """Synthetic but realistic runs for the report tests and the speed benchmark.
 
-Samples are recorded into a real :class:`bss_loadtest.stats.RunStats` (the same histogram the
+Samples are recorded into a real :class:`bss_loadtest.core.stats.RunStats` (the same histogram the
 suite uses), intervals are closed, and the summary is built from it, so every number in the
 files comes from the code that makes real runs.
 """
@@ -11,8 +11,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from bss_loadtest.results import summary_from_stats, write_run
-from bss_loadtest.stats import RunStats
+from bss_loadtest.core.stats import RunStats
+from bss_loadtest.reports.results import summary_from_stats, write_run
 
 T0 = 1_764_000_000.0  # a fixed epoch second, so files are reproducible
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from synthetic import make_run_dir
 
-from bss_loadtest.baseline import (
+from bss_loadtest.core.errors import BAD_INPUT, InputError
+from bss_loadtest.reports.baseline import (
     NoBaselineError,
     format_baseline_list,
     list_baselines,
@@ -16,11 +18,9 @@ from bss_loadtest.baseline import (
     read_baseline,
     save_baseline,
 )
-from bss_loadtest.compare import run_compare
-from bss_loadtest.errors import BAD_INPUT, InputError
-from synthetic import make_run_dir
+from bss_loadtest.reports.compare import run_compare
 
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

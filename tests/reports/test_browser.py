@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from bss_loadtest.compare import run_compare
-from bss_loadtest.baseline import save_baseline
 from synthetic import KEYS, make_run_dir
+
+from bss_loadtest.reports.baseline import save_baseline
+from bss_loadtest.reports.compare import run_compare
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

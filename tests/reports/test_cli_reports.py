@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from synthetic import KEYS, make_run_dir
 
 cli = pytest.importorskip("bss_loadtest.cli")

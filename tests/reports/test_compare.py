@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from synthetic import KEYS, make_run_dir
 
-from bss_loadtest.baseline import read_baseline, save_baseline
-from bss_loadtest.compare import (
+from bss_loadtest.core.errors import InputError
+from bss_loadtest.reports.baseline import read_baseline, save_baseline
+from bss_loadtest.reports.compare import (
     NOISE_K,
     RegressionRule,
     compare,
@@ -22,11 +24,9 @@ from bss_loadtest.compare import (
     to_junit,
     to_markdown,
 )
-from bss_loadtest.errors import InputError
-from bss_loadtest.results import load_summary
-from synthetic import KEYS, make_run_dir
+from bss_loadtest.reports.results import load_summary
 
-NOW = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 DURATION = 30
 REQUESTS = 20_000  # ~1,000 per endpoint: p50 and p95 are judged per endpoint, p99 only on Aggregated
 
@@ -290,7 +290,7 @@ def test_run_compare_writes_all_formats(root, base):
 
 
 def test_counting_noise_widens_throughput_and_error_rate():
-    from bss_loadtest.compare import _sampling_error
+    from bss_loadtest.reports.compare import _sampling_error
 
     # 100 requests in 10 s each: rps 10 ± √(100/100 + 100/100) = ±1.41/s; 3σ = 4.2/s beats 10 % = 1/s
     assert _sampling_error("rps", 100, 100, 10.0, 10.0, 10.0, 10.0) == pytest.approx(2 ** 0.5)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from bss_loadtest.errors import InputError
-from bss_loadtest.history import TREND_COLUMNS, append_history, load_trend, render_trend, write_trend
-from bss_loadtest.results import load_summary, validate_summary
 from synthetic import make_run_dir
+
+from bss_loadtest.core.errors import InputError
+from bss_loadtest.reports.history import TREND_COLUMNS, append_history, load_trend, render_trend, write_trend
+from bss_loadtest.reports.results import load_summary, validate_summary
 
 
 @pytest.fixture(scope="module")

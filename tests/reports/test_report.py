@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from bss_loadtest.report import render_run_report
-from bss_loadtest.results import history_dataframe, history_frame_rows, validate_summary
 from synthetic import T0, make_stats, make_summary
+
+from bss_loadtest.reports.report import render_run_report
+from bss_loadtest.reports.results import history_dataframe, history_frame_rows, validate_summary
 
 
 @pytest.fixture(scope="module")

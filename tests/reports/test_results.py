@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from synthetic import T0, make_run_dir, make_stats, make_summary
 
-from bss_loadtest.errors import InputError, SuiteError
-from bss_loadtest.results import (
+from bss_loadtest.core.errors import InputError, SuiteError
+from bss_loadtest.reports.results import (
     HISTORY_COLUMNS,
     Summary,
     atomic_write_bytes,
@@ -21,7 +22,6 @@ from bss_loadtest.results import (
     validate_summary,
     write_run,
 )
-from synthetic import T0, make_run_dir, make_stats, make_summary
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def test_load_history_errors(tmp_path, content):
 
 
 def test_render_failure_still_writes_the_numbers(tmp_path, monkeypatch):
-    from bss_loadtest import report
+    from bss_loadtest.reports import report
 
     def broken(summary, history):
         raise RuntimeError("chart exploded")

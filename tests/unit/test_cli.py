@@ -2,7 +2,8 @@
 
 import pytest
 
-from bss_loadtest import cli, errors
+from bss_loadtest import cli
+from bss_loadtest.core import errors
 
 
 def one_error_line(capsys):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bss_loadtest import profiles
-from bss_loadtest.errors import INVALID_CONFIG, ConfigError
-from bss_loadtest.profiles import Profile, list_profiles, load_profile, parse_duration
+from bss_loadtest.core import profiles
+from bss_loadtest.core.errors import INVALID_CONFIG, ConfigError
+from bss_loadtest.core.profiles import Profile, list_profiles, load_profile, parse_duration
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 SHIPPED = ["load", "smoke", "soak", "spike", "stress"]
@@ -111,7 +111,7 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_tolerances_defaults_and_their_compare_form(tmp_path: Path) -> None:
-    from bss_loadtest.compare import DEFAULT_TOLERANCES, rules_from
+    from bss_loadtest.reports.compare import DEFAULT_TOLERANCES, rules_from
 
     tolerances = load(write(tmp_path, GOOD + "tolerances: {}\n")).tolerances
     assert tolerances is not None

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bss_loadtest import runtime, shape
-from bss_loadtest.profiles import Profile, Stage, load_profile
-from bss_loadtest.shape import StagePlan, manual_target, shape_tick
+from bss_loadtest.core.profiles import Profile, Stage, load_profile
+from bss_loadtest.run import runtime, shape
+from bss_loadtest.run.shape import StagePlan, manual_target, shape_tick
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 SHIPPED = ["smoke", "load", "stress", "spike", "soak"]
@@ -225,7 +225,7 @@ def test_tick_in_manual_mode(monkeypatch: pytest.MonkeyPatch, options, run_time:
 
 
 def test_importing_the_plan_does_not_import_locust() -> None:
-    code = "import sys; from bss_loadtest.shape import StagePlan; print('locust' in sys.modules)"
+    code = "import sys; from bss_loadtest.run.shape import StagePlan; print('locust' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
 
@@ -233,9 +233,9 @@ def test_importing_the_plan_does_not_import_locust() -> None:
 PROFILE_SHAPE_CHECK = """
 import locust  # first, as a locustfile would: gevent patches before anything imports ssl
 from types import SimpleNamespace
-from bss_loadtest import runtime
-from bss_loadtest.shape import ProfileShape, StagePlan
-from bss_loadtest.profiles import Profile
+from bss_loadtest.run import runtime
+from bss_loadtest.run.shape import ProfileShape, StagePlan
+from bss_loadtest.core.profiles import Profile
 from locust import LoadTestShape
 
 assert issubclass(ProfileShape, LoadTestShape) and ProfileShape.use_common_options is True

@@ -6,7 +6,7 @@ import random
 import msgpack
 import pytest
 
-from bss_loadtest.stats import AUTH_REQUEST_TYPE, Histogram, RunStats, bucket_key
+from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, Histogram, RunStats, bucket_key
 
 
 def exact_percentile(samples, q):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bss_loadtest.stats import AUTH_REQUEST_TYPE, RunStats
-from bss_loadtest.thresholds import (
+from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, RunStats
+from bss_loadtest.core.thresholds import (
     Scope,
     Threshold,
     ThresholdError,

@@ -18,10 +18,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from bss_loadtest.failures import FAILURE_BY_CLASS, AuthFailure, classify_status, failure_class_of
+from bss_loadtest.core.failures import FAILURE_BY_CLASS, AuthFailure, classify_status, failure_class_of
 
 DEFAULT_TOKEN_PATH = "/realms/bss/protocol/openid-connect/token"
 DEFAULT_CLIENT_ID = "bss-backend"

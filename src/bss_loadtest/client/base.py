@@ -3,7 +3,7 @@
 A call is ``user.api.call("customers.get", path={"id": cid})``. It sends the request through the
 user's FastHttp session with ``catch_response=True`` and names it by template
 (``request_type`` = method, ``name`` = ``/api/v1/customers/{id}``), marks it failed with a
-:mod:`bss_loadtest.failures` exception when the status is not an expected one or the body does
+:mod:`bss_loadtest.core.failures` exception when the status is not an expected one or the body does
 not match its model, and returns the parsed body (``True`` for an endpoint without a body model)
 or ``None`` when the request failed or the target config skips it.
 """
@@ -20,7 +20,6 @@ from urllib.parse import urlencode, urlsplit
 from locust import FastHttpUser, events
 from pydantic import ValidationError
 
-from bss_loadtest import runtime
 from bss_loadtest.client import lifecycle
 from bss_loadtest.client import models as m
 from bss_loadtest.client.auth import TOKEN_CACHE, Identity, as_failure, identities
@@ -30,13 +29,14 @@ from bss_loadtest.client.data import DataFactory, IdPool
 from bss_loadtest.client.endpoints import ENDPOINTS, Endpoint
 from bss_loadtest.client.options import ClientSettings, client_settings
 from bss_loadtest.client.validation import validation_message, validator_for
-from bss_loadtest.failures import (
+from bss_loadtest.core.failures import (
     FAILURE_BY_CLASS,
     UnexpectedStatus,
     ValidationFailure,
     classify_status,
     failure_class_of,
 )
+from bss_loadtest.run import runtime
 
 lifecycle.register(events)
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bss_loadtest.client.endpoints import DEFAULT_PATHS, ENDPOINTS, RESOURCES, resolve_key
-from bss_loadtest.errors import ConfigError
+from bss_loadtest.core.errors import ConfigError
 
 DEFAULT_SORT = "createdAt,desc"
 

@@ -5,7 +5,8 @@ No locust import here, so unit tests (and the benchmark) can use it without geve
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 

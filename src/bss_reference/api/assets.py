@@ -12,12 +12,20 @@ import datetime as dt
 
 from fastapi import APIRouter, Query
 
-from bss_reference.common import (UuidPath, empty_ok, iso, json_response, new_id, now_ts,
-                                  parse_uuid, today, try_uuid)
+from bss_reference.common import UuidPath, empty_ok, iso, json_response, new_id, now_ts, parse_uuid, today, try_uuid
 from bss_reference.context import Context
-from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, AssetResponse, AssignAsset,
-                                  CreateAsset, CreateNetworkElement, CreateSimCard,
-                                  NetworkElementResponse, SimCardResponse)
+from bss_reference.models import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    AssetResponse,
+    AssignAsset,
+    CreateAsset,
+    CreateNetworkElement,
+    CreateSimCard,
+    NetworkElementResponse,
+    SimCardResponse,
+)
 from bss_reference.problems import conflict, not_found
 
 BASE = "/api/assets"

@@ -11,11 +11,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, UuidPath, json_response, like, location, new_id,
-                                  no_content, now_ts, page_response, paging, parse_uuid)
+from bss_reference.common import (
+    Paging,
+    UuidPath,
+    json_response,
+    like,
+    location,
+    new_id,
+    no_content,
+    now_ts,
+    page_response,
+    paging,
+    parse_uuid,
+)
 from bss_reference.context import Context
-from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangeCustomerStatus,
-                                  CreateCustomer, CustomerResponse, PageResponse, UpdateCustomer)
+from bss_reference.models import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    ChangeCustomerStatus,
+    CreateCustomer,
+    CustomerResponse,
+    PageResponse,
+    UpdateCustomer,
+)
 from bss_reference.problems import bad_request, conflict, not_found
 
 BASE = "/api/v1/customers"

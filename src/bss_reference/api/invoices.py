@@ -12,12 +12,34 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, UuidPath, check_version, empty_ok, iso, json_response,
-                                  like, new_id, now_ts, page_response, paging, parse_uuid, today)
+from bss_reference.common import (
+    Paging,
+    UuidPath,
+    check_version,
+    empty_ok,
+    iso,
+    json_response,
+    like,
+    new_id,
+    now_ts,
+    page_response,
+    paging,
+    parse_uuid,
+    today,
+)
 from bss_reference.context import Context
-from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangeInvoiceStatus, CreateInvoice,
-                                  InvoiceResponse, InvoiceStatus, InvoiceType, PageResponse,
-                                  UpdateInvoice)
+from bss_reference.models import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    ChangeInvoiceStatus,
+    CreateInvoice,
+    InvoiceResponse,
+    InvoiceStatus,
+    InvoiceType,
+    PageResponse,
+    UpdateInvoice,
+)
 from bss_reference.problems import bad_request, conflict, not_found
 
 BASE = "/api/v1/invoices"

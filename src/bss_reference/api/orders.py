@@ -13,12 +13,35 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from bss_reference.common import (Paging, UuidPath, check_version, empty_ok, iso, json_response,
-                                  like, location, new_id, no_content, now_ts, page_response,
-                                  paging, parse_uuid, today)
+from bss_reference.common import (
+    Paging,
+    UuidPath,
+    check_version,
+    empty_ok,
+    iso,
+    json_response,
+    like,
+    location,
+    new_id,
+    no_content,
+    now_ts,
+    page_response,
+    paging,
+    parse_uuid,
+    today,
+)
 from bss_reference.context import Context
-from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, CreateOrder, OrderResponse,
-                                  OrderStatus, OrderType, PageResponse, UpdateOrderStatus)
+from bss_reference.models import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    CreateOrder,
+    OrderResponse,
+    OrderStatus,
+    OrderType,
+    PageResponse,
+    UpdateOrderStatus,
+)
 from bss_reference.problems import bad_request, conflict, not_found
 
 BASE = "/api/v1/orders"

@@ -12,12 +12,34 @@ import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, UuidPath, iso, json_response, like, location, new_id,
-                                  no_content, now_ts, order_clause, page_response, paging,
-                                  parse_uuid, today)
+from bss_reference.common import (
+    Paging,
+    UuidPath,
+    iso,
+    json_response,
+    like,
+    location,
+    new_id,
+    no_content,
+    now_ts,
+    order_clause,
+    page_response,
+    paging,
+    parse_uuid,
+    today,
+)
 from bss_reference.context import Context
-from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangePaymentStatus, CreatePayment,
-                                  PageResponse, PaymentMethod, PaymentResponse, PaymentStatus)
+from bss_reference.models import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    ChangePaymentStatus,
+    CreatePayment,
+    PageResponse,
+    PaymentMethod,
+    PaymentResponse,
+    PaymentStatus,
+)
 from bss_reference.problems import ApiError, bad_request, conflict, not_found
 
 BASE = "/api/v1/payments"

@@ -10,12 +10,35 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, UuidPath, check_version, iso, json_response, like,
-                                  location, new_id, no_content, now_ts, order_clause,
-                                  page_response, paging, parse_uuid, today)
+from bss_reference.common import (
+    Paging,
+    UuidPath,
+    check_version,
+    iso,
+    json_response,
+    like,
+    location,
+    new_id,
+    no_content,
+    now_ts,
+    order_clause,
+    page_response,
+    paging,
+    parse_uuid,
+    today,
+)
 from bss_reference.context import Context
-from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ChangeProductStatus, CreateProduct,
-                                  PageResponse, ProductResponse, ProductStatus, UpdateProduct)
+from bss_reference.models import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    ChangeProductStatus,
+    CreateProduct,
+    PageResponse,
+    ProductResponse,
+    ProductStatus,
+    UpdateProduct,
+)
 from bss_reference.problems import ApiError, bad_request, conflict, not_found
 
 BASE = "/api/products"

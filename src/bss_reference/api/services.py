@@ -16,9 +16,17 @@ from fastapi import APIRouter, Query
 
 from bss_reference.common import UuidPath, iso, json_response, new_id, now_ts, parse_uuid
 from bss_reference.context import Context
-from bss_reference.models import (CONFLICT, ERRORS, NOT_FOUND, ActivationResponse,
-                                  CreateActivation, DeactivateActivation, Eligibility,
-                                  ServiceEntity, ServiceType)
+from bss_reference.models import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    ActivationResponse,
+    CreateActivation,
+    DeactivateActivation,
+    Eligibility,
+    ServiceEntity,
+    ServiceType,
+)
 from bss_reference.problems import bad_request, conflict, not_found
 
 BASE = "/api/services"

@@ -14,13 +14,33 @@ import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from bss_reference.common import (Paging, UuidPath, iso, json_response, like, location, new_id,
-                                  no_content, now_ts, order_clause, page_response, paging,
-                                  parse_uuid, today)
+from bss_reference.common import (
+    Paging,
+    UuidPath,
+    iso,
+    json_response,
+    like,
+    location,
+    new_id,
+    no_content,
+    now_ts,
+    order_clause,
+    page_response,
+    paging,
+    parse_uuid,
+    today,
+)
 from bss_reference.context import Context
-from bss_reference.models import (ERRORS, NOT_FOUND, ChangeSubscriptionStatus, CreateSubscription,
-                                  PageResponse, SubscriptionResponse, SubscriptionStatus,
-                                  UpdateSubscription)
+from bss_reference.models import (
+    ERRORS,
+    NOT_FOUND,
+    ChangeSubscriptionStatus,
+    CreateSubscription,
+    PageResponse,
+    SubscriptionResponse,
+    SubscriptionStatus,
+    UpdateSubscription,
+)
 from bss_reference.problems import ApiError, bad_request, not_found
 
 BASE = "/api/subscriptions"

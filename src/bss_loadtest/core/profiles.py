@@ -37,9 +37,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bss_loadtest.errors import ConfigError
-from bss_loadtest.runtime import DEFAULT_THINK_TIME
-from bss_loadtest.thresholds import Threshold, ThresholdError, parse_duration, parse_thresholds
+from bss_loadtest.core.errors import ConfigError
+from bss_loadtest.core.thresholds import Threshold, ThresholdError, parse_duration, parse_thresholds
+from bss_loadtest.run.runtime import DEFAULT_THINK_TIME
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -59,7 +59,7 @@ __all__ = [
     "resolve_profile",
 ]
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+PROFILES_DIR = Path(__file__).resolve().parents[3] / "profiles"
 """The repository's ``profiles/`` directory (used when the working directory has none)."""
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
@@ -124,7 +124,7 @@ class ThinkTime(_Strict):
     )
 
     @model_validator(mode="after")
-    def _min_not_above_max(self) -> "ThinkTime":
+    def _min_not_above_max(self) -> ThinkTime:
         if self.min > self.max:
             raise ValueError(f"min ({self.min:g} s) is greater than max ({self.max:g} s)")
         return self
@@ -143,7 +143,7 @@ class Tolerances(_Strict):
     throughput_pct: float = Field(default=10.0, ge=0, description="Allowed throughput drop, percent of the baseline.")
 
     def as_compare_mapping(self) -> dict[str, dict[str, float | None]]:
-        """The same tolerances in the form :func:`bss_loadtest.compare.rules_from` reads.
+        """The same tolerances in the form :func:`bss_loadtest.reports.compare.rules_from` reads.
 
         ``summary.json``'s ``tolerances`` should hold this mapping, not ``model_dump()``: compare
         speaks in fractions per metric (``{"p95_ms": {"relative": 0.1, "absolute": 5}}``).
@@ -197,7 +197,7 @@ class Profile(_Strict):
     _thresholds: list[Threshold] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
-    def _check_meaning(self, info: ValidationInfo) -> "Profile":
+    def _check_meaning(self, info: ValidationInfo) -> Profile:
         context = info.context or {}
         problems = _semantic_problems(self, context.get("user_classes"), context.get("endpoints"))
         if problems:
@@ -240,7 +240,7 @@ class Profile(_Strict):
         """The thresholds, parsed (``delayAbortEval`` already multiplied by the time scale)."""
         return list(self._thresholds)
 
-    def scaled(self, time_scale: float) -> "Profile":
+    def scaled(self, time_scale: float) -> Profile:
         """A copy with every stage duration and ``delayAbortEval`` multiplied by ``time_scale``.
 
         Think time is scaled too only when ``think_time.scale_with_time`` is true.

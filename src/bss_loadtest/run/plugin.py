@@ -26,7 +26,7 @@ import signal
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,10 @@ from locust import events
 from locust import stats as locust_stats
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from bss_loadtest import __version__, console, errors, failures, generator, hosts, options, prometheus, reconcile, runtime
-from bss_loadtest.stats import RunStats, bucket_key
+from bss_loadtest import __version__
+from bss_loadtest.core import errors, failures, hosts
+from bss_loadtest.core.stats import RunStats, bucket_key
+from bss_loadtest.run import console, generator, options, prometheus, reconcile, runtime
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +58,10 @@ SAMPLE_INTERVAL_S = 1.0
 
 
 _registered = False
-_current: "RunController | None" = None
+_current: RunController | None = None
 
 
-def controller(environment: Any) -> "RunController":
+def controller(environment: Any) -> RunController:
     """The run controller of this process's environment (created on first use)."""
     global _current
     if _current is None or _current.environment is not environment:
@@ -179,8 +181,8 @@ class RunController:
         """Load and validate a profile against this locustfile's users and the endpoint table."""
         if ref is None:
             return None
-        from bss_loadtest import profiles
         from bss_loadtest.client.endpoints import endpoint_names
+        from bss_loadtest.core import profiles
 
         user_classes = sorted(self.environment.available_user_classes or {}) or sorted(
             cls.__name__ for cls in self.environment.user_classes
@@ -205,7 +207,7 @@ class RunController:
             self.abort_reason = error.message
 
     def apply_profile(self, profile) -> None:
-        from bss_loadtest.shape import StagePlan
+        from bss_loadtest.run.shape import StagePlan
 
         self.profile = profile
         if profile is None:
@@ -283,7 +285,7 @@ class RunController:
         if not self.is_master:
             self.note_cpu(generator.SAMPLER.take())
         if self.thresholds:
-            from bss_loadtest import thresholds as thresholds_module
+            from bss_loadtest.core import thresholds as thresholds_module
 
             elapsed = now - (self.started_at or now)
             self.live_results = thresholds_module.evaluate_all(self.thresholds, self.stats)
@@ -372,7 +374,7 @@ class RunController:
         elif self.lost_workers:
             self.partial_reason = f"worker(s) lost during the run: {', '.join(sorted(self.lost_workers))}"
 
-        from bss_loadtest import thresholds as thresholds_module
+        from bss_loadtest.core import thresholds as thresholds_module
 
         results = thresholds_module.evaluate_all(self.thresholds, self.stats) if self.thresholds else []
         self.live_results = results
@@ -469,7 +471,7 @@ class RunController:
 
     def write_results(self, summary: dict[str, Any]) -> bool:
         """Write the run directory; on failure say why in one line and set the exit code."""
-        from bss_loadtest import results
+        from bss_loadtest.reports import results
 
         run_dir = Path(self.option("report_dir", "reports")) / "runs" / str(self.run_id)
         self.run_dir = run_dir
@@ -521,7 +523,7 @@ def _on_init(environment: Any, runner: Any = None, web_ui: Any = None, **kwargs:
         runner.register_message(runtime.STOP_MESSAGE, _on_stop_request)
     _install_signal_handlers()
     if web_ui is not None:
-        from bss_loadtest import profiles
+        from bss_loadtest.core import profiles
 
         web_ui.template_args["all_profiles"] = [MANUAL_PROFILE] + [p.name for p in profiles.list_profiles()]
     _start_metrics(ctl)
@@ -879,11 +881,11 @@ def _locust_bucket(response_time: float) -> float:
 
 
 def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def _new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
 def _tolerances(profile: Any) -> dict | None:
@@ -913,6 +915,6 @@ def _merge_cleanup(reports: list[dict]) -> dict | None:
 @functools.lru_cache(maxsize=1)
 def _git_commit() -> str | None:
     """The commit of the suite's own checkout, when it is one."""
-    from bss_loadtest import baseline
+    from bss_loadtest.reports import baseline
 
     return baseline.git_commit(Path(__file__).resolve().parent)

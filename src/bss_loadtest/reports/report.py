@@ -13,14 +13,14 @@ import base64
 import io
 import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bss_loadtest.results import Summary
+    from bss_loadtest.reports.results import Summary
 
 CHART_DPI = 80
 """Resolution of the PNG charts; the charts are simple, so a low value keeps rendering fast."""
@@ -121,14 +121,14 @@ def iso(value: datetime | None) -> str:
     if value is None:
         return "–"
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 # -- the run report --------------------------------------------------------------------------
 
 
-def _header(summary: "Summary") -> str:
+def _header(summary: Summary) -> str:
     verdict = "PASS" if summary.exit_code == 0 else f"FAIL (exit code {summary.exit_code})"
     verdict_cls = "pass" if summary.exit_code == 0 else "fail"
     meta = [
@@ -172,8 +172,8 @@ def _reconciliation(data: dict[str, Any]) -> str:
     return out
 
 
-def _charts(summary: "Summary", history: "pd.DataFrame | None") -> str:
-    from bss_loadtest.results import aggregated_history
+def _charts(summary: Summary, history: pd.DataFrame | None) -> str:
+    from bss_loadtest.reports.results import aggregated_history
 
     agg = aggregated_history(history)
     if agg is None or len(agg) == 0:
@@ -207,7 +207,7 @@ def _charts(summary: "Summary", history: "pd.DataFrame | None") -> str:
     return f"<figure>{figure_img(fig, 'users, throughput, latency percentiles and errors over time')}</figure>"
 
 
-def _endpoint_table(summary: "Summary") -> str:
+def _endpoint_table(summary: Summary) -> str:
     headers = ["endpoint", "requests", "failures", "error rate", "avg", "p50", "p90", "p95", "p99", "max", "rps"]
     rows = []
     for r in [*sorted(summary.requests, key=lambda r: (r.method == "AUTH", r.key)), summary.totals]:
@@ -219,7 +219,7 @@ def _endpoint_table(summary: "Summary") -> str:
     return "<h2>Endpoints <span class=\"muted\">(times in ms)</span></h2>" + table(headers, rows)
 
 
-def _thresholds(summary: "Summary") -> str:
+def _thresholds(summary: Summary) -> str:
     if not summary.thresholds:
         return "<h2>Thresholds</h2><p class=\"muted\">The profile declares no thresholds.</p>"
     rows = []
@@ -230,7 +230,7 @@ def _thresholds(summary: "Summary") -> str:
     return "<h2>Thresholds</h2>" + table(["verdict", "metric", "expression", "observed", "reason", "abort on fail"], rows, left=3)
 
 
-def _failures(summary: "Summary") -> str:
+def _failures(summary: Summary) -> str:
     if not summary.failures_by_class:
         return "<h2>Failures</h2><p class=\"muted\">No failed requests.</p>"
     total = sum(summary.failures_by_class.values()) or 1
@@ -242,14 +242,14 @@ def _failures(summary: "Summary") -> str:
     return out
 
 
-def _user_classes(summary: "Summary") -> str:
+def _user_classes(summary: Summary) -> str:
     if not summary.user_classes:
         return ""
     rows = [[escape(u.name), fmt(u.count), fmt(u.failures), fmt(u.p95_ms)] for u in summary.user_classes]
     return "<h2>User classes</h2>" + table(["user class", "requests", "failures", "p95 (ms)"], rows)
 
 
-def _cleanup(summary: "Summary") -> str:
+def _cleanup(summary: Summary) -> str:
     if summary.cleanup is None:
         return "<h2>Cleanup</h2><p class=\"muted\">Cleanup did not run.</p>"
     c = summary.cleanup
@@ -260,14 +260,14 @@ def _cleanup(summary: "Summary") -> str:
             + table(["resource", "id", "reason"], rows, left=3))
 
 
-def render_run_report(summary: "Summary", history_df: "pd.DataFrame | None" = None) -> str:
+def render_run_report(summary: Summary, history_df: pd.DataFrame | None = None) -> str:
     """The self-contained HTML report of one run.
 
-    ``summary`` is a :class:`~bss_loadtest.results.Summary` (a plain dict is validated first);
+    ``summary`` is a :class:`~bss_loadtest.reports.results.Summary` (a plain dict is validated first);
     ``history_df`` is the run's ``history.csv`` as returned by ``results.load_history`` (optional:
     without it the report has no charts).
     """
-    from bss_loadtest.results import Summary
+    from bss_loadtest.reports.results import Summary
 
     if not isinstance(summary, Summary):
         summary = Summary.model_validate(summary)
@@ -284,7 +284,7 @@ def render_run_report(summary: "Summary", history_df: "pd.DataFrame | None" = No
     return page(f"Load test {summary.profile} – {summary.run_id}", "\n".join(body))
 
 
-def render_error_page(summary: "Summary", message: str) -> str:
+def render_error_page(summary: Summary, message: str) -> str:
     """A minimal report used when the full one cannot be rendered (the numbers stay in summary.json)."""
     return page(f"Load test {summary.run_id}", f"<h1>Load test run {escape(summary.run_id)}</h1>"
                 f'<div class="banner bad">{escape(message)}</div><p>See summary.json and history.csv.</p>')

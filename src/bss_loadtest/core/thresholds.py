@@ -1,4 +1,4 @@
-"""k6-style thresholds: parsing, evaluation over :class:`~bss_loadtest.stats.RunStats`, rendering.
+"""k6-style thresholds: parsing, evaluation over :class:`~bss_loadtest.core.stats.RunStats`, rendering.
 
 A profile declares thresholds exactly as a k6 script does::
 
@@ -32,10 +32,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from bss_loadtest.failures import FAILURE_CLASSES
+from bss_loadtest.core.failures import FAILURE_CLASSES
 
 if TYPE_CHECKING:
-    from bss_loadtest.stats import Aggregate, RunStats
+    from bss_loadtest.core.stats import Aggregate, RunStats
 
 METRIC_STATISTICS: dict[str, tuple[str, ...]] = {
     "http_req_duration": ("avg", "min", "med", "max", "p(N)"),
@@ -61,7 +61,7 @@ OPERATORS = {
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _EXPRESSION = re.compile(
-    rf"^\s*(?P<stat>[A-Za-z_][A-Za-z0-9_.]*(?:\(\s*(?P<arg>[^)]*?)\s*\))?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<limit>\S.*?)\s*$"
+    r"^\s*(?P<stat>[A-Za-z_][A-Za-z0-9_.]*(?:\(\s*(?P<arg>[^)]*?)\s*\))?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<limit>\S.*?)\s*$"
 )
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -185,20 +185,20 @@ class Threshold:
             return "rate"
         return ""
 
-    def scaled(self, time_scale: float) -> "Threshold":
+    def scaled(self, time_scale: float) -> Threshold:
         """The same threshold with ``delayAbortEval`` multiplied by ``time_scale``."""
         return replace(self, delay_abort_eval_s=self.delay_abort_eval_s * time_scale)
 
     # -- evaluation ---------------------------------------------------------------------------
 
-    def _aggregate(self, stats: "RunStats") -> "Aggregate | None":
+    def _aggregate(self, stats: RunStats) -> Aggregate | None:
         if self.scope.tag == "name":
             return stats.endpoint(self.scope.value or "")
         if self.scope.tag == "user_class":
             return stats.user_class(self.scope.value or "")
         return stats.total
 
-    def observe(self, stats: "RunStats", *, elapsed_s: float | None = None) -> tuple[float | None, str | None]:
+    def observe(self, stats: RunStats, *, elapsed_s: float | None = None) -> tuple[float | None, str | None]:
         """(observed value, None) or (None, why there is no value)."""
         aggregate = self._aggregate(stats)
         if aggregate is None or aggregate.count == 0:
@@ -227,7 +227,7 @@ class Threshold:
             return None, "run too short to measure a request rate"
         return aggregate.count / duration, None
 
-    def evaluate(self, stats: "RunStats", *, elapsed_s: float | None = None) -> ThresholdResult:
+    def evaluate(self, stats: RunStats, *, elapsed_s: float | None = None) -> ThresholdResult:
         """Judge this threshold on ``stats`` (``elapsed_s`` overrides the duration used for rates)."""
         observed, reason = self.observe(stats, elapsed_s=elapsed_s)
         if observed is None:
@@ -247,7 +247,7 @@ class Threshold:
             unit=self.unit,
         )
 
-    def should_abort(self, stats: "RunStats", elapsed_s: float) -> bool:
+    def should_abort(self, stats: RunStats, elapsed_s: float) -> bool:
         """True when this is an ``abortOnFail`` threshold, ``delayAbortEval`` has passed and it is crossed.
 
         A scope without requests yet does not abort the run (there is nothing crossed to act on);
@@ -406,7 +406,7 @@ def parse_thresholds(
 
 
 def evaluate_all(
-    thresholds: Iterable[Threshold], stats: "RunStats", *, elapsed_s: float | None = None
+    thresholds: Iterable[Threshold], stats: RunStats, *, elapsed_s: float | None = None
 ) -> list[ThresholdResult]:
     """Evaluate every threshold on ``stats``, in declaration order."""
     return [threshold.evaluate(stats, elapsed_s=elapsed_s) for threshold in thresholds]

@@ -51,14 +51,14 @@ def think_time(environment: Any) -> tuple[float, float]:
 
 def active_plan(environment: Any):
     """The stage plan of the selected profile, or ``None`` in manual mode (plain Locust)."""
-    from bss_loadtest import plugin  # the plugin owns the loaded profile
+    from bss_loadtest.run import plugin  # the plugin owns the loaded profile
 
     return plugin.active_plan(environment)
 
 
 def active_user_classes(environment: Any):
     """User classes the selected profile runs, or ``None`` to use Locust's own selection."""
-    from bss_loadtest import plugin
+    from bss_loadtest.run import plugin
 
     return plugin.active_user_classes(environment)
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 AUTH_REQUEST_TYPE = "AUTH"
 """``request_type`` of token requests: reported apart from the business requests."""
@@ -67,7 +68,7 @@ class Histogram:
         if self.max_ms is None or response_time_ms > self.max_ms:
             self.max_ms = response_time_ms
 
-    def merge(self, other: "Histogram") -> None:
+    def merge(self, other: Histogram) -> None:
         buckets = self.buckets
         for key, n in other.buckets.items():
             buckets[key] = buckets.get(key, 0) + n
@@ -130,7 +131,7 @@ class Histogram:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Histogram":
+    def from_dict(cls, data: dict[str, Any]) -> Histogram:
         histogram = cls()
         histogram.buckets = {int(k): int(v) for k, v in data["buckets"].items()}
         histogram.count = int(data["count"])
@@ -158,7 +159,7 @@ class Aggregate:
             self.failures += 1
             self.failures_by_class[failure_class] = self.failures_by_class.get(failure_class, 0) + 1
 
-    def merge(self, other: "Aggregate") -> None:
+    def merge(self, other: Aggregate) -> None:
         self.count += other.count
         self.failures += other.failures
         for name, n in other.failures_by_class.items():
@@ -211,7 +212,7 @@ class Aggregate:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Aggregate":
+    def from_dict(cls, data: dict[str, Any]) -> Aggregate:
         aggregate = cls()
         aggregate.count = int(data["count"])
         aggregate.failures = int(data["failures"])

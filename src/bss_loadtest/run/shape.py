@@ -6,9 +6,9 @@ Two parts:
   at what rate, at elapsed time t" with k6 semantics, and ``advance(t)`` does the same for a
   sequence of ticks while guaranteeing that no stage is ever skipped.
 - ``ProfileShape`` is the one ``LoadTestShape`` of the suite. Its ``tick()`` is
-  :func:`shape_tick`: ask :mod:`bss_loadtest.runtime` for the active plan, forward the answer.
+  :func:`shape_tick`: ask :mod:`bss_loadtest.run.runtime` for the active plan, forward the answer.
   It is the only thing here that needs locust, so it is created on first access
-  (``from bss_loadtest.shape import ProfileShape``); importing ``StagePlan`` stays pure.
+  (``from bss_loadtest.run.shape import ProfileShape``); importing ``StagePlan`` stays pure.
 
 Why the spawn rates look the way they do: Locust's shape worker ticks about once a second, and
 its ``runner.start()`` blocks until the requested count is reached. If one tick asks for more
@@ -81,7 +81,7 @@ def _per_tick_rate(stage: _StageLike, start_users: int) -> float:
 class StagePlan:
     """A (time-scaled) profile's stages, answering what the shape should ask Locust for at time t.
 
-    Built from a :class:`~bss_loadtest.profiles.Profile` (or any sequence of stages with
+    Built from a :class:`~bss_loadtest.core.profiles.Profile` (or any sequence of stages with
     ``duration`` in seconds, ``target`` and ``spawn_rate``). ``target_at`` is a pure function of
     ``t``; ``advance`` is what a ticking shape calls (it remembers which stages were served).
     """
@@ -129,7 +129,7 @@ class StagePlan:
         """Index of the stage the last ``advance()`` served (None before the first, and at the end)."""
 
     @classmethod
-    def from_profile(cls, profile: Any) -> "StagePlan":
+    def from_profile(cls, profile: Any) -> StagePlan:
         return cls(profile.stages)
 
     @property
@@ -207,7 +207,7 @@ def shape_tick(environment: Any, run_time_s: float) -> tuple[int, float, list | 
     Profile mode: ``(users, spawn_rate, user_classes)`` from the active :class:`StagePlan`, None
     after its last stage (which ends the run). Manual mode (no profile): see :func:`manual_target`.
     """
-    from bss_loadtest import runtime
+    from bss_loadtest.run import runtime
 
     plan = runtime.active_plan(environment)
     if plan is None:

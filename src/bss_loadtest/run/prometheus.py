@@ -2,7 +2,7 @@
 
 Everything here reads the run's statistics at scrape (or push) time through :class:`RunCollector`;
 nothing is added to the path of a request. The numbers come from the same fine histogram that the
-console, ``summary.json`` and the thresholds read (:mod:`bss_loadtest.stats`), re-bucketed into the
+console, ``summary.json`` and the thresholds read (:mod:`bss_loadtest.core.stats`), re-bucketed into the
 fixed ``le`` boundaries of :data:`DURATION_BUCKETS_S` so that ``histogram_quantile`` works over any
 window in PromQL.
 
@@ -29,13 +29,19 @@ import errno
 import logging
 import threading
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate
-from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import basic_auth_handler, default_handler, push_to_gateway
-from prometheus_client.exposition import delete_from_gateway, start_http_server
+from prometheus_client.exposition import (
+    basic_auth_handler,
+    default_handler,
+    delete_from_gateway,
+    push_to_gateway,
+    start_http_server,
+)
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -44,9 +50,9 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.registry import Collector
 
-from bss_loadtest.errors import ConfigError
-from bss_loadtest.failures import FAILURE_CLASSES
-from bss_loadtest.stats import Aggregate, RunStats
+from bss_loadtest.core.errors import ConfigError
+from bss_loadtest.core.failures import FAILURE_CLASSES
+from bss_loadtest.core.stats import Aggregate, RunStats
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +294,7 @@ class MetricsServer:
         host = f"[{self.bind_address}]" if ":" in self.bind_address else self.bind_address
         return f"http://{host}:{self.port}/metrics"
 
-    def start(self) -> "MetricsServer":
+    def start(self) -> MetricsServer:
         with self._lock:
             if self._server is not None:
                 return self
@@ -319,7 +325,7 @@ class MetricsServer:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> "MetricsServer":
+    def __enter__(self) -> MetricsServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -411,7 +417,7 @@ class Pusher:
                 logger.info("Pushgateway %s: pushing again", self.url)
             return True
 
-    def start(self) -> "Pusher":
+    def start(self) -> Pusher:
         if self._thread is None and not self._stopped:
             self._thread = threading.Thread(target=self._loop, name="bss-loadtest-pusher", daemon=True)
             self._thread.start()

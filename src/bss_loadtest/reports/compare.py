@@ -35,10 +35,17 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from bss_loadtest import errors
-from bss_loadtest.baseline import DEFAULT_BASELINES_ROOT, LATEST, Baseline, baseline_history, load_baseline
-from bss_loadtest.errors import InputError
-from bss_loadtest.results import AGGREGATED, HISTORY_FILE, Summary, atomic_write_text, load_history, load_summary
+from bss_loadtest.core import errors
+from bss_loadtest.core.errors import InputError
+from bss_loadtest.reports.baseline import DEFAULT_BASELINES_ROOT, LATEST, Baseline, baseline_history, load_baseline
+from bss_loadtest.reports.results import (
+    AGGREGATED,
+    HISTORY_FILE,
+    Summary,
+    atomic_write_text,
+    load_history,
+    load_summary,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -249,7 +256,7 @@ class Comparison:
         return data
 
 
-def _endpoint_frame(summary: Summary) -> "pd.DataFrame":
+def _endpoint_frame(summary: Summary) -> pd.DataFrame:
     import pandas as pd
 
     rows = [{"key": r.key, "count": r.count, **{m: getattr(r, m) for m in METRICS}}
@@ -324,7 +331,7 @@ def compare(
     new = sorted(k for k in merged.index if k not in base_frame.index or base_frame.at[k, "count"] == 0)
     new = [k for k in new if k in run_frame.index and run_frame.at[k, "count"] > 0]
 
-    order = sorted((k for k in merged.index if k != AGGREGATED and k not in missing and k not in new)) + [AGGREGATED]
+    order = sorted(k for k in merged.index if k != AGGREGATED and k not in missing and k not in new) + [AGGREGATED]
     rows: list[MetricComparison] = []
     for key in order:
         if key not in merged.index:
@@ -520,7 +527,7 @@ def to_junit(comparison: Comparison) -> str:
 
 
 def _p95_bars(c: Comparison) -> str:
-    from bss_loadtest.report import figure_img, new_figure
+    from bss_loadtest.reports.report import figure_img, new_figure
 
     rows = [r for r in c.rows if r.metric == "p95_ms" and r.baseline is not None and r.run is not None]
     if not rows:
@@ -546,9 +553,9 @@ def _p95_bars(c: Comparison) -> str:
     return f"<figure>{figure_img(fig, 'p95 per endpoint, run versus baseline')}</figure>"
 
 
-def _latency_over_time(run_history: "pd.DataFrame | None", baseline_history: "pd.DataFrame | None") -> str:
-    from bss_loadtest.report import figure_img, new_figure
-    from bss_loadtest.results import aggregated_history
+def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.DataFrame | None) -> str:
+    from bss_loadtest.reports.report import figure_img, new_figure
+    from bss_loadtest.reports.results import aggregated_history
 
     series = [(label, aggregated_history(df), color) for label, df, color in
               (("baseline", baseline_history, "#9aa5b8"), ("run", run_history, "#2563eb")) if df is not None and len(df)]
@@ -570,10 +577,10 @@ def _latency_over_time(run_history: "pd.DataFrame | None", baseline_history: "pd
     return f"<figure>{figure_img(fig, 'aggregated latency over time, run and baseline')}</figure>"
 
 
-def to_html(comparison: Comparison, run_history_df: "pd.DataFrame | None" = None,
-            baseline_history_df: "pd.DataFrame | None" = None) -> str:
+def to_html(comparison: Comparison, run_history_df: pd.DataFrame | None = None,
+            baseline_history_df: pd.DataFrame | None = None) -> str:
     """Self-contained HTML: verdict, charts side by side, regressions, all rows, notes."""
-    from bss_loadtest.report import page, table
+    from bss_loadtest.reports.report import page, table
 
     c = comparison
     cls = "bad" if c.regressed else "ok"
@@ -642,7 +649,7 @@ def run_compare(
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from bss_loadtest.results import ResultsWriteError
+        from bss_loadtest.reports.results import ResultsWriteError
 
         raise ResultsWriteError(f"{directory}: cannot create directory: {exc.strerror or exc}") from exc
     written: dict[str, Path] = {}

@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bss_loadtest.stats import AUTH_REQUEST_TYPE, RunStats
+from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, RunStats
 
 logger = logging.getLogger(__name__)
 

@@ -18,14 +18,14 @@ import os
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bss_loadtest.errors import InputError, SuiteError
-from bss_loadtest.stats import HISTORY_INTERVAL_S, HistoryRow
+from bss_loadtest.core.errors import InputError, SuiteError
+from bss_loadtest.core.stats import HISTORY_INTERVAL_S, HistoryRow
 
 SUMMARY_SCHEMA = "bss-loadtest/summary"
 SUMMARY_SCHEMA_VERSION = 1
@@ -214,7 +214,7 @@ class Summary(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @model_validator(mode="after")
-    def _partial_has_reason(self) -> "Summary":
+    def _partial_has_reason(self) -> Summary:
         if self.status == "partial" and not self.partial_reason:
             raise ValueError("a partial run needs a partial_reason")
         return self
@@ -350,13 +350,13 @@ def write_run(
     rows = history_frame_rows(history_rows, users_at, started_at=started_at)
     written = [atomic_write_text(directory / HISTORY_FILE, history_csv_text(rows))]
 
-    from bss_loadtest.report import render_run_report
+    from bss_loadtest.reports.report import render_run_report
 
     try:
         html = render_run_report(model, history_dataframe(rows))
     except Exception as exc:  # noqa: BLE001 - a broken chart must not lose the run's numbers
         warnings.warn(f"report.html could not be rendered: {exc!r}", RuntimeWarning, stacklevel=2)
-        from bss_loadtest.report import render_error_page
+        from bss_loadtest.reports.report import render_error_page
 
         html = render_error_page(model, f"The report could not be rendered: {exc!r}")
     written.append(atomic_write_text(directory / REPORT_FILE, html))
@@ -472,12 +472,11 @@ def summary_from_stats(
     generator: Mapping[str, Any] | None = None,
     workers: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A schema_version 1 summary dict from a :class:`~bss_loadtest.stats.RunStats`.
+    """A schema_version 1 summary dict from a :class:`~bss_loadtest.core.stats.RunStats`.
 
     ``thresholds`` are rows as made by ``ThresholdResult.to_dict()``. The result validates with
     :class:`Summary`; pass it to :func:`write_run`.
     """
-    from datetime import timezone
 
     duration = max(ended_at - (stats.first_request_at or started_at), 0.0)
     rows = []
@@ -493,7 +492,7 @@ def summary_from_stats(
                              "p95_ms": None if p95 is None else round(p95, 2)})
 
     def stamp(epoch: float) -> str:
-        return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(epoch, tz=UTC).isoformat().replace("+00:00", "Z")
 
     return {
         "schema": SUMMARY_SCHEMA,

@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from bss_loadtest.errors import ConfigError, TargetError
+from bss_loadtest.core.errors import ConfigError, TargetError
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.0/8", "::1")
 """Where a guarded profile may send load without ``--allow-host``."""

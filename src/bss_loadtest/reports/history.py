@@ -16,8 +16,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from bss_loadtest.errors import InputError
-from bss_loadtest.results import AGGREGATED, ResultsWriteError, Summary, _display, atomic_write_text
+from bss_loadtest.core.errors import InputError
+from bss_loadtest.reports.results import AGGREGATED, ResultsWriteError, Summary, _display, atomic_write_text
 
 DEFAULT_HISTORY_PATH = Path("reports/history.csv")
 TREND_COLUMNS = (
@@ -126,7 +126,7 @@ def render_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH, *,
     """Self-contained HTML: p95 and error rate per endpoint over the last ``last_n`` runs of ``profile``."""
     from html import escape
 
-    from bss_loadtest.report import figure_img, fmt, new_figure, page, pct, table
+    from bss_loadtest.reports.report import figure_img, fmt, new_figure, page, pct, table
 
     frame = load_trend(history_path)
     frame = frame[frame["profile"] == profile]

@@ -21,14 +21,14 @@ import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bss_loadtest.errors import InputError
-from bss_loadtest.results import (
+from bss_loadtest.core.errors import InputError
+from bss_loadtest.reports.results import (
     AGGREGATED,
     HISTORY_FILE,
     ResultsWriteError,
@@ -147,7 +147,7 @@ def endpoint_table(summary: Summary) -> list[dict[str, Any]]:
 def _compact_history(run_dir: Path) -> dict[str, list] | None:
     if not (run_dir / HISTORY_FILE).exists():
         return None
-    from bss_loadtest.results import aggregated_history
+    from bss_loadtest.reports.results import aggregated_history
 
     agg = aggregated_history(load_history(run_dir))
     if agg is None or len(agg) == 0:
@@ -184,7 +184,7 @@ def save_baseline(
     if summary.status == "partial" and not force:
         raise InputError(f"{_display(summary_path(run_path))}: run is partial ({summary.partial_reason}); "
                          "refusing to save it as a baseline (use --force to save anyway)")
-    saved = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    saved = (now or datetime.now(UTC)).astimezone(UTC)
     directory = Path(baselines_root) / _safe_component(summary.profile)
     data = {
         "schema": BASELINE_SCHEMA,
@@ -315,7 +315,7 @@ def list_baselines(baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_RO
             continue
         infos.append(BaselineInfo(
             path=file, profile=b.profile, run_id=b.run_id,
-            saved_at=b.saved_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ"),
+            saved_at=b.saved_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
             host=b.host, suite_version=b.suite_version, git_commit=b.git_commit, note=b.note,
             requests=b.summary.totals.count, p95_ms=b.summary.totals.p95_ms,
             error_rate=b.summary.totals.error_rate, status=b.summary.status,

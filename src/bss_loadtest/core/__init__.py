@@ -1,0 +1,1 @@
+"""The pure core: statistics, profiles, thresholds, failure classes, errors. Never imports Locust."""

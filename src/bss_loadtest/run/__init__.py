@@ -1,0 +1,1 @@
+"""The Locust glue: the run's state on the Environment, its listeners, the shape, the live export."""

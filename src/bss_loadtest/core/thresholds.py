@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bss_loadtest.core.failures import FAILURE_CLASSES
+from bss_loadtest.core.tables import text_table
 
 if TYPE_CHECKING:
     from bss_loadtest.core.stats import Aggregate, RunStats
@@ -447,10 +448,5 @@ def format_table(results: Sequence[ThresholdResult]) -> str:
     ]
     if not rows:
         return "no thresholds declared"
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths)).rstrip()]
-    lines.append("  ".join("-" * width for width in widths))
-    lines.extend("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
     passed = sum(1 for r in results if r.passed)
-    lines.append(f"{passed}/{len(results)} thresholds passed")
-    return "\n".join(lines)
+    return text_table(header, rows, rule="-") + f"\n{passed}/{len(results)} thresholds passed"

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bss_loadtest.core.errors import InputError
+from bss_loadtest.core.tables import text_table
 from bss_loadtest.reports.results import (
     AGGREGATED,
     HISTORY_FILE,
@@ -345,7 +346,4 @@ def format_baseline_list(infos: list[BaselineInfo]) -> str:
             f"{i.error_rate * 100:.2f}%" if i.error_rate is not None else "-",
             (i.note or "") + (" (partial)" if i.status == "partial" else ""),
         ))
-    widths = [max(len(str(r[c])) for r in (headers, *rows)) for c in range(len(headers))]
-    lines = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in (headers, *rows)]
-    lines.append("(* = latest, used by compare --baseline latest)")
-    return "\n".join(lines)
+    return text_table(headers, rows) + "\n(* = latest, used by compare --baseline latest)"

@@ -2,7 +2,8 @@
 
 Field names are the contract's JSON names (camelCase). Unknown properties are ignored, as in the
 real backend. Handlers return ``Response`` objects built from plain dicts, so the response models
-document the API without costing a validation per response.
+document the API without costing a validation per response. The enumerations are the contract's
+(``bss_contract.enums``, shared with the load suite's client).
 """
 
 from __future__ import annotations
@@ -12,6 +13,23 @@ import uuid
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from bss_contract.enums import (
+    AssetType,
+    CustomerStatus,
+    InvoiceStatus,
+    InvoiceType,
+    OrderPriority,
+    OrderStatus,
+    OrderType,
+    PaymentMethod,
+    PaymentStatus,
+    ProductCategory,
+    ProductStatus,
+    ProductType,
+    SimStatus,
+    SubscriptionStatus,
+)
 
 T = TypeVar("T")
 
@@ -28,29 +46,6 @@ NonNegMoney = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e15)]
 PositiveMoney = Annotated[float, Field(allow_inf_nan=False, ge=0.01, le=1e15)]
 Date = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(9000, 12, 31))]
 DateTime = Annotated[dt.datetime, Field(ge=dt.datetime(1900, 1, 1), le=dt.datetime(9000, 12, 31))]
-
-CustomerStatus = Literal["ACTIVE", "INACTIVE", "SUSPENDED", "TERMINATED"]
-OrderType = Literal["NEW", "NEW_SUBSCRIPTION", "CHANGE", "UPGRADE", "CANCEL", "CANCELLATION",
-                    "SUSPEND", "RESUME"]
-OrderStatus = Literal["DRAFT", "PENDING", "APPROVED", "IN_PROGRESS", "PROCESSING", "COMPLETED",
-                      "REJECTED", "CANCELLED"]
-Priority = Literal["LOW", "NORMAL", "HIGH", "URGENT"]
-InvoiceType = Literal["RECURRING", "ONE_TIME", "USAGE", "ADJUSTMENT", "ADVANCE", "PRORATED"]
-InvoiceStatus = Literal["DRAFT", "ISSUED", "SENT", "PAID", "OVERDUE", "CANCELLED", "VIEWED"]
-PaymentMethod = Literal["CARD", "CREDIT_CARD", "BANK_TRANSFER", "CASH", "DIRECT_DEBIT", "MOBILE_PAY"]
-PaymentStatus = Literal["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED", "REFUNDED"]
-ProductType = Literal["SERVICE", "TARIFF", "BUNDLE", "ADDON"]
-ProductCategory = Literal["MOBILE", "BROADBAND", "TV", "CLOUD", "BASIC"]
-ProductStatus = Literal["ACTIVE", "INACTIVE", "DEPRECATED", "SUSPENDED", "DISCONTINUED"]
-ServiceType = Literal["INTERNET", "TELEPHONY", "TELEVISION", "MOBILE", "CLOUD", "SUPPORT", "ADDON",
-                      "BUNDLE"]
-AssetType = Literal["ROUTER", "SWITCH", "MODEM", "SET_TOP_BOX", "FIBER_OPTIC_CABLE", "COPPER_CABLE",
-                    "POWER_SUPPLY", "ANTENNA", "SERVER", "STORAGE_DEVICE", "ACCESS_POINT",
-                    "REPEATER", "DVR", "CAMERA", "SENSOR"]
-SimStatus = Literal["AVAILABLE", "ASSIGNED", "SUSPENDED", "DEACTIVATED", "LOST", "DAMAGED", "TESTING"]
-SubscriptionStatus = Literal["ACTIVE", "SUSPENDED", "CANCELLED", "EXPIRED"]
-
-Str = lambda lo=0, hi=255: Annotated[str, Field(min_length=lo, max_length=hi)]  # noqa: E731
 
 
 class Body(BaseModel):
@@ -97,7 +92,7 @@ class CreateOrder(Body):
     customerId: uuid.UUID
     orderType: OrderType
     status: OrderStatus
-    priority: Priority
+    priority: OrderPriority
     totalAmount: Money
     currency: Annotated[str, Field(max_length=3)] | None = None
     requestedDate: Date | None = None

@@ -3,16 +3,39 @@
 Python attribute names are snake_case; the JSON names are the contract's camelCase (aliases),
 so a validation error names the JSON field (``content[0].email``). Response models ignore
 unknown properties (the contract allows the backend to add fields) and require what the suite
-relies on (ids, numbers, statuses, versions). Enumerations are ``Literal``s: an unknown status in
-an answer is a contract break the run should see.
+relies on (ids, numbers, statuses, versions). Enumerations are the contract's ``Literal``s
+(``bss_contract.enums``, shared with the reference server): an unknown status in an answer is a
+contract break the run should see.
 """
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from bss_contract.enums import (
+    ActivationStatus,
+    ActivationStepStatus,
+    AssetStatus,
+    AssetType,
+    CustomerStatus,
+    InvoiceStatus,
+    InvoiceType,
+    OrderPriority,
+    OrderStatus,
+    OrderType,
+    PaymentMethod,
+    PaymentStatus,
+    ProductCategory,
+    ProductStatus,
+    ProductType,
+    ServiceStatus,
+    ServiceType,
+    SimStatus,
+    SubscriptionStatus,
+)
 
 T = TypeVar("T")
 
@@ -23,33 +46,6 @@ class _Body(BaseModel):
     def to_json(self) -> bytes:
         """The JSON body to send: contract names, no ``null`` for unset optional fields."""
         return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_none=True)
-
-
-# --- enumerations -------------------------------------------------------------------------
-CustomerStatus = Literal["ACTIVE", "INACTIVE", "SUSPENDED", "TERMINATED"]
-OrderType = Literal["NEW", "NEW_SUBSCRIPTION", "CHANGE", "UPGRADE", "CANCEL", "CANCELLATION", "SUSPEND", "RESUME"]
-OrderStatus = Literal["DRAFT", "PENDING", "APPROVED", "IN_PROGRESS", "PROCESSING", "COMPLETED", "REJECTED", "CANCELLED"]
-OrderPriority = Literal["LOW", "NORMAL", "HIGH", "URGENT"]
-InvoiceType = Literal["RECURRING", "ONE_TIME", "USAGE", "ADJUSTMENT", "ADVANCE", "PRORATED"]
-InvoiceStatus = Literal["DRAFT", "ISSUED", "SENT", "PAID", "OVERDUE", "CANCELLED", "VIEWED"]
-PaymentMethod = Literal["CARD", "CREDIT_CARD", "BANK_TRANSFER", "CASH", "DIRECT_DEBIT", "MOBILE_PAY"]
-PaymentStatus = Literal["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED", "REFUNDED"]
-ProductType = Literal["SERVICE", "TARIFF", "BUNDLE", "ADDON"]
-ProductCategory = Literal["MOBILE", "BROADBAND", "TV", "CLOUD", "BASIC"]
-ProductStatus = Literal["ACTIVE", "INACTIVE", "DEPRECATED", "SUSPENDED", "DISCONTINUED"]
-ServiceType = Literal["INTERNET", "TELEPHONY", "TELEVISION", "MOBILE", "CLOUD", "SUPPORT", "ADDON", "BUNDLE"]
-ActivationStatus = Literal[
-    "PENDING", "SCHEDULED", "PROVISIONING", "ACTIVE", "FAILED", "DEPROVISIONING", "INACTIVE", "CANCELLED"
-]
-AssetType = Literal[
-    "ROUTER", "SWITCH", "MODEM", "SET_TOP_BOX", "FIBER_OPTIC_CABLE", "COPPER_CABLE", "POWER_SUPPLY", "ANTENNA",
-    "SERVER", "STORAGE_DEVICE", "ACCESS_POINT", "REPEATER", "DVR", "CAMERA", "SENSOR",
-]
-AssetStatus = Literal[
-    "AVAILABLE", "IN_USE", "RESERVED", "MAINTENANCE", "DAMAGED", "STOLEN", "RETIRED", "LOST", "RETURNED"
-]
-SimStatus = Literal["AVAILABLE", "ASSIGNED", "SUSPENDED", "DEACTIVATED", "LOST", "DAMAGED", "TESTING"]
-SubscriptionStatus = Literal["ACTIVE", "SUSPENDED", "CANCELLED", "EXPIRED"]
 
 
 # --- generic containers ---------------------------------------------------------------------
@@ -264,7 +260,7 @@ class ServiceEntity(_Body):
     name: str
     service_type: ServiceType | None = None
     category: str | None = None
-    status: Literal["ACTIVE", "INACTIVE", "DEPRECATED", "PLANNED"]
+    status: ServiceStatus
     depends_on_service_codes: list[str] | None = None
     auto_provision: bool | None = None
 
@@ -285,7 +281,7 @@ class DeactivateService(_Body):
 class ActivationStep(_Body):
     step_order: int
     step_name: str
-    status: Literal["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "SKIPPED", "CANCELLED"]
+    status: ActivationStepStatus
 
 
 class ServiceActivation(_Body):

@@ -12,6 +12,7 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from bss_contract.enums import InvoiceStatus, InvoiceType
 from bss_reference.common import (
     Paging,
     UuidPath,
@@ -35,8 +36,6 @@ from bss_reference.models import (
     ChangeInvoiceStatus,
     CreateInvoice,
     InvoiceResponse,
-    InvoiceStatus,
-    InvoiceType,
     PageResponse,
     UpdateInvoice,
 )

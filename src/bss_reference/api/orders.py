@@ -13,6 +13,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from bss_contract.enums import OrderStatus, OrderType
 from bss_reference.common import (
     Paging,
     UuidPath,
@@ -37,8 +38,6 @@ from bss_reference.models import (
     NOT_FOUND,
     CreateOrder,
     OrderResponse,
-    OrderStatus,
-    OrderType,
     PageResponse,
     UpdateOrderStatus,
 )

@@ -12,6 +12,7 @@ import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from bss_contract.enums import PaymentMethod, PaymentStatus
 from bss_reference.common import (
     Paging,
     UuidPath,
@@ -36,9 +37,7 @@ from bss_reference.models import (
     ChangePaymentStatus,
     CreatePayment,
     PageResponse,
-    PaymentMethod,
     PaymentResponse,
-    PaymentStatus,
 )
 from bss_reference.problems import ApiError, bad_request, conflict, not_found
 

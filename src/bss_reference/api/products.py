@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from bss_contract.enums import ProductStatus
 from bss_reference.common import (
     Paging,
     UuidPath,
@@ -36,7 +37,6 @@ from bss_reference.models import (
     CreateProduct,
     PageResponse,
     ProductResponse,
-    ProductStatus,
     UpdateProduct,
 )
 from bss_reference.problems import ApiError, bad_request, conflict, not_found

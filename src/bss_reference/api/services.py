@@ -14,6 +14,7 @@ import time
 
 from fastapi import APIRouter, Query
 
+from bss_contract.enums import ServiceType
 from bss_reference.common import UuidPath, iso, json_response, new_id, now_ts, parse_uuid
 from bss_reference.context import Context
 from bss_reference.models import (
@@ -25,7 +26,6 @@ from bss_reference.models import (
     DeactivateActivation,
     Eligibility,
     ServiceEntity,
-    ServiceType,
 )
 from bss_reference.problems import bad_request, conflict, not_found
 

@@ -14,6 +14,7 @@ import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from bss_contract.enums import SubscriptionStatus
 from bss_reference.common import (
     Paging,
     UuidPath,
@@ -38,7 +39,6 @@ from bss_reference.models import (
     CreateSubscription,
     PageResponse,
     SubscriptionResponse,
-    SubscriptionStatus,
     UpdateSubscription,
 )
 from bss_reference.problems import ApiError, bad_request, not_found

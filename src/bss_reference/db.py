@@ -158,13 +158,6 @@ class Database:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def field_exists(self, name: str, field: str, value: Any) -> bool:
-        row = self.conn.execute(
-            f"SELECT 1 FROM {name} WHERE deleted=0 AND json_extract(doc, ?)=? LIMIT 1",
-            (f"$.{field}", value),
-        ).fetchone()
-        return row is not None
-
     def count(self, name: str, where: str = "", params: Iterable[Any] = ()) -> int:
         sql = f"SELECT count(*) FROM {name} WHERE deleted=0" + (f" AND ({where})" if where else "")
         return self.conn.execute(sql, tuple(params)).fetchone()[0]

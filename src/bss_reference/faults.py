@@ -8,7 +8,7 @@ the command-line values. Endpoint keys are ``"METHOD <route template>"``, e.g.
 from __future__ import annotations
 
 import random
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,7 +38,7 @@ class ExponentialLatency(_Strict):
     mean_ms: float = Field(gt=0, le=600_000)
 
 
-Latency = Union[FixedLatency, UniformLatency, NormalLatency, ExponentialLatency]
+Latency = FixedLatency | UniformLatency | NormalLatency | ExponentialLatency
 
 
 class EndpointFault(_Strict):

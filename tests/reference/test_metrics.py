@@ -46,8 +46,8 @@ def test_request_counts_equal_the_requests_made(reference_server_factory):
     assert _value(text, h, uri="/realms/bss/protocol/openid-connect/token", method="POST", status="200") == 1
     assert _value(text, h, uri="UNKNOWN", method="GET", status="404") == 1
     assert "/actuator/prometheus" not in text
-    total = sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
-                if l.startswith(h + "{") and 'uri="/actuator/health"' not in l)
+    total = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                if line.startswith(h + "{") and 'uri="/actuator/health"' not in line)
     assert total == 12  # every request above exactly once (start-up health polls excluded)
     assert _value(text, h, uri="/actuator/health", method="GET", status="200") >= 1
     assert _value(text, "bss_customers_created_total") == 1

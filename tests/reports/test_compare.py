@@ -1,4 +1,5 @@
-"""compare.py: rules, noise widening, endpoints missing/new, warnings and the four renderers."""
+"""The compare package: rules and their one tolerance vocabulary, noise widening, endpoints missing/new,
+warnings and the four renderers."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import pytest
 from synthetic import KEYS, make_run_dir
 
 from bss_loadtest.core.errors import InputError
+from bss_loadtest.core.profiles import Tolerances
 from bss_loadtest.reports.baseline import read_baseline, save_baseline
 from bss_loadtest.reports.compare import (
+    DEFAULT_TOLERANCES,
     NOISE_K,
+    CompareTolerances,
     RegressionRule,
     compare,
     exit_code,
@@ -74,7 +78,7 @@ def test_latency_rule_needs_both_relative_and_absolute(baseline, run, fails):
 
 
 def test_rule_message_and_improvement():
-    rule = RegressionRule("p95_ms", 0.10, 5.0)
+    rule = RegressionRule("p95_ms", relative=0.10, absolute=5.0)
     assert rule.fails(100, 130) == "p95 100.0 ms → 130.0 ms (+30.0 ms, +30.0 %; allowed ±10.0 ms)"
     assert rule.improves(100, 70) and not rule.improves(100, 95)
 
@@ -89,7 +93,7 @@ def test_error_rate_and_throughput_rules():
 
 
 def test_noise_widens_the_allowance():
-    rule = RegressionRule("p95_ms", 0.10, 5.0)
+    rule = RegressionRule("p95_ms", relative=0.10, absolute=5.0)
     assert rule.fails(100, 120) is not None
     assert rule.fails(100, 120, sigma=8.0) is None  # 3σ = 24 ms
     assert rule.fails(100, 125, sigma=8.0) is not None
@@ -97,17 +101,43 @@ def test_noise_widens_the_allowance():
 
 
 def test_tolerances_from_the_profile_and_bad_ones():
-    rules = rules_from({"p95": {"relative": 0.5}, "errors": {"absolute": 0.05}, "throughput": 0.2, "noise_k": 2})
+    rules = rules_from({"p95_ms": {"relative": 0.5}, "error_rate": {"absolute": 0.05}, "rps": {"relative": 0.2}, "noise_k": 2})
     assert rules["p95_ms"].fails(100, 140) is None and rules["p95_ms"].noise_k == 2
     assert rules["p95_ms"].absolute == 5.0  # the default part that was not overridden
     assert rules["error_rate"].fails(0.0, 0.04) is None
     assert rules["rps"].fails(10, 8.5) is None
     with pytest.raises(InputError, match=r"tolerances.p96: unknown metric \(known: p50_ms"):
         rules_from({"p96": 0.1})
-    with pytest.raises(InputError, match=r"tolerances.p95.rel: unknown key"):
-        rules_from({"p95": {"rel": 0.1}})
+    with pytest.raises(InputError, match=r"tolerances.p95_ms.rel: unknown key"):
+        rules_from({"p95_ms": {"rel": 0.1}})
     with pytest.raises(InputError, match=r"must be a non-negative number"):
-        rules_from({"p95": {"relative": -1}})
+        rules_from({"p95_ms": {"relative": -1}})
+
+
+@pytest.mark.parametrize(("tolerances", "message"), [
+    ({"p95": {"relative": 0.1}}, r"^tolerances\.p95: unknown metric \(known: p50_ms, p95_ms, p99_ms, error_rate, rps, noise_k\)$"),
+    ({"throughput": 0.2}, r"^tolerances\.throughput: unknown metric"),
+    ({"p95_ms": 0.2}, r"^tolerances\.p95_ms: must be a mapping with relative/absolute$"),
+    ({"p95_ms": {"relative": "0.1"}}, r"^tolerances\.p95_ms\.relative: must be a non-negative number or null$"),
+    ({"error_rate": {"absolute": True}}, r"^tolerances\.error_rate\.absolute: must be a non-negative number or null$"),
+    ({"noise_k": -1}, r"^tolerances\.noise_k: must be a non-negative number$"),
+    (["p95_ms"], r"^tolerances: must be a mapping of metric to tolerance$"),
+])
+def test_one_tolerance_vocabulary(tolerances, message):
+    """Only CompareTolerances' keys: no aliases (p95, throughput) and no bare numbers."""
+    with pytest.raises(InputError, match=message):
+        rules_from(tolerances)
+
+
+def test_a_profiles_tolerances_are_in_that_vocabulary():
+    mapping = Tolerances(p95_pct=20, error_rate_points=2, throughput_pct=5).as_compare_mapping()
+    assert CompareTolerances.model_validate(mapping).model_dump(exclude_unset=True) == mapping
+    rules = rules_from(mapping)
+    assert (rules["p95_ms"].relative, rules["p95_ms"].absolute) == (0.2, 5.0)
+    assert (rules["error_rate"].relative, rules["error_rate"].absolute) == (None, 0.02)
+    assert (rules["rps"].relative, rules["rps"].absolute) == (0.05, None)
+    assert rules["p50_ms"] == rules_from(None)["p50_ms"]  # what the profile does not set keeps compare's default
+    assert Tolerances().as_compare_mapping() == {m: DEFAULT_TOLERANCES[m] for m in ("p95_ms", "error_rate", "rps")}
 
 
 # -- comparisons of synthetic runs ----------------------------------------------------------
@@ -186,7 +216,7 @@ def test_warnings_when_run_and_baseline_differ(root, base):
 def test_profile_tolerances_are_used(root, base):
     slow = KEYS[3]
     loose = run(root, "slow-loose", seed=2, slow={slow: 50.0},
-                summary_meta={"tolerances": {"p50": {"relative": 3.0}, "p95": {"relative": 3.0}, "p99": {"relative": 3.0}}})
+                summary_meta={"tolerances": {"p50_ms": {"relative": 3.0}, "p95_ms": {"relative": 3.0}, "p99_ms": {"relative": 3.0}}})
     assert compare(load_summary(loose), base).regressions == []
 
 
@@ -245,11 +275,11 @@ def test_markdown(slow_comparison):
     assert lines[0].startswith("## ❌ REGRESSION")
     regressions_at, all_at = lines.index("### Regressions"), lines.index("### All endpoints")
     assert regressions_at < all_at
-    regression_rows = [l for l in lines[regressions_at:all_at] if l.startswith("| GET")]
-    assert regression_rows and all("orders/{id}" in l for l in regression_rows)
-    table = [l for l in lines[all_at:] if l.startswith("| ")]
+    regression_rows = [line for line in lines[regressions_at:all_at] if line.startswith("| GET")]
+    assert regression_rows and all("orders/{id}" in line for line in regression_rows)
+    table = [line for line in lines[all_at:] if line.startswith("| ")]
     assert len(table) == 1 + 21  # header + 20 endpoints + Aggregated
-    assert all(l.count("|") - l.count("\\|") == 7 for l in table)
+    assert all(line.count("|") - line.count("\\|") == 7 for line in table)
 
 
 def test_json(slow_comparison):
@@ -290,7 +320,7 @@ def test_run_compare_writes_all_formats(root, base):
 
 
 def test_counting_noise_widens_throughput_and_error_rate():
-    from bss_loadtest.reports.compare import _sampling_error
+    from bss_loadtest.reports.compare.compute import _sampling_error
 
     # 100 requests in 10 s each: rps 10 ± √(100/100 + 100/100) = ±1.41/s; 3σ = 4.2/s beats 10 % = 1/s
     assert _sampling_error("rps", 100, 100, 10.0, 10.0, 10.0, 10.0) == pytest.approx(2 ** 0.5)

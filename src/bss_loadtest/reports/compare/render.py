@@ -1,0 +1,259 @@
+"""Renderers of a finished :class:`~.compute.Comparison`: Markdown, HTML, JSON and JUnit XML.
+
+They never decide anything; :data:`RENDERERS` maps each format to its renderer and
+:func:`render` picks one by name.
+
+This module does not import locust.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING
+
+from bss_loadtest.core.errors import InputError
+from bss_loadtest.reports.compare.compute import MIN_TAIL_SAMPLES, NOISE_MIN_BASELINES, Comparison, MetricComparison
+from bss_loadtest.reports.compare.rules import (
+    METRIC_LABELS,
+    METRICS,
+    NOISE_K,
+    describe_change,
+    format_allowance,
+    format_change,
+    format_metric,
+)
+from bss_loadtest.reports.results import AGGREGATED
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SMOOTH_S = 15
+"""Window (seconds) of the rolling median on the compare report's latency-over-time chart."""
+
+_MARK = {"regression": "▲ regression", "improvement": "▼ improved", "ok": "", "no data": "no data", "too few": "too few samples"}
+_MD_MARK = {"regression": " ▲", "improvement": " ▼", "too few": " ·"}
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _tolerances_line(c: Comparison, escape_text: Callable[[str], str]) -> str:
+    return ("Tolerances: " + "; ".join(f"{METRIC_LABELS[m]} {escape_text(d)}" for m, d in c.rules.items())
+            + f"; widened to {NOISE_K:g}σ of the stored baselines when at least {NOISE_MIN_BASELINES} exist.")
+
+
+def to_markdown(comparison: Comparison) -> str:
+    """Markdown for a CI job summary or a PR comment: verdict, regressions first, all rows, notes."""
+    c = comparison
+    icon = "❌" if c.regressed else "✅"
+    out = [f"## {icon} {_md(c.verdict())}", "",
+           f"Run `{_md(c.run_id)}` vs baseline `{_md(c.baseline_run_id)}` (saved {_md(c.baseline_saved_at or '–')}), "
+           f"profile **{_md(c.profile)}**, host `{_md(c.host or '–')}`.", ""]
+    if c.regressions:
+        out += ["### Regressions", "", "| endpoint | metric | baseline | run | change | allowed |", "|---|---|---:|---:|---:|---:|"]
+        for r in c.regressions:
+            out.append(f"| {_md(r.endpoint)} | {METRIC_LABELS[r.metric]} | {format_metric(r.metric, r.baseline)} | "
+                       f"{format_metric(r.metric, r.run)} | {format_change(r.metric, r.baseline, r.run)} | "
+                       f"{format_allowance(r.metric, r.allowance)} |")
+        out.append("")
+    if c.warnings:
+        out += ["### Warnings", ""] + [f"- ⚠️ {_md(w)}" for w in c.warnings] + [""]
+    out += ["### All endpoints", "",
+            f"baseline → run; ▲ regression, ▼ improvement, · too few samples to judge (< {MIN_TAIL_SAMPLES} above the percentile)", "",
+            "| endpoint | " + " | ".join(METRIC_LABELS[m] for m in METRICS) + " |",
+            "|---|" + "---:|" * len(METRICS)]
+    by_key: dict[str, dict[str, MetricComparison]] = {}
+    for r in c.rows:
+        by_key.setdefault(r.endpoint, {})[r.metric] = r
+    for key, metrics in by_key.items():
+        cells = []
+        for m in METRICS:
+            r = metrics.get(m)
+            if r is None or r.status == "no data":
+                cells.append("–")
+                continue
+            cells.append(f"{format_metric(m, r.baseline)} → {format_metric(m, r.run)}{_MD_MARK.get(r.status, '')}")
+        name = f"**{_md(key)}**" if key == AGGREGATED else _md(key)
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("")
+    if c.infos:
+        out += [f"- ℹ️ {_md(i)}" for i in c.infos] + [""]
+    out.append(_tolerances_line(c, _md))
+    return "\n".join(out) + "\n"
+
+
+def to_json(comparison: Comparison) -> str:
+    """The comparison as JSON (verdict, rows, notes, rules)."""
+    return json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_junit(comparison: Comparison) -> str:
+    """JUnit XML: one testcase per endpoint and metric, ``<failure>`` on a regression."""
+    c = comparison
+    failures = len(c.regressions)
+    skipped = sum(1 for r in c.rows if r.status in ("no data", "too few")) + len(c.missing_in_run)
+    suite = ET.Element("testsuite", {
+        "name": f"bss-loadtest compare {c.profile}", "tests": str(len(c.rows) + len(c.missing_in_run)),
+        "failures": str(failures), "errors": "0", "skipped": str(skipped),
+    })
+    props = ET.SubElement(suite, "properties")
+    for name, value in (("run_id", c.run_id), ("baseline_run_id", c.baseline_run_id), ("profile", c.profile),
+                        ("host", c.host or ""), ("baseline_path", c.baseline_path or "")):
+        ET.SubElement(props, "property", {"name": name, "value": value})
+    for r in c.rows:
+        case = ET.SubElement(suite, "testcase", {"classname": r.endpoint, "name": METRIC_LABELS[r.metric], "time": "0"})
+        if r.status == "regression":
+            failure = ET.SubElement(case, "failure", {"message": r.message or "regression", "type": "regression"})
+            failure.text = r.message
+        elif r.status == "no data":
+            ET.SubElement(case, "skipped", {"message": "no data in run or baseline"})
+        elif r.status == "too few":
+            ET.SubElement(case, "skipped", {"message": r.message or "too few samples"})
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = f"{describe_change(r.metric, r.baseline, r.run, r.allowance, arrow='->')} {r.status}"
+    for key in c.missing_in_run:
+        case = ET.SubElement(suite, "testcase", {"classname": key, "name": "exercised", "time": "0"})
+        ET.SubElement(case, "skipped", {"message": "not exercised in this run"})
+    if c.notes:
+        err = ET.SubElement(suite, "system-err")
+        err.text = "\n".join(f"{n.level}: {n.message}" for n in c.notes)
+    root = ET.Element("testsuites", {"name": "bss-loadtest", "tests": suite.get("tests", "0"),
+                                     "failures": str(failures), "errors": "0", "skipped": str(skipped)})
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _p95_bars(c: Comparison) -> str:
+    from bss_loadtest.reports.report import figure_img, new_figure
+
+    rows = [r for r in c.rows if r.metric == "p95_ms" and r.baseline is not None and r.run is not None]
+    if not rows:
+        return ""
+    labels = [r.endpoint for r in rows]
+    y = list(range(len(rows)))
+    height, width = max(2.5, 0.28 * len(rows) + 1.2), 7.5
+    fig = new_figure(figsize=(width, height))
+    # Fixed margins, not a layout engine: measuring the labels would cost a second draw.
+    label_in = 0.056 * max(len(label) for label in labels) + 0.15  # 7 pt DejaVu Sans ≈ 0.056 in per character
+    fig.subplots_adjust(left=min(0.6, label_in / width), right=0.97, top=1 - 0.35 / height, bottom=0.6 / height)
+    ax = fig.subplots()
+    ax.barh([v + 0.2 for v in y], [r.baseline for r in rows], height=0.4, color="#9aa5b8", label="baseline")
+    colors = ["#dc2626" if r.status == "regression" else ("#16a34a" if r.status == "improvement" else "#2563eb") for r in rows]
+    ax.barh([v - 0.2 for v in y], [r.run for r in rows], height=0.4, color=colors, label="run")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("p95 (ms); red = regression, green = improvement")
+    ax.set_title("p95 per endpoint: run vs baseline", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(True, axis="x", color="#e5e7eb", lw=0.6)
+    return f"<figure>{figure_img(fig, 'p95 per endpoint, run versus baseline')}</figure>"
+
+
+def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.DataFrame | None) -> str:
+    from bss_loadtest.reports.report import figure_img, new_figure
+    from bss_loadtest.reports.results import aggregated_history
+
+    series = [(label, aggregated_history(df), color) for label, df, color in
+              (("baseline", baseline_history, "#9aa5b8"), ("run", run_history, "#2563eb")) if df is not None and len(df)]
+    if not series:
+        return ""
+    fig = new_figure(figsize=(6.5, 4.2))
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.13)
+    ax = fig.subplots()
+    for label, df, color in series:
+        # Per-second percentiles of a few dozen requests jump around; a rolling median shows the level.
+        x = df["elapsed_s"].to_numpy()
+        ax.plot(x, df["p95_ms"].rolling(SMOOTH_S, min_periods=1).median().to_numpy(), lw=1.2, color=color, label=f"{label} p95")
+        ax.plot(x, df["p50_ms"].rolling(SMOOTH_S, min_periods=1).median().to_numpy(), lw=0.9, ls=":", color=color,
+                label=f"{label} p50")
+    ax.set_xlabel("seconds since start")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title(f"Aggregated latency over time ({SMOOTH_S} s rolling median)", fontsize=10)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(True, color="#e5e7eb", lw=0.6)
+    return f"<figure>{figure_img(fig, 'aggregated latency over time, run and baseline')}</figure>"
+
+
+def to_html(comparison: Comparison, run_history_df: pd.DataFrame | None = None,
+            baseline_history_df: pd.DataFrame | None = None) -> str:
+    """Self-contained HTML: verdict, charts side by side, regressions, all rows, notes."""
+    from bss_loadtest.reports.report import page, table
+
+    c = comparison
+    cls = "bad" if c.regressed else "ok"
+    body = [f"<h1>Compare: run {escape(c.run_id)} vs baseline {escape(c.baseline_run_id)}</h1>",
+            f'<p>Profile <b>{escape(c.profile)}</b>, host {escape(c.host or "–")}; baseline saved '
+            f'{escape(c.baseline_saved_at or "–")} <span class="muted">({escape(c.baseline_path or "")})</span></p>',
+            f'<div class="banner {cls}">{escape(c.verdict())}</div>']
+    for w in c.warnings:
+        body.append(f'<div class="banner warn">{escape(w)}</div>')
+    charts = _p95_bars(c) + _latency_over_time(run_history_df, baseline_history_df)
+    if charts:
+        body.append(f'<div class="charts">{charts}</div>')
+    headers = ["endpoint", "metric", "baseline", "run", "change", "allowed", "σ (baselines)", "verdict"]
+
+    def cells(r: MetricComparison) -> list[str]:
+        return [escape(r.endpoint), METRIC_LABELS[r.metric], escape(format_metric(r.metric, r.baseline)),
+                escape(format_metric(r.metric, r.run)), escape(format_change(r.metric, r.baseline, r.run)),
+                escape(format_allowance(r.metric, r.allowance)),
+                "–" if r.sigma is None else escape(format_metric(r.metric, r.sigma)), escape(_MARK[r.status])]
+
+    if c.regressions:
+        body.append("<h2>Regressions</h2>" + table(headers, [cells(r) for r in c.regressions], left=2,
+                                                    row_classes=["regression"] * len(c.regressions)))
+    body.append("<h2>All metrics</h2>" + table(headers, [cells(r) for r in c.rows], left=2,
+                                               row_classes=[r.status if r.status in ("regression", "improvement") else ""
+                                                            for r in c.rows]))
+    if c.infos:
+        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(i)}</li>" for i in c.infos) + "</ul>")
+    body.append(f'<p class="muted">{_tolerances_line(c, escape)}</p>')
+    return page(f"Compare {c.run_id} vs {c.baseline_run_id}", "\n".join(body))
+
+
+def _no_history() -> pd.DataFrame | None:
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Histories:
+    """Loaders of the aggregated series over time of run and baseline, which only the HTML charts draw:
+    called when HTML is rendered, so the files are read only then."""
+
+    run: Callable[[], pd.DataFrame | None] = _no_history
+    baseline: Callable[[], pd.DataFrame | None] = _no_history
+
+
+def _html(comparison: Comparison, histories: Histories) -> str:
+    return to_html(comparison, histories.run(), histories.baseline())
+
+
+RENDERERS: dict[str, Callable[[Comparison, Histories], str]] = {
+    "md": lambda comparison, _histories: to_markdown(comparison),
+    "html": _html,
+    "json": lambda comparison, _histories: to_json(comparison),
+    "junit": lambda comparison, _histories: to_junit(comparison),
+}
+"""Format name → renderer of a comparison (with the series its charts may draw)."""
+FORMATS = tuple(RENDERERS)
+FORMAT_FILES = {"md": "compare.md", "html": "compare.html", "json": "compare.json", "junit": "compare-junit.xml"}
+
+
+def check_formats(formats: tuple[str, ...]) -> None:
+    unknown = [f for f in formats if f not in RENDERERS]
+    if unknown:
+        raise InputError(f"unknown compare format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
+
+
+def render(comparison: Comparison, fmt: str, histories: Histories | None = None) -> str:
+    """The comparison in format ``fmt`` (one of :data:`FORMATS`)."""
+    check_formats((fmt,))
+    return RENDERERS[fmt](comparison, histories or Histories())
+

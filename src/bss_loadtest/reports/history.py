@@ -124,20 +124,15 @@ def load_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH):  # 
 def render_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH, *, profile: str,
                  last_n: int = TREND_LAST_N) -> str:
     """Self-contained HTML: p95 and error rate per endpoint over the last ``last_n`` runs of ``profile``."""
-    from html import escape
-
-    from bss_loadtest.reports.report import figure_img, fmt, new_figure, page, pct, table
+    from bss_loadtest.reports.html import Cell, Table, chart, fmt, new_figure, pct, render_page
 
     frame = load_trend(history_path)
     frame = frame[frame["profile"] == profile]
     runs = (frame.drop_duplicates("run_id").sort_values("started_at").tail(last_n))
-    body = [f"<h1>Trend: profile {escape(profile)}</h1>"]
+    page = {"title": f"Trend {profile}", "profile": profile}
     if runs.empty:
-        body.append(f'<p class="muted">No runs of profile {escape(profile)} in {escape(str(history_path))}.</p>')
-        return page(f"Trend {profile}", "\n".join(body))
+        return render_page("trend.html", **page, count=0, history_path=str(history_path))
     frame = frame[frame["run_id"].isin(set(runs["run_id"]))].sort_values("started_at")
-    body.append(f"<p>Last {len(runs)} run(s), {escape(str(runs['started_at'].iloc[0]))} to "
-                f"{escape(str(runs['started_at'].iloc[-1]))}.</p>")
 
     fig = new_figure(figsize=(13, 5.2))
     fig.subplots_adjust(left=0.05, right=0.78, top=0.93, bottom=0.17, wspace=0.18)
@@ -155,16 +150,18 @@ def render_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH, *,
         ax.grid(True, color="#e5e7eb", lw=0.6)
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     err_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6)
-    body.append(f"<figure>{figure_img(fig, 'p95 and error rate per endpoint over the last runs')}</figure>")
 
     agg = frame[frame["key"] == AGGREGATED]
-    rows = [[escape(str(r["run_id"])), escape(str(r["started_at"])), escape(str(r["git_commit"])[:10] or "–"),
+    rows = [[str(r["run_id"]), str(r["started_at"]), str(r["git_commit"])[:10] or "–",
              fmt(int(r["count"])), pct(float(r["error_rate"])), fmt(r["p50_ms"]), fmt(r["p95_ms"]), fmt(r["p99_ms"]),
-             fmt(float(r["rps"]), 2), f'<span class="{"pass" if int(r["exit_code"]) == 0 else "fail"}">{int(r["exit_code"])}</span>']
+             fmt(float(r["rps"]), 2), Cell(str(int(r["exit_code"])), cls="pass" if int(r["exit_code"]) == 0 else "fail")]
             for r in agg.to_dict("records")]
-    body.append("<h2>Runs (Aggregated)</h2>" + table(
-        ["run", "started", "commit", "requests", "error rate", "p50", "p95", "p99", "rps", "exit"], rows, left=3))
-    return page(f"Trend {profile}", "\n".join(body))
+    return render_page(
+        "trend.html", **page, count=len(runs), first=str(runs["started_at"].iloc[0]), last=str(runs["started_at"].iloc[-1]),
+        over_runs=chart(fig, "p95 and error rate per endpoint over the last runs"),
+        runs_table=Table(headers=["run", "started", "commit", "requests", "error rate", "p50", "p95", "p99", "rps", "exit"],
+                   rows=rows, left=3),
+    )
 
 
 def write_trend(history_path: str | os.PathLike[str] = DEFAULT_HISTORY_PATH, *, profile: str,

@@ -12,7 +12,6 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
 from typing import TYPE_CHECKING
 
 from bss_loadtest.core.errors import InputError
@@ -26,6 +25,7 @@ from bss_loadtest.reports.compare.rules import (
     format_change,
     format_metric,
 )
+from bss_loadtest.reports.html import Chart, Table, chart, new_figure, render_page
 from bss_loadtest.reports.results import AGGREGATED
 
 if TYPE_CHECKING:
@@ -130,12 +130,11 @@ def to_junit(comparison: Comparison) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _p95_bars(c: Comparison) -> str:
-    from bss_loadtest.reports.report import figure_img, new_figure
+def _p95_bars(c: Comparison) -> Chart | None:
 
     rows = [r for r in c.rows if r.metric == "p95_ms" and r.baseline is not None and r.run is not None]
     if not rows:
-        return ""
+        return None
     labels = [r.endpoint for r in rows]
     y = list(range(len(rows)))
     height, width = max(2.5, 0.28 * len(rows) + 1.2), 7.5
@@ -154,17 +153,16 @@ def _p95_bars(c: Comparison) -> str:
     ax.set_title("p95 per endpoint: run vs baseline", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, axis="x", color="#e5e7eb", lw=0.6)
-    return f"<figure>{figure_img(fig, 'p95 per endpoint, run versus baseline')}</figure>"
+    return chart(fig, "p95 per endpoint, run versus baseline")
 
 
-def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.DataFrame | None) -> str:
-    from bss_loadtest.reports.report import figure_img, new_figure
+def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.DataFrame | None) -> Chart | None:
     from bss_loadtest.reports.results import aggregated_history
 
     series = [(label, aggregated_history(df), color) for label, df, color in
               (("baseline", baseline_history, "#9aa5b8"), ("run", run_history, "#2563eb")) if df is not None and len(df)]
     if not series:
-        return ""
+        return None
     fig = new_figure(figsize=(6.5, 4.2))
     fig.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.13)
     ax = fig.subplots()
@@ -179,43 +177,28 @@ def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.Da
     ax.set_title(f"Aggregated latency over time ({SMOOTH_S} s rolling median)", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(True, color="#e5e7eb", lw=0.6)
-    return f"<figure>{figure_img(fig, 'aggregated latency over time, run and baseline')}</figure>"
+    return chart(fig, "aggregated latency over time, run and baseline")
+
+
+def _metric_table(rows: list[MetricComparison], row_classes: list[str]) -> Table:
+    headers = ["endpoint", "metric", "baseline", "run", "change", "allowed", "σ (baselines)", "verdict"]
+    cells = [[r.endpoint, METRIC_LABELS[r.metric], format_metric(r.metric, r.baseline), format_metric(r.metric, r.run),
+              format_change(r.metric, r.baseline, r.run), format_allowance(r.metric, r.allowance),
+              "–" if r.sigma is None else format_metric(r.metric, r.sigma), _MARK[r.status]] for r in rows]
+    return Table(headers=headers, rows=cells, left=2, row_classes=row_classes)
 
 
 def to_html(comparison: Comparison, run_history_df: pd.DataFrame | None = None,
             baseline_history_df: pd.DataFrame | None = None) -> str:
     """Self-contained HTML: verdict, charts side by side, regressions, all rows, notes."""
-    from bss_loadtest.reports.report import page, table
-
     c = comparison
-    cls = "bad" if c.regressed else "ok"
-    body = [f"<h1>Compare: run {escape(c.run_id)} vs baseline {escape(c.baseline_run_id)}</h1>",
-            f'<p>Profile <b>{escape(c.profile)}</b>, host {escape(c.host or "–")}; baseline saved '
-            f'{escape(c.baseline_saved_at or "–")} <span class="muted">({escape(c.baseline_path or "")})</span></p>',
-            f'<div class="banner {cls}">{escape(c.verdict())}</div>']
-    for w in c.warnings:
-        body.append(f'<div class="banner warn">{escape(w)}</div>')
-    charts = _p95_bars(c) + _latency_over_time(run_history_df, baseline_history_df)
-    if charts:
-        body.append(f'<div class="charts">{charts}</div>')
-    headers = ["endpoint", "metric", "baseline", "run", "change", "allowed", "σ (baselines)", "verdict"]
-
-    def cells(r: MetricComparison) -> list[str]:
-        return [escape(r.endpoint), METRIC_LABELS[r.metric], escape(format_metric(r.metric, r.baseline)),
-                escape(format_metric(r.metric, r.run)), escape(format_change(r.metric, r.baseline, r.run)),
-                escape(format_allowance(r.metric, r.allowance)),
-                "–" if r.sigma is None else escape(format_metric(r.metric, r.sigma)), escape(_MARK[r.status])]
-
-    if c.regressions:
-        body.append("<h2>Regressions</h2>" + table(headers, [cells(r) for r in c.regressions], left=2,
-                                                    row_classes=["regression"] * len(c.regressions)))
-    body.append("<h2>All metrics</h2>" + table(headers, [cells(r) for r in c.rows], left=2,
-                                               row_classes=[r.status if r.status in ("regression", "improvement") else ""
-                                                            for r in c.rows]))
-    if c.infos:
-        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(i)}</li>" for i in c.infos) + "</ul>")
-    body.append(f'<p class="muted">{_tolerances_line(c, escape)}</p>')
-    return page(f"Compare {c.run_id} vs {c.baseline_run_id}", "\n".join(body))
+    charts = [one for one in (_p95_bars(c), _latency_over_time(run_history_df, baseline_history_df)) if one is not None]
+    return render_page(
+        "compare.html", title=f"Compare {c.run_id} vs {c.baseline_run_id}", c=c, charts=charts,
+        regressions=_metric_table(c.regressions, ["regression"] * len(c.regressions)) if c.regressions else None,
+        all_metrics=_metric_table(c.rows, [r.status if r.status in ("regression", "improvement") else "" for r in c.rows]),
+        tolerances=_tolerances_line(c, str),
+    )
 
 
 def _no_history() -> pd.DataFrame | None:

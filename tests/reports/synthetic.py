@@ -125,7 +125,8 @@ def make_summary(stats: RunStats, stages: list[dict[str, Any]], *, run_id: str =
     ]
     defaults: dict[str, Any] = dict(host="http://127.0.0.1:8080", profile_hash="abc123", suite_version="0.1.0",
                                     git_commit="0" * 40, stages=stages, thresholds=thresholds,
-                                    cleanup={"deleted": 42, "not_deleted": [{"resource": "customer", "id": "c-<1>", "reason": "409 Conflict"}]})
+                                    cleanup={"deleted": 42, "not_deleted": [
+                                        {"resource": "customer", "id": "c-<1>", "reason": "409 Conflict"}]})
     defaults.update(meta)
     return summary_from_stats(stats, run_id=run_id, profile=profile, started_at=T0, ended_at=T0 + duration_s, **defaults)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from bss_loadtest.reports.results import (
     Summary,
     _display,
     _os_reason,
+    atomic_write_bytes,
     first_error,
     load_history,
     load_summary,
@@ -210,26 +210,14 @@ def save_baseline(
 
 
 def _write_new(target: Path, payload: bytes) -> None:
-    """Write ``target`` only if it does not exist: temp file + fsync + hard link (atomic, no overwrite)."""
-    tmp: str | None = None
+    """Write ``target`` only if it does not exist (atomic, never an overwrite)."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, target)
+        atomic_write_bytes(target, payload, replace=False)
     except FileExistsError:
         raise InputError(f"{target}: a baseline with this name exists already; baselines are never overwritten") from None
     except OSError as exc:
         raise ResultsWriteError(f"{target}: cannot write: {_os_reason(exc)}") from exc
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _baseline_files(root: Path, profile: str | None) -> list[Path]:

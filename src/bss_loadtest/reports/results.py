@@ -56,11 +56,13 @@ class ResultsWriteError(SuiteError):
 # -- atomic writes ---------------------------------------------------------------------------
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, replace: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, ``os.replace``.
 
-    On any ``OSError`` the previous file (if any) is left intact, the temporary file is removed and
-    :class:`ResultsWriteError` is raised with one line naming the path and the OS reason.
+    With ``replace=False`` the name is claimed with a hard link instead, which raises
+    :class:`FileExistsError` if it exists: nothing is ever overwritten (baselines).
+    On any other ``OSError`` the previous file (if any) is left intact, the temporary file is removed
+    and :class:`ResultsWriteError` is raised with one line naming the path and the OS reason.
     """
     target = Path(path)
     tmp_name: str | None = None
@@ -70,9 +72,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-        tmp_name = None
+        if replace:
+            os.replace(tmp_name, target)
+            tmp_name = None
+        else:
+            os.link(tmp_name, target)  # the temporary name is removed below
         _fsync_directory(target.parent)
+    except FileExistsError:
+        raise
     except OSError as exc:
         raise ResultsWriteError(f"{target}: cannot write: {_os_reason(exc)}") from exc
     finally:

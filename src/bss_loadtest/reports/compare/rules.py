@@ -171,33 +171,29 @@ def _tolerance_problem(exc: ValidationError, source: str) -> str:
 # -- how a metric is written -----------------------------------------------------------------
 
 
-def format_metric(metric: str, value: float | None) -> str:
-    if value is None:
-        return "–"
+def _amount(metric: str, value: float, *, sign: str = "", unit_of_rate: str = " pp") -> str:
+    """``value`` in the metric's unit: an error rate in percent (points, for a difference), rps, ms."""
     if metric == "error_rate":
-        return f"{value * 100:.2f} %"
+        return f"{value * 100:{sign}.2f}{unit_of_rate}"
     if metric == "rps":
-        return f"{value:.2f}/s"
-    return f"{value:.1f} ms"
+        return f"{value:{sign}.2f}/s"
+    return f"{value:{sign}.1f} ms"
+
+
+def format_metric(metric: str, value: float | None) -> str:
+    return "–" if value is None else _amount(metric, value, unit_of_rate=" %")
 
 
 def format_change(metric: str, baseline: float | None, run: float | None) -> str:
     if baseline is None or run is None:
         return "–"
-    if metric == "error_rate":
-        return f"{(run - baseline) * 100:+.2f} pp"
     delta = run - baseline
-    unit = "/s" if metric == "rps" else " ms"
-    rel = f", {delta / baseline * 100:+.1f} %" if baseline else ""
-    return f"{delta:+.{2 if metric == 'rps' else 1}f}{unit}{rel}"
+    rel = f", {delta / baseline * 100:+.1f} %" if baseline and metric != "error_rate" else ""
+    return _amount(metric, delta, sign="+") + rel
 
 
 def format_allowance(metric: str, allowance: float | None) -> str:
-    if allowance is None:
-        return "–"
-    if metric == "error_rate":
-        return f"±{allowance * 100:.2f} pp"
-    return f"±{allowance:.2f}/s" if metric == "rps" else f"±{allowance:.1f} ms"
+    return "–" if allowance is None else "±" + _amount(metric, allowance)
 
 
 def describe_change(metric: str, baseline: float | None, run: float | None, allowance: float | None, *,

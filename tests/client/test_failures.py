@@ -68,3 +68,29 @@ def test_failures_module_does_not_import_locust():
     code = "import sys, bss_loadtest.core.failures; print('locust' in sys.modules, 'gevent' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.strip() == "False False"
+
+
+def test_failure_for_status_names_the_status_and_what_was_expected():
+    assert type(f.failure_for_status(503, "200")) is f.ServerError
+    assert str(f.failure_for_status(503, "200")) == "HTTP 503, expected 200"
+    assert type(f.failure_for_status(429, "200")) is f.RateLimited
+    assert type(f.failure_for_status(401, "200")) is f.AuthFailure
+    assert type(f.failure_for_status(404, "204")) is f.ClientError
+    unexpected = f.failure_for_status(302, "200/201")
+    assert type(unexpected) is f.UnexpectedStatus and str(unexpected) == "HTTP 302, expected 200/201"
+
+
+def test_failure_for_no_answer_is_classified_from_its_cause():
+    class Wrapped(Exception):
+        def __init__(self, original):
+            super().__init__("wrapped")
+            self.original = original
+
+    timeout = f.failure_for_status(0, "200", Wrapped(TimeoutError("timed out")))
+    assert type(timeout) is f.TimeoutFailure and str(timeout) == "timeout: TimeoutError"
+    refused = f.failure_for_status(0, "200", ConnectionRefusedError())
+    assert type(refused) is f.ConnectionFailure and str(refused) == "connection: ConnectionRefusedError"
+    odd = f.failure_for_status(0, "200", ValueError("x"))  # no answer at all is a connection failure
+    assert type(odd) is f.ConnectionFailure and str(odd) == "connection: ValueError"
+    assert type(f.failure_for_status(0, "200")) is f.ConnectionFailure
+    assert str(f.failure_for_status(0, "200")) == "connection"

@@ -113,11 +113,6 @@ def classify_status(status: int) -> str | None:
     return "unexpected_status"
 
 
-def failure_for_status(status: int, message: str) -> RequestFailure:
-    """A :class:`RequestFailure` of the class ``status`` belongs to."""
-    return FAILURE_BY_CLASS[classify_status(status) or "other"](message)
-
-
 _TIMEOUT_NAMES = frozenset({"Timeout", "TimeoutError", "timeout", "ConnectTimeout", "ReadTimeout"})
 _CONNECTION_NAMES = frozenset(
     {
@@ -168,3 +163,19 @@ def failure_class_of(exception: BaseException | None) -> str:
     if isinstance(exception, (ConnectionError, OSError)) or names & _CONNECTION_NAMES:
         return "connection"
     return "other"
+
+
+def failure_for_status(status: int, expected: str, error: BaseException | None = None) -> RequestFailure:
+    """The failure to mark a request with that answered ``status`` where ``expected`` (``"200"``,
+    ``"200/201"``) was the contract: ``HTTP 503, expected 200`` of the status's class.
+
+    Status 0 is no HTTP answer at all: the class comes from ``error`` (``timeout``, else
+    ``connection``) and the message names the cause's type, e.g. ``timeout: ConnectTimeout``.
+    """
+    if status:
+        return FAILURE_BY_CLASS[classify_status(status) or "other"](f"HTTP {status}, expected {expected}")
+    cls = failure_class_of(error) if error is not None else "connection"
+    if cls in ("other", "unexpected_status"):
+        cls = "connection"
+    cause = getattr(error, "original", None) or error
+    return FAILURE_BY_CLASS[cls](f"{cls}: {type(cause).__name__}" if cause is not None else cls)

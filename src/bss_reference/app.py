@@ -1,4 +1,8 @@
-"""``create_app(settings)``: the FastAPI application wrapped in the :class:`Gateway`."""
+"""``create_app(settings)``: the FastAPI application wrapped in the :class:`Gateway`.
+
+The handlers live in ``bss_reference.api`` as module-level routers; the app includes them and puts
+its :class:`Context` on ``app.state``, where each handler's ``ctx: Ctx`` parameter reads it.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from bss_reference import __version__
-from bss_reference.api import assets, customers, invoices, orders, payments, platform, products, services, subscriptions
+from bss_reference.api import BUSINESS_ROUTERS, platform
 from bss_reference.config import Settings
 from bss_reference.context import Context
 from bss_reference.gateway import Gateway, RouteTable
 from bss_reference.problems import ApiError, error_response, problem_response
 from bss_reference.seed import seed
-
-API_MODULES = (customers, orders, invoices, payments, products, services, assets, subscriptions)
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -102,27 +104,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings, ctx: Context | None = None) -> tuple[Gateway, Context]:
     """Build the server: the ASGI callable to serve and its :class:`Context`."""
     ctx = ctx or Context.create(settings)
-    seed(ctx.db)
+    seed(ctx.db, ctx.clock)
     ctx.metrics.customers.set(ctx.db.count("customers"))
     app = FastAPI(title="BSS reference server", version=__version__,
                   description="Reference implementation of the intended BSS API contract.",
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.ctx = ctx
     _install_handlers(app)
-    api_templates: list[str] = []
-    routers = [module.build_router(ctx) for module in API_MODULES]
-    routers.append(platform.build_router(ctx, api_templates))
+    routers = [*BUSINESS_ROUTERS, platform.router]
     for router in routers:
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     table = []
-    all_routes = list(app.routes) + [route for router in routers for route in router.routes]
-    for route in all_routes:
+    for route in list(app.routes) + [route for router in routers for route in router.routes]:
         if isinstance(route, (APIRoute, Route)):
-            methods = frozenset(route.methods or ())
-            table.append((route.path_regex, methods, route.path))
-            if route.path.startswith("/api/"):
-                api_templates.extend(f"{m} {route.path}" for m in sorted(methods) if m != "HEAD")
-    api_templates.sort()
+            table.append((route.path_regex, frozenset(route.methods or ()), route.path))
     app.state.route_table = route_table = RouteTable(table)
     return Gateway(app, ctx, route_table), ctx

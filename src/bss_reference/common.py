@@ -1,4 +1,4 @@
-"""Helpers shared by the API modules: ids, timestamps, paging, sorting and PageResponse."""
+"""Helpers shared by the API modules: ids, lookups, filters, paging, sorting and PageResponse."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import datetime as dt
 import json
 import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Path, Query
 from starlette.responses import Response
 
-from bss_reference.problems import ApiError, bad_request
+from bss_reference.db import Database
+from bss_reference.problems import ApiError, bad_request, not_found
 
 #: A path parameter that must be a UUID (checked by ``parse_uuid``; declared for OpenAPI).
 UuidPath = Annotated[str, Path(json_schema_extra={"format": "uuid"}, description="A UUID.")]
@@ -21,15 +23,6 @@ MAX_PAGE = 10_000_000
 MAX_SIZE = 10_000
 
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
-
-
-def now_ts() -> str:
-    """Date-time without zone, millisecond precision: ``2025-01-31T10:15:30.123``."""
-    return dt.datetime.now().isoformat(timespec="milliseconds")
-
-
-def today() -> dt.date:
-    return dt.date.today()
 
 
 def new_id() -> str:
@@ -59,6 +52,11 @@ def try_uuid(value: str) -> str | None:
         return None
 
 
+def principal(request: Any) -> str:
+    """Who calls: the bearer token's subject (set by the gateway), ``SYSTEM`` without auth."""
+    return request.scope.get("bss.principal") or "SYSTEM"
+
+
 def location(request: Any, ident: str) -> str:
     """``Location`` of a created resource: the request URL (without its query) plus the id."""
     return str(request.url.replace(query="")) + "/" + ident
@@ -77,9 +75,46 @@ def empty_ok() -> Response:
     return Response(status_code=200)
 
 
+def fetch(db: Database, table: str, what: str, ident: str, *, empty: bool = False) -> dict[str, Any]:
+    """The live row ``ident`` of ``table``, or a 404 ``<what> not found`` (``empty``: no body)."""
+    doc = db.get(table, ident)
+    if doc is None:
+        raise not_found(what, ident, empty=empty)
+    return doc
+
+
+def remove(db: Database, table: str, what: str, ident: str) -> Response:
+    """Hard-delete row ``ident``: 204, or a 404 when there is none."""
+    if not db.delete(table, ident):
+        raise not_found(what, ident)
+    return no_content()
+
+
+def same_id(path_id: str, body_id: object, field: str = "id") -> None:
+    """A body that repeats the path id must repeat it exactly (else 400 naming ``field``)."""
+    if str(body_id) != path_id:
+        raise bad_request(field, f"must equal the path {field}")
+
+
+def full_name(customer: dict[str, Any]) -> str:
+    return f"{customer['firstName']} {customer['lastName']}"
+
+
+def revise(doc: dict[str, Any], ts: str, **changes: Any) -> dict[str, Any]:
+    """Apply ``changes`` to a stored document: stamp ``updatedAt`` and count one more ``version``."""
+    doc.update(changes, updatedAt=ts, version=doc["version"] + 1)
+    return doc
+
+
 def like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def all_of(*filters: tuple[str, Iterable[Any]] | None) -> tuple[str, tuple[Any, ...]]:
+    """The SQL AND of ``(clause, params)`` filters, skipping ``None``: ``("a=? AND b=?", (1, 2))``."""
+    given = [f for f in filters if f is not None]
+    return " AND ".join(clause for clause, _ in given), tuple(p for _, params in given for p in params)
 
 
 @dataclass(frozen=True)
@@ -132,7 +167,7 @@ def page_body(content: list[Any], page: int, size: int, total: int) -> dict[str,
     }
 
 
-def page_response(db: Any, table: str, where: str, params: tuple, p: Paging, *,
+def page_response(db: Database, table: str, where: str, params: tuple, p: Paging, *,
                   order: str = "rid DESC") -> Response:
     rows, total = db.page(table, where, params, p.page, p.size, order=order)
     return json_response(page_body(rows, p.page, p.size, total))
@@ -147,7 +182,17 @@ def check_version(current: int, given: int | None) -> None:
 
 
 def enum_value(value: str, allowed: tuple[str, ...], field: str, *, case_insensitive: bool = False) -> str:
+    """``value`` if it is one of ``allowed`` (upper-cased first when ``case_insensitive``), else a 400."""
     v = value.upper() if case_insensitive else value
     if v not in allowed:
-        raise bad_request(field, f"must be one of {', '.join(allowed)}")
+        hint = " (case-insensitive)" if case_insensitive else ""
+        raise bad_request(field, f"must be one of {', '.join(allowed)}{hint}")
     return v
+
+
+def parse_date(value: str, field: str) -> str:
+    """A ``yyyy-MM-dd`` query value in its canonical form, or a 400 naming ``field``."""
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise bad_request(field, "must be a date yyyy-MM-dd") from None

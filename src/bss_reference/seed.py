@@ -6,7 +6,8 @@ Seeding happens only when the tables are empty, so a file database keeps what it
 from __future__ import annotations
 
 from bss_reference.api.products import derive as derive_product
-from bss_reference.common import new_id, now_ts
+from bss_reference.clock import Clock
+from bss_reference.common import new_id
 from bss_reference.db import Database
 
 SEED_PRODUCTS = [
@@ -33,19 +34,20 @@ SEED_SERVICES = [
 ]
 
 
-def seed(db: Database) -> None:
-    if db.count("products") == 0 and db.conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0:
+def seed(db: Database, clock: Clock) -> None:
+    # Soft-deleted products count: a catalogue emptied by DELETEs is not seeded again.
+    if db.conn.execute("SELECT count(*) FROM products").fetchone()[0] == 0:
         for code, name, ptype, cat, price, period in SEED_PRODUCTS:
-            ts = now_ts()
+            ts = clock.timestamp()
             db.insert("products", derive_product({
                 "id": new_id(), "productCode": code, "name": name,
                 "description": f"{name} (seeded)", "productType": ptype, "category": cat,
                 "price": price, "currency": "PLN", "billingPeriod": period, "status": "ACTIVE",
                 "validityStart": None, "validityEnd": None, "createdAt": ts, "updatedAt": ts,
-                "createdBy": "SYSTEM", "updatedBy": "SYSTEM", "version": 0}))
+                "createdBy": "SYSTEM", "updatedBy": "SYSTEM", "version": 0}, clock.today()))
     if db.count("services") == 0:
         for code, name, stype, cat, status, deps, auto in SEED_SERVICES:
-            ts = now_ts()
+            ts = clock.timestamp()
             db.insert("services", {
                 "id": new_id(), "createdAt": ts, "updatedAt": ts, "createdBy": "SYSTEM",
                 "updatedBy": "SYSTEM", "version": 0, "deletedAt": None, "serviceCode": code,

@@ -9,22 +9,27 @@ payments, subscriptions and service activations.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from fastapi import APIRouter, Depends, Query, Request
 
+from bss_contract.enums import CustomerStatus
 from bss_reference.common import (
     Paging,
     UuidPath,
+    enum_value,
+    fetch,
     json_response,
     like,
     location,
     new_id,
     no_content,
-    now_ts,
     page_response,
     paging,
     parse_uuid,
+    revise,
 )
-from bss_reference.context import Context
+from bss_reference.context import Context, Ctx
 from bss_reference.models import (
     CONFLICT,
     ERRORS,
@@ -38,7 +43,7 @@ from bss_reference.models import (
 from bss_reference.problems import bad_request, conflict, not_found
 
 BASE = "/api/v1/customers"
-STATUSES = ("ACTIVE", "INACTIVE", "SUSPENDED", "TERMINATED")
+STATUSES = get_args(CustomerStatus)
 DISPLAY = {"ACTIVE": "Aktywny", "INACTIVE": "Nieaktywny", "SUSPENDED": "Zawieszony",
            "TERMINATED": "Rozwiązany"}
 TRANSITIONS = {
@@ -53,107 +58,99 @@ SEARCH_WHERE = ("json_extract(doc,'$.firstName') LIKE ?1 ESCAPE '\\' OR "
                 "json_extract(doc,'$.pesel') LIKE ?1 ESCAPE '\\' OR "
                 "json_extract(doc,'$.nip') LIKE ?1 ESCAPE '\\'")
 
-
-def parse_status(value: str, field: str = "status") -> str:
-    v = value.upper()
-    if v not in STATUSES:
-        raise bad_request(field, f"must be one of {', '.join(STATUSES)} (case-insensitive)")
-    return v
+router = APIRouter(tags=["customers"], responses=ERRORS)
 
 
-def build_router(ctx: Context) -> APIRouter:
-    db, metrics = ctx.db, ctx.metrics
-    r = APIRouter(tags=["customers"], responses=ERRORS)
+def parse_status(value: str) -> str:
+    return enum_value(value, STATUSES, "status", case_insensitive=True)
 
-    def load(ident: str, *, empty: bool = False) -> dict:
-        cid = parse_uuid(ident, "id")
-        doc = db.get("customers", cid)
-        if doc is None:
-            raise not_found("Customer", cid, empty=empty)
-        return doc
 
-    def check_unique(body: CreateCustomer, except_id: str | None = None) -> None:
-        for field in ("pesel", "nip"):
-            value = getattr(body, field)
-            if value is not None:
-                row = db.conn.execute(
-                    f"SELECT 1 FROM customers WHERE json_extract(doc,'$.{field}')=? AND id IS NOT ? LIMIT 1",
-                    (value, except_id)).fetchone()
-                if row:
-                    raise bad_request(field, "already exists")
+def load(ctx: Context, ident: str, *, empty: bool = False) -> dict:
+    return fetch(ctx.db, "customers", "Customer", parse_uuid(ident, "id"), empty=empty)
 
-    @r.post(BASE, status_code=201, response_model=CustomerResponse)
-    async def create_customer(body: CreateCustomer, request: Request):
-        check_unique(body)
-        ts = now_ts()
-        doc = {"id": new_id(), "firstName": body.firstName, "lastName": body.lastName,
-               "pesel": body.pesel, "nip": body.nip, "email": body.email, "phone": body.phone,
-               "status": "ACTIVE", "statusDisplayName": DISPLAY["ACTIVE"], "createdAt": ts,
-               "updatedAt": ts, "version": 0}
-        db.insert("customers", doc)
-        metrics.customers_created.inc()
-        metrics.customers.inc()
-        return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
-    def list_where(search: str | None, status: str | None) -> tuple[str, tuple]:
-        if search:
-            return SEARCH_WHERE, (like(search),)
-        if status:
-            return "status=?", (parse_status(status),)
-        return "", ()
+def check_unique(ctx: Context, body: CreateCustomer, except_id: str | None = None) -> None:
+    """``pesel`` and ``nip`` are unique among customers (a duplicate is a 400 naming the field)."""
+    for field in ("pesel", "nip"):
+        value = getattr(body, field)
+        if value is not None:
+            row = ctx.db.conn.execute(
+                f"SELECT 1 FROM customers WHERE json_extract(doc,'$.{field}')=? AND id IS NOT ? LIMIT 1",
+                (value, except_id)).fetchone()
+            if row:
+                raise bad_request(field, "already exists")
 
-    @r.get(BASE, response_model=PageResponse[CustomerResponse])
-    async def list_customers(p: Paging = Depends(paging),
-                             search: str | None = Query(None, max_length=200),
-                             status: str | None = Query(None, max_length=20)):
-        where, params = list_where(search, status)
-        return page_response(db, "customers", where, params, p)
 
-    @r.get(BASE + "/by-status/{status}", response_model=PageResponse[CustomerResponse])
-    async def list_customers_by_status(status: str, p: Paging = Depends(paging)):
-        return page_response(db, "customers", "status=?", (parse_status(status),), p)
+@router.post(BASE, status_code=201, response_model=CustomerResponse)
+async def create_customer(ctx: Ctx, body: CreateCustomer, request: Request):
+    check_unique(ctx, body)
+    ts = ctx.clock.timestamp()
+    doc = {"id": new_id(), "firstName": body.firstName, "lastName": body.lastName,
+           "pesel": body.pesel, "nip": body.nip, "email": body.email, "phone": body.phone,
+           "status": "ACTIVE", "statusDisplayName": DISPLAY["ACTIVE"], "createdAt": ts,
+           "updatedAt": ts, "version": 0}
+    ctx.db.insert("customers", doc)
+    ctx.metrics.customers_created.inc()
+    ctx.metrics.customers.inc()
+    return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
-    @r.get(BASE + "/search", response_model=PageResponse[CustomerResponse])
-    async def search_customers(searchTerm: str = Query(..., max_length=200),
-                               p: Paging = Depends(paging)):
-        return page_response(db, "customers", SEARCH_WHERE, (like(searchTerm),), p)
 
-    @r.get(BASE + "/{id}", response_model=CustomerResponse, responses=NOT_FOUND)
-    async def get_customer(id: UuidPath):
-        return json_response(load(id, empty=True))
+@router.get(BASE, response_model=PageResponse[CustomerResponse])
+async def list_customers(ctx: Ctx, p: Paging = Depends(paging),
+                         search: str | None = Query(None, max_length=200),
+                         status: str | None = Query(None, max_length=20)):
+    if search:  # search wins over status, as documented
+        return page_response(ctx.db, "customers", SEARCH_WHERE, (like(search),), p)
+    if status:
+        return page_response(ctx.db, "customers", "status=?", (parse_status(status),), p)
+    return page_response(ctx.db, "customers", "", (), p)
 
-    @r.put(BASE + "/{id}", response_model=CustomerResponse, responses={**NOT_FOUND, **CONFLICT})
-    async def update_customer(id: UuidPath, body: UpdateCustomer):
-        doc = load(id)
-        if doc["status"] == "TERMINATED":
-            raise conflict("A TERMINATED customer cannot be updated")
-        check_unique(body, except_id=doc["id"])
-        doc.update(firstName=body.firstName, lastName=body.lastName, pesel=body.pesel,
-                   nip=body.nip, email=body.email, phone=body.phone, updatedAt=now_ts(),
-                   version=doc["version"] + 1)
-        db.update("customers", doc)
-        metrics.customers_updated.inc()
-        return json_response(doc)
 
-    @r.put(BASE + "/{id}/status", response_model=CustomerResponse,
-           responses={**NOT_FOUND, **CONFLICT})
-    async def change_customer_status(id: UuidPath, body: ChangeCustomerStatus):
-        doc = load(id)
-        new = parse_status(body.status)
-        if new not in TRANSITIONS[doc["status"]]:
-            raise conflict(f"Illegal customer status transition {doc['status']} -> {new}")
-        doc.update(status=new, statusDisplayName=DISPLAY[new], updatedAt=now_ts(),
-                   version=doc["version"] + 1)
-        db.update("customers", doc)
-        metrics.customers_status_changed.inc()
-        return json_response(doc)
+@router.get(BASE + "/by-status/{status}", response_model=PageResponse[CustomerResponse])
+async def list_customers_by_status(ctx: Ctx, status: str, p: Paging = Depends(paging)):
+    return page_response(ctx.db, "customers", "status=?", (parse_status(status),), p)
 
-    @r.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
-    async def delete_customer(id: UuidPath):
-        cid = parse_uuid(id, "id")
-        if not db.delete_customer_cascade(cid):
-            raise not_found("Customer", cid, empty=True)
-        metrics.customers.dec()
-        return no_content()
 
-    return r
+@router.get(BASE + "/search", response_model=PageResponse[CustomerResponse])
+async def search_customers(ctx: Ctx, searchTerm: str = Query(..., max_length=200),
+                           p: Paging = Depends(paging)):
+    return page_response(ctx.db, "customers", SEARCH_WHERE, (like(searchTerm),), p)
+
+
+@router.get(BASE + "/{id}", response_model=CustomerResponse, responses=NOT_FOUND)
+async def get_customer(ctx: Ctx, id: UuidPath):
+    return json_response(load(ctx, id, empty=True))
+
+
+@router.put(BASE + "/{id}", response_model=CustomerResponse, responses={**NOT_FOUND, **CONFLICT})
+async def update_customer(ctx: Ctx, id: UuidPath, body: UpdateCustomer):
+    doc = load(ctx, id)
+    if doc["status"] == "TERMINATED":
+        raise conflict("A TERMINATED customer cannot be updated")
+    check_unique(ctx, body, except_id=doc["id"])
+    revise(doc, ctx.clock.timestamp(), firstName=body.firstName, lastName=body.lastName,
+           pesel=body.pesel, nip=body.nip, email=body.email, phone=body.phone)
+    ctx.db.update("customers", doc)
+    ctx.metrics.customers_updated.inc()
+    return json_response(doc)
+
+
+@router.put(BASE + "/{id}/status", response_model=CustomerResponse, responses={**NOT_FOUND, **CONFLICT})
+async def change_customer_status(ctx: Ctx, id: UuidPath, body: ChangeCustomerStatus):
+    doc = load(ctx, id)
+    new = parse_status(body.status)
+    if new not in TRANSITIONS[doc["status"]]:
+        raise conflict(f"Illegal customer status transition {doc['status']} -> {new}")
+    revise(doc, ctx.clock.timestamp(), status=new, statusDisplayName=DISPLAY[new])
+    ctx.db.update("customers", doc)
+    ctx.metrics.customers_status_changed.inc()
+    return json_response(doc)
+
+
+@router.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
+async def delete_customer(ctx: Ctx, id: UuidPath):
+    cid = parse_uuid(id, "id")
+    if not ctx.db.delete_customer_cascade(cid):
+        raise not_found("Customer", cid, empty=True)
+    ctx.metrics.customers.dec()
+    return no_content()

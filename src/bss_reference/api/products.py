@@ -8,27 +8,34 @@ reproduces the sort bug: any list request whose sort (default ``createdAt,desc``
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import get_args
+
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
 
 from bss_contract.enums import ProductStatus
 from bss_reference.common import (
     Paging,
     UuidPath,
     check_version,
+    enum_value,
+    fetch,
     iso,
     json_response,
     like,
     location,
     new_id,
     no_content,
-    now_ts,
     order_clause,
     page_response,
     paging,
     parse_uuid,
-    today,
+    principal,
+    revise,
+    same_id,
 )
-from bss_reference.context import Context
+from bss_reference.context import Context, Ctx
 from bss_reference.models import (
     CONFLICT,
     ERRORS,
@@ -39,10 +46,10 @@ from bss_reference.models import (
     ProductResponse,
     UpdateProduct,
 )
-from bss_reference.problems import ApiError, bad_request, conflict, not_found
+from bss_reference.problems import ApiError, conflict
 
 BASE = "/api/products"
-STATUSES = ProductStatus.__args__  # type: ignore[attr-defined]
+STATUSES = get_args(ProductStatus)
 SORT_FIELDS = {"createdAt", "updatedAt", "name", "productCode", "price", "status", "productType",
                "category", "billingPeriod"}
 TYPE_DISPLAY = {"SERVICE": "Usługa", "TARIFF": "Taryfa", "BUNDLE": "Pakiet", "ADDON": "Dodatek"}
@@ -56,9 +63,11 @@ ACTIVE_WHERE = ("status='ACTIVE' AND (json_extract(doc,'$.validityStart') IS NUL
 SEARCH_WHERE = ("json_extract(doc,'$.name') LIKE ?1 ESCAPE '\\' OR "
                 "json_extract(doc,'$.description') LIKE ?1 ESCAPE '\\'")
 
+router = APIRouter(tags=["products"], responses=ERRORS)
 
-def derive(doc: dict) -> dict:
-    st, d = doc["status"], today().isoformat()
+
+def derive(doc: dict, today: dt.date) -> dict:
+    st, d = doc["status"], today.isoformat()
     doc.update(productTypeDisplayName=TYPE_DISPLAY[doc["productType"]],
                categoryDisplayName=CATEGORY_DISPLAY.get(doc["category"] or ""),
                statusDisplayName=STATUS_DISPLAY[st],
@@ -75,92 +84,83 @@ def product_fields(body: CreateProduct) -> dict:
             "validityEnd": iso(body.validityEnd)}
 
 
-def new_product(body: CreateProduct, who: str) -> dict:
-    ts = now_ts()
-    return derive({"id": new_id(), **product_fields(body), "createdAt": ts, "updatedAt": ts,
-                   "createdBy": who, "updatedBy": who, "version": 0})
+def sorted_page(ctx: Context, where: str, params: tuple, p: Paging) -> Response:
+    if ctx.settings.quirks and (p.sort is None or "," in p.sort):
+        raise ApiError(500, "No property 'desc' found for type 'Product'", code="system.runtime")
+    return page_response(ctx.db, "products", where, params, p, order=order_clause(p.sort, SORT_FIELDS))
 
 
-def build_router(ctx: Context) -> APIRouter:
-    db, quirks = ctx.db, ctx.settings.quirks
-    r = APIRouter(tags=["products"], responses=ERRORS)
+def load(ctx: Context, id: str, body_id: object = None, *, empty: bool = False) -> dict:
+    pid = parse_uuid(id, "id")
+    if body_id is not None:
+        same_id(pid, body_id)
+    return fetch(ctx.db, "products", "Product", pid, empty=empty)
 
-    def order(p: Paging) -> str:
-        if quirks and (p.sort is None or "," in p.sort):
-            raise ApiError(500, "No property 'desc' found for type 'Product'",
-                           code="system.runtime")
-        return order_clause(p.sort, SORT_FIELDS)
 
-    def who(request: Request) -> str:
-        return request.scope.get("bss.principal") or "SYSTEM"
+def save(ctx: Context, doc: dict) -> None:
+    ctx.db.update("products", derive(doc, ctx.clock.today()))
 
-    @r.post(BASE, status_code=201, response_model=ProductResponse, responses=CONFLICT)
-    async def create_product(body: CreateProduct, request: Request):
-        if db.key_exists("products", body.productCode):
-            raise conflict(f"Product code already exists: {body.productCode}")
-        doc = new_product(body, who(request))
-        db.insert("products", doc)
-        return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
-    @r.get(BASE, response_model=PageResponse[ProductResponse])
-    async def list_products(p: Paging = Depends(paging)):
-        return page_response(db, "products", "", (), p, order=order(p))
+@router.post(BASE, status_code=201, response_model=ProductResponse, responses=CONFLICT)
+async def create_product(ctx: Ctx, body: CreateProduct, request: Request):
+    if ctx.db.key_exists("products", body.productCode):
+        raise conflict(f"Product code already exists: {body.productCode}")
+    ts, who = ctx.clock.timestamp(), principal(request)
+    doc = derive({"id": new_id(), **product_fields(body), "createdAt": ts, "updatedAt": ts,
+                  "createdBy": who, "updatedBy": who, "version": 0}, ctx.clock.today())
+    ctx.db.insert("products", doc)
+    return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
-    @r.get(BASE + "/by-status/{status}", response_model=PageResponse[ProductResponse])
-    async def list_products_by_status(status: str, p: Paging = Depends(paging)):
-        st = status.upper()
-        if st not in STATUSES:
-            raise bad_request("status", f"must be one of {', '.join(STATUSES)} (case-insensitive)")
-        return page_response(db, "products", "status=?", (st,), p, order=order(p))
 
-    @r.get(BASE + "/active", response_model=PageResponse[ProductResponse])
-    async def list_active_products(p: Paging = Depends(paging)):
-        return page_response(db, "products", ACTIVE_WHERE, (today().isoformat(),), p, order=order(p))
+@router.get(BASE, response_model=PageResponse[ProductResponse])
+async def list_products(ctx: Ctx, p: Paging = Depends(paging)):
+    return sorted_page(ctx, "", (), p)
 
-    @r.get(BASE + "/search", response_model=PageResponse[ProductResponse])
-    async def search_products(searchTerm: str = Query(..., max_length=200),
-                              p: Paging = Depends(paging)):
-        return page_response(db, "products", SEARCH_WHERE, (like(searchTerm),), p, order=order(p))
 
-    def load(id: UuidPath, body_id: object = None, *, empty: bool = False) -> dict:
-        pid = parse_uuid(id, "id")
-        if body_id is not None and str(body_id) != pid:
-            raise bad_request("id", "must equal the path id")
-        doc = db.get("products", pid)
-        if doc is None:
-            raise not_found("Product", pid, empty=empty)
-        return doc
+@router.get(BASE + "/by-status/{status}", response_model=PageResponse[ProductResponse])
+async def list_products_by_status(ctx: Ctx, status: str, p: Paging = Depends(paging)):
+    return sorted_page(ctx, "status=?", (enum_value(status, STATUSES, "status", case_insensitive=True),), p)
 
-    @r.get(BASE + "/{id}", response_model=ProductResponse, responses=NOT_FOUND)
-    async def get_product(id: UuidPath):
-        return json_response(load(id, empty=True))
 
-    @r.put(BASE + "/{id}", response_model=ProductResponse, responses={**NOT_FOUND, **CONFLICT})
-    async def update_product(id: UuidPath, body: UpdateProduct, request: Request):
-        doc = load(id, body.id)
-        check_version(doc["version"], body.version)
-        if db.key_exists("products", body.productCode, except_id=doc["id"]):
-            raise conflict(f"Product code already exists: {body.productCode}")
-        doc.update(product_fields(body), updatedAt=now_ts(), updatedBy=who(request),
-                   version=doc["version"] + 1)
-        db.update("products", derive(doc))
-        return json_response(doc)
+@router.get(BASE + "/active", response_model=PageResponse[ProductResponse])
+async def list_active_products(ctx: Ctx, p: Paging = Depends(paging)):
+    return sorted_page(ctx, ACTIVE_WHERE, (ctx.clock.today().isoformat(),), p)
 
-    @r.put(BASE + "/{id}/status", response_model=ProductResponse,
-           responses={**NOT_FOUND, **CONFLICT})
-    async def change_product_status(id: UuidPath, body: ChangeProductStatus, request: Request):
-        doc = load(id, body.id)
-        check_version(doc["version"], body.version)
-        doc.update(status=body.status, updatedAt=now_ts(), updatedBy=who(request),
-                   version=doc["version"] + 1)
-        db.update("products", derive(doc))
-        return json_response(doc)
 
-    @r.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
-    async def delete_product(id: UuidPath, version: int = Query(..., ge=0, le=2**62,
-                                                           description="Required; not compared.")):
-        doc = load(id)
-        db.soft_delete("products", doc["id"])
-        return no_content()
+@router.get(BASE + "/search", response_model=PageResponse[ProductResponse])
+async def search_products(ctx: Ctx, searchTerm: str = Query(..., max_length=200),
+                          p: Paging = Depends(paging)):
+    return sorted_page(ctx, SEARCH_WHERE, (like(searchTerm),), p)
 
-    return r
+
+@router.get(BASE + "/{id}", response_model=ProductResponse, responses=NOT_FOUND)
+async def get_product(ctx: Ctx, id: UuidPath):
+    return json_response(load(ctx, id, empty=True))
+
+
+@router.put(BASE + "/{id}", response_model=ProductResponse, responses={**NOT_FOUND, **CONFLICT})
+async def update_product(ctx: Ctx, id: UuidPath, body: UpdateProduct, request: Request):
+    doc = load(ctx, id, body.id)
+    check_version(doc["version"], body.version)
+    if ctx.db.key_exists("products", body.productCode, except_id=doc["id"]):
+        raise conflict(f"Product code already exists: {body.productCode}")
+    revise(doc, ctx.clock.timestamp(), **product_fields(body), updatedBy=principal(request))
+    save(ctx, doc)
+    return json_response(doc)
+
+
+@router.put(BASE + "/{id}/status", response_model=ProductResponse, responses={**NOT_FOUND, **CONFLICT})
+async def change_product_status(ctx: Ctx, id: UuidPath, body: ChangeProductStatus, request: Request):
+    doc = load(ctx, id, body.id)
+    check_version(doc["version"], body.version)
+    revise(doc, ctx.clock.timestamp(), status=body.status, updatedBy=principal(request))
+    save(ctx, doc)
+    return json_response(doc)
+
+
+@router.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
+async def delete_product(ctx: Ctx, id: UuidPath,
+                         version: int = Query(..., ge=0, le=2**62, description="Required; not compared.")):
+    doc = load(ctx, id)
+    ctx.db.soft_delete("products", doc["id"])
+    return no_content()

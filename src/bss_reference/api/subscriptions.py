@@ -11,27 +11,32 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import secrets
+from typing import get_args
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
 
 from bss_contract.enums import SubscriptionStatus
 from bss_reference.common import (
     Paging,
     UuidPath,
+    all_of,
+    enum_value,
+    fetch,
+    full_name,
     iso,
     json_response,
     like,
     location,
     new_id,
-    no_content,
-    now_ts,
     order_clause,
     page_response,
     paging,
     parse_uuid,
-    today,
+    remove,
+    revise,
 )
-from bss_reference.context import Context
+from bss_reference.context import Context, Ctx
 from bss_reference.models import (
     ERRORS,
     NOT_FOUND,
@@ -41,10 +46,10 @@ from bss_reference.models import (
     SubscriptionResponse,
     UpdateSubscription,
 )
-from bss_reference.problems import ApiError, bad_request, not_found
+from bss_reference.problems import ApiError, bad_request
 
 BASE = "/api/subscriptions"
-STATUSES = SubscriptionStatus.__args__  # type: ignore[attr-defined]
+STATUSES = get_args(SubscriptionStatus)
 DISPLAY = {"ACTIVE": "Aktywna", "SUSPENDED": "Zawieszona", "CANCELLED": "Anulowana",
            "EXPIRED": "Wygasła"}
 SORT_FIELDS = {"createdAt", "updatedAt", "startDate", "endDate", "subscriptionNumber", "price",
@@ -53,6 +58,9 @@ PERIOD_MONTHS = {"MONTHLY": 1, "MONTH": 1, "QUARTERLY": 3, "QUARTER": 3, "SEMI_A
                  "SEMIANNUAL": 6, "HALF_YEARLY": 6, "YEARLY": 12, "ANNUAL": 12, "ANNUALLY": 12,
                  "YEAR": 12}
 PERIOD_DAYS = {"DAILY": 1, "DAY": 1, "WEEKLY": 7, "WEEK": 7, "BIWEEKLY": 14}
+SEARCH_WHERE = "json_extract(doc,'$.subscriptionNumber') LIKE ? ESCAPE '\\'"
+
+router = APIRouter(tags=["subscriptions"], responses=ERRORS)
 
 
 def add_period(d: dt.date, period: str) -> dt.date:
@@ -65,133 +73,119 @@ def add_period(d: dt.date, period: str) -> dt.date:
     return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
-def build_router(ctx: Context) -> APIRouter:
-    db, quirks = ctx.db, ctx.settings.quirks
-    r = APIRouter(tags=["subscriptions"], responses=ERRORS)
+def parse_status(value: str) -> str:
+    return enum_value(value, STATUSES, "status")
 
-    def enum_status(value: str) -> str:
-        if value not in STATUSES:
-            raise bad_request("status", f"must be one of {', '.join(STATUSES)}")
-        return value
 
-    @r.post(BASE, status_code=201, response_model=SubscriptionResponse, responses=NOT_FOUND)
-    async def create_subscription(body: CreateSubscription, request: Request):
-        cid, pid = str(body.customerId), str(body.productId)
-        customer = db.get("customers", cid)
-        if customer is None:
-            raise not_found("Customer", cid)
-        product = db.get("products", pid)
-        if product is None:
-            raise not_found("Product", pid)
-        oid = str(body.orderId) if body.orderId else None
-        if oid and db.get("orders", oid) is None:
-            raise not_found("Order", oid)
-        if body.endDate and body.endDate < body.startDate:
-            raise bad_request("endDate", "must not be before startDate")
-        ts = now_ts()
-        doc = {"id": new_id(),
-               "subscriptionNumber": f"SUB-{today():%Y%m%d}-{secrets.token_hex(4).upper()}",
-               "customerId": cid, "customerName": f"{customer['firstName']} {customer['lastName']}",
-               "productId": pid, "productName": product["name"], "orderId": oid,
-               "status": "ACTIVE", "statusDisplayName": DISPLAY["ACTIVE"],
-               "startDate": iso(body.startDate), "endDate": iso(body.endDate),
-               "billingStart": iso(body.billingStart), "nextBillingDate": iso(body.nextBillingDate),
-               "billingPeriod": body.billingPeriod, "price": body.price,
-               "currency": body.currency or "PLN", "autoRenew": body.autoRenew,
-               "createdAt": ts, "updatedAt": ts, "version": 0}
-        db.insert("subscriptions", doc)
-        return json_response(doc, 201, {"Location": location(request, doc["id"])})
+def sorted_page(ctx: Context, where: str, params: tuple, p: Paging) -> Response:
+    return page_response(ctx.db, "subscriptions", where, params, p, order=order_clause(p.sort, SORT_FIELDS))
 
-    @r.get(BASE, response_model=PageResponse[SubscriptionResponse])
-    async def list_subscriptions(p: Paging = Depends(paging),
-                                 customerId: str | None = Query(None, max_length=64, json_schema_extra={"format": "uuid"}),
-                                 status: str | None = Query(None, max_length=20)):
-        clauses, params = [], []
-        if customerId:
-            clauses.append("customer_id=?")
-            params.append(parse_uuid(customerId, "customerId"))
-        if status:
-            clauses.append("status=?")
-            params.append(enum_status(status))
-        return page_response(db, "subscriptions", " AND ".join(clauses), tuple(params), p,
-                             order=order_clause(p.sort, SORT_FIELDS))
 
-    @r.get(BASE + "/by-customer/{customerId}", response_model=PageResponse[SubscriptionResponse])
-    async def list_subscriptions_by_customer(customerId: UuidPath, p: Paging = Depends(paging)):
-        return page_response(db, "subscriptions", "customer_id=?",
-                             (parse_uuid(customerId, "customerId"),), p,
-                             order=order_clause(p.sort, SORT_FIELDS))
+def load(ctx: Context, id: str, *, empty: bool = False) -> dict:
+    return fetch(ctx.db, "subscriptions", "Subscription", parse_uuid(id, "id"), empty=empty)
 
-    @r.get(BASE + "/by-status/{status}", response_model=PageResponse[SubscriptionResponse])
-    async def list_subscriptions_by_status(status: str, p: Paging = Depends(paging)):
-        return page_response(db, "subscriptions", "status=?", (enum_status(status),), p,
-                             order=order_clause(p.sort, SORT_FIELDS))
 
-    @r.get(BASE + "/search", response_model=PageResponse[SubscriptionResponse])
-    async def search_subscriptions(searchTerm: str = Query(..., max_length=200),
-                                   p: Paging = Depends(paging)):
-        return page_response(db, "subscriptions",
-                             "json_extract(doc,'$.subscriptionNumber') LIKE ? ESCAPE '\\'",
-                             (like(searchTerm),), p, order=order_clause(p.sort, SORT_FIELDS))
+def save(ctx: Context, doc: dict) -> None:
+    ctx.db.update("subscriptions", revise(doc, ctx.clock.timestamp()))
 
-    def load(id: UuidPath, *, empty: bool = False) -> dict:
-        sid = parse_uuid(id, "id")
-        doc = db.get("subscriptions", sid)
-        if doc is None:
-            raise not_found("Subscription", sid, empty=empty)
-        return doc
 
-    def save(doc: dict) -> None:
-        doc.update(updatedAt=now_ts(), version=doc["version"] + 1)
-        db.update("subscriptions", doc)
+@router.post(BASE, status_code=201, response_model=SubscriptionResponse, responses=NOT_FOUND)
+async def create_subscription(ctx: Ctx, body: CreateSubscription, request: Request):
+    cid, pid = str(body.customerId), str(body.productId)
+    customer = fetch(ctx.db, "customers", "Customer", cid)
+    product = fetch(ctx.db, "products", "Product", pid)
+    oid = str(body.orderId) if body.orderId else None
+    if oid:
+        fetch(ctx.db, "orders", "Order", oid)
+    if body.endDate and body.endDate < body.startDate:
+        raise bad_request("endDate", "must not be before startDate")
+    ts = ctx.clock.timestamp()
+    doc = {"id": new_id(),
+           "subscriptionNumber": f"SUB-{ctx.clock.today():%Y%m%d}-{secrets.token_hex(4).upper()}",
+           "customerId": cid, "customerName": full_name(customer),
+           "productId": pid, "productName": product["name"], "orderId": oid,
+           "status": "ACTIVE", "statusDisplayName": DISPLAY["ACTIVE"],
+           "startDate": iso(body.startDate), "endDate": iso(body.endDate),
+           "billingStart": iso(body.billingStart), "nextBillingDate": iso(body.nextBillingDate),
+           "billingPeriod": body.billingPeriod, "price": body.price,
+           "currency": body.currency or "PLN", "autoRenew": body.autoRenew,
+           "createdAt": ts, "updatedAt": ts, "version": 0}
+    ctx.db.insert("subscriptions", doc)
+    return json_response(doc, 201, {"Location": location(request, doc["id"])})
 
-    @r.get(BASE + "/{id}", response_model=SubscriptionResponse, responses=NOT_FOUND)
-    async def get_subscription(id: UuidPath):
-        return json_response(load(id, empty=True))
 
-    @r.put(BASE + "/{id}", response_model=SubscriptionResponse, responses=NOT_FOUND)
-    async def update_subscription(id: UuidPath, body: UpdateSubscription):
-        doc = load(id)
-        for field in ("endDate", "nextBillingDate"):
-            value = getattr(body, field)
-            if value is not None:
-                doc[field] = iso(value)
-        for field in ("price", "currency", "billingPeriod"):
-            value = getattr(body, field)
-            if value is not None:
-                doc[field] = value
-        save(doc)
-        return json_response(doc)
+@router.get(BASE, response_model=PageResponse[SubscriptionResponse])
+async def list_subscriptions(ctx: Ctx, p: Paging = Depends(paging),
+                             customerId: str | None = Query(None, max_length=64, json_schema_extra={"format": "uuid"}),
+                             status: str | None = Query(None, max_length=20)):
+    where, params = all_of(
+        ("customer_id=?", (parse_uuid(customerId, "customerId"),)) if customerId else None,
+        ("status=?", (parse_status(status),)) if status else None,
+    )
+    return sorted_page(ctx, where, params, p)
 
-    @r.put(BASE + "/{id}/status", response_model=SubscriptionResponse, responses=NOT_FOUND)
-    async def change_subscription_status(id: UuidPath, body: ChangeSubscriptionStatus):
-        doc = load(id)
-        doc.update(status=body.status, statusDisplayName=DISPLAY[body.status])
-        if body.status == "EXPIRED":
-            doc["endDate"] = iso(today())
-        save(doc)
-        return json_response(doc)
 
-    @r.put(BASE + "/{id}/renew", response_model=SubscriptionResponse,
-           responses={**NOT_FOUND, 500: {"description": "quirks"}})
-    async def renew_subscription(id: UuidPath):
-        if quirks:
-            raise ApiError(500, "Renewal is not implemented", code="system.runtime")
-        doc = load(id)
-        base = dt.date.fromisoformat(doc["endDate"]) if doc["endDate"] else max(
-            today(), dt.date.fromisoformat(doc["startDate"]))
-        doc["endDate"] = iso(add_period(base, doc["billingPeriod"]))
-        if doc["nextBillingDate"]:
-            doc["nextBillingDate"] = iso(add_period(dt.date.fromisoformat(doc["nextBillingDate"]),
-                                                    doc["billingPeriod"]))
-        save(doc)
-        return json_response(doc)
+@router.get(BASE + "/by-customer/{customerId}", response_model=PageResponse[SubscriptionResponse])
+async def list_subscriptions_by_customer(ctx: Ctx, customerId: UuidPath, p: Paging = Depends(paging)):
+    return sorted_page(ctx, "customer_id=?", (parse_uuid(customerId, "customerId"),), p)
 
-    @r.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
-    async def delete_subscription(id: UuidPath):
-        sid = parse_uuid(id, "id")
-        if not db.delete("subscriptions", sid):
-            raise not_found("Subscription", sid)
-        return no_content()
 
-    return r
+@router.get(BASE + "/by-status/{status}", response_model=PageResponse[SubscriptionResponse])
+async def list_subscriptions_by_status(ctx: Ctx, status: str, p: Paging = Depends(paging)):
+    return sorted_page(ctx, "status=?", (parse_status(status),), p)
+
+
+@router.get(BASE + "/search", response_model=PageResponse[SubscriptionResponse])
+async def search_subscriptions(ctx: Ctx, searchTerm: str = Query(..., max_length=200),
+                               p: Paging = Depends(paging)):
+    return sorted_page(ctx, SEARCH_WHERE, (like(searchTerm),), p)
+
+
+@router.get(BASE + "/{id}", response_model=SubscriptionResponse, responses=NOT_FOUND)
+async def get_subscription(ctx: Ctx, id: UuidPath):
+    return json_response(load(ctx, id, empty=True))
+
+
+@router.put(BASE + "/{id}", response_model=SubscriptionResponse, responses=NOT_FOUND)
+async def update_subscription(ctx: Ctx, id: UuidPath, body: UpdateSubscription):
+    doc = load(ctx, id)
+    for field in ("endDate", "nextBillingDate"):
+        value = getattr(body, field)
+        if value is not None:
+            doc[field] = iso(value)
+    for field in ("price", "currency", "billingPeriod"):
+        value = getattr(body, field)
+        if value is not None:
+            doc[field] = value
+    save(ctx, doc)
+    return json_response(doc)
+
+
+@router.put(BASE + "/{id}/status", response_model=SubscriptionResponse, responses=NOT_FOUND)
+async def change_subscription_status(ctx: Ctx, id: UuidPath, body: ChangeSubscriptionStatus):
+    doc = load(ctx, id)
+    doc.update(status=body.status, statusDisplayName=DISPLAY[body.status])
+    if body.status == "EXPIRED":
+        doc["endDate"] = iso(ctx.clock.today())
+    save(ctx, doc)
+    return json_response(doc)
+
+
+@router.put(BASE + "/{id}/renew", response_model=SubscriptionResponse,
+            responses={**NOT_FOUND, 500: {"description": "quirks"}})
+async def renew_subscription(ctx: Ctx, id: UuidPath):
+    if ctx.settings.quirks:
+        raise ApiError(500, "Renewal is not implemented", code="system.runtime")
+    doc = load(ctx, id)
+    base = dt.date.fromisoformat(doc["endDate"]) if doc["endDate"] else max(
+        ctx.clock.today(), dt.date.fromisoformat(doc["startDate"]))
+    doc["endDate"] = iso(add_period(base, doc["billingPeriod"]))
+    if doc["nextBillingDate"]:
+        doc["nextBillingDate"] = iso(add_period(dt.date.fromisoformat(doc["nextBillingDate"]), doc["billingPeriod"]))
+    save(ctx, doc)
+    return json_response(doc)
+
+
+@router.delete(BASE + "/{id}", status_code=204, responses=NOT_FOUND)
+async def delete_subscription(ctx: Ctx, id: UuidPath):
+    return remove(ctx.db, "subscriptions", "Subscription", parse_uuid(id, "id"))

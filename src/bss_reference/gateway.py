@@ -16,6 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.responses import Response
+
 from bss_reference.context import Context
 from bss_reference.problems import problem_response
 from bss_reference.ratelimit import RETRY_AFTER_S
@@ -113,7 +115,6 @@ class Gateway:
             client = scope.get("client")
             ip = client[0] if client else "unknown"
             if not ctx.limiter.allow(subject, ip):
-                from starlette.responses import Response
                 return Response(RATE_LIMIT_BODY, status_code=429, media_type="application/json",
                                 headers={"Retry-After": str(RETRY_AFTER_S)})
             extra_headers.append((b"x-rate-limit-limited", b"false"))

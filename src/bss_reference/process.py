@@ -135,8 +135,7 @@ class ReferenceServer:
                 proc.wait(timeout=timeout_s)
             except ProcessLookupError:
                 pass
-        code = proc.returncode
-        return code
+        return proc.returncode
 
     def close(self) -> None:
         self.stop()

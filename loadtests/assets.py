@@ -12,10 +12,7 @@ class AssetUser(BssUser):
         self.create_asset()
 
     def create_asset(self):
-        asset = self.api.call("assets.create", body=self.data.asset())
-        if asset is not None:
-            self.ids.add("assets", asset)
-        return asset
+        return self.create_and_keep("assets.create", self.data.asset())
 
     @task(4)
     def list_assets(self) -> None:
@@ -60,13 +57,11 @@ class AssetUser(BssUser):
 
     @task(1)
     def create_element(self) -> None:
-        element = self.api.call("assets.element_create", body=self.data.network_element())
-        if element is not None:
-            self.ids.add("elements", element)
+        self.create_and_keep("assets.element_create", self.data.network_element())
 
     @task(2)
     def heartbeat(self) -> None:
-        element = self.ids.pick("elements")
+        element = self.ids.pick("network_elements")
         if element is not None:
             self.api.call("assets.element_heartbeat", path={"elementId": element.element_id})
 
@@ -84,13 +79,11 @@ class AssetUser(BssUser):
 
     @task(1)
     def create_sim(self) -> None:
-        sim = self.api.call("assets.sim_create", body=self.data.sim_card())
-        if sim is not None:
-            self.ids.add("sims", sim)
+        self.create_and_keep("assets.sim_create", self.data.sim_card())
 
     @task(1)
     def assign_sim(self) -> None:
-        sim = self.ids.take("sims")
+        sim = self.ids.take("sim_cards")
         customer = self.customer()
         if sim is None or customer is None or sim.status not in (None, "AVAILABLE"):
             return

@@ -57,9 +57,7 @@ class ServiceUser(BssUser):
             free = candidates
         service = self.rng.choice(free)
         self.activated.add((customer.id, service.service_code))
-        activation = self.api.call("services.activate", body=self.data.activation(customer.id, service.service_code))
-        if activation is not None:
-            self.ids.add("activations", activation)
+        self.create_and_keep("services.activate", self.data.activation(customer.id, service.service_code))
 
     @task(3)
     def list_activations(self) -> None:

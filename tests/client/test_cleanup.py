@@ -1,9 +1,12 @@
 """Cleanup against the reference server: deletes what was created, reports honestly, outside the stats."""
 
+from types import SimpleNamespace
+
 import httpx
 
-from bss_loadtest.client import auth, cleanup
+from bss_loadtest.client import auth, cleanup, lifecycle
 from bss_loadtest.client.data import DataFactory
+from bss_loadtest.client.state import client_state
 
 
 def _client(server):
@@ -32,11 +35,34 @@ def test_cleanup_deletes_and_reports(reference_server):
         assert report.deleted == 2  # the customer (its order with it) and the product
         assert report.not_deleted == [{"resource": "assets", "id": "asset-1", "reason": "no DELETE in the API"}]
         assert report.requests == {"DELETE /api/v1/customers/{id}": 2, "DELETE /api/products/{id}": 1}
-        assert cleanup.LAST_REPORT is report
         assert len(registry) == 1  # only the asset is left
         assert http.get(f"/api/v1/customers/{customer['id']}").status_code == 404
         assert http.get(f"/api/v1/orders/{order['id']}").status_code == 404
         assert http.get(f"/api/products/{product['id']}").status_code == 404
+
+
+def test_test_stop_cleans_up_and_keeps_the_report_on_its_environment(reference_server):
+    data = DataFactory("cleanuptest2")
+    env = SimpleNamespace(host=reference_server.url, parsed_options=None)
+    other = SimpleNamespace(host=reference_server.url, parsed_options=None)
+    assert client_state(env) is client_state(env) is env.bss_client
+    assert client_state(other) is not client_state(env)
+    assert client_state(env).last_cleanup_report is None  # no cleanup ran yet
+    with _client(reference_server) as http:
+        customer = http.post("/api/v1/customers", content=data.customer().to_json(),
+                             headers={"Content-Type": "application/json"}).json()
+        client_state(env).registry.add("customers", customer["id"])
+
+        lifecycle.on_test_stop(env)
+
+        assert client_state(env).last_cleanup_report == {
+            "deleted": 1, "not_deleted": [], "requests": {"DELETE /api/v1/customers/{id}": 1}}
+        assert len(client_state(env).registry) == 0
+        assert client_state(env).tokens.fetches == 1  # the run's own token cache, authenticated like the users
+        assert http.get(f"/api/v1/customers/{customer['id']}").status_code == 404
+    lifecycle.on_test_stop(other)  # nothing created: an empty report, no request
+    assert client_state(other).last_cleanup_report == {"deleted": 0, "not_deleted": [], "requests": {}}
+    assert client_state(other).tokens.fetches == 0
 
 
 def test_owned_entities_of_an_undeletable_customer_are_reported(reference_server):

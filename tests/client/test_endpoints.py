@@ -56,3 +56,16 @@ def test_resolve_key_accepts_key_or_name():
     paths = {**DEFAULT_PATHS, "products": "/api/v2/products"}
     assert resolve_key("GET /api/v2/products", paths) == "products.list"
     assert "GET /api/v2/products/{id}" in endpoint_names(paths)
+
+
+def test_business_counters_follow_the_table_and_the_target_paths():
+    from bss_loadtest.client.config import TargetConfig
+    from bss_loadtest.run import reconcile
+
+    assert reconcile.business_counters() == {
+        "bss_customers_created_total": "POST /api/v1/customers",
+        "bss_customers_updated_total": "PUT /api/v1/customers/{id}",
+        "bss_customers_status_changed_total": "PUT /api/v1/customers/{id}/status",
+    }
+    moved = TargetConfig(paths={"customers": "/api/v2/customers"})
+    assert reconcile.business_counters(moved)["bss_customers_created_total"] == "POST /api/v2/customers"

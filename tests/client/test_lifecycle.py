@@ -12,6 +12,7 @@ SCRIPT = textwrap.dedent('''
 
     from bss_loadtest.client import lifecycle, options
     from bss_loadtest.client.base import BssUser
+    from bss_loadtest.client.state import client_state
 
     events = Events()
     lifecycle.register(events)
@@ -38,6 +39,18 @@ SCRIPT = textwrap.dedent('''
     assert sorted(set(ids)) == ["bss-loadtest-01", "bss-loadtest-02", "bss-loadtest-03", "bss-loadtest-04"]
     assert all(ids.count(i) == 2 for i in set(ids))
     assert "xyz" not in repr(users[0].api.identity)
+
+    # one state per Environment: its users share tokens, test-data registry, routes and sequence
+    state = client_state(env)
+    assert env.bss_client is state
+    assert all(u.api.tokens is state.tokens and u.api.registry is state.registry for u in users)
+    assert all(u.api.routes is users[0].api.routes for u in users)
+    assert users[0].data.seq() + 1 == users[1].data.seq()
+    env2 = Environment(user_classes=[CareUser], events=Events(), parsed_options=parsed)
+    other = CareUser(env2)
+    assert client_state(env2) is not state
+    assert other.api.tokens is not state.tokens and other.api.registry is not state.registry
+    assert other.api.identity.client_id == "bss-loadtest-01"  # the numbering of users is per environment
     print("ok")
 ''')
 

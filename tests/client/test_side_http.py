@@ -165,7 +165,8 @@ def test_a_body_over_the_limit_is_an_error(server, mode):
     assert elapsed < DEADLINE_S + SLACK_S
 
 
-@pytest.mark.parametrize(("mode", "words"), [("close_early", "after 7 of 1000 bytes"), ("close_at_once", "without an answer")])
+@pytest.mark.parametrize(("mode", "words"),
+                         [("close_early", "after 7 of 1000 bytes"), ("close_at_once", "without an answer")])
 def test_a_connection_closed_early_is_an_error(server, mode, words):
     _, base = server
     error, elapsed = _fails(base + "/" + mode)

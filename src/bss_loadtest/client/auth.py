@@ -1,8 +1,9 @@
-"""OAuth2 client credentials: identities, a per-process token cache, the token request.
+"""OAuth2 client credentials: identities, a token cache, the token request.
 
 The real backend limits each token subject to 100 requests a minute, so users are spread over a
 pool of client identities (``--client-pool N`` → ``bss-loadtest-01..N``, or ``--client-id a,b``).
-Tokens are cached per (token URL, client id) for the whole process and refreshed
+Tokens are cached per (token URL, client id) for the whole run (one cache per Locust
+``Environment``, in :class:`bss_loadtest.client.state.ClientState`) and refreshed
 ``REFRESH_MARGIN_S`` before they expire; a lock per identity keeps concurrent users from
 fetching the same token at once.
 
@@ -15,14 +16,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bss_loadtest.core.failures import FAILURE_BY_CLASS, AuthFailure, classify_status, failure_class_of
+from bss_loadtest.client import side_http
+from bss_loadtest.core.failures import FAILURE_BY_CLASS, AuthFailure, classify_status
 
 DEFAULT_TOKEN_PATH = "/realms/bss/protocol/openid-connect/token"
 DEFAULT_CLIENT_ID = "bss-backend"
@@ -61,34 +61,32 @@ class TokenError(Exception):
 
 
 def fetch_token(identity: Identity, timeout: float = TOKEN_TIMEOUT_S) -> tuple[str, float]:
-    """POST the client-credentials grant; return ``(access_token, expires_in_seconds)``."""
+    """POST the client-credentials grant; return ``(access_token, expires_in_seconds)``.
+
+    ``timeout`` bounds the whole request. Raises :class:`TokenError`.
+    """
     form = urllib.parse.urlencode(
         {"grant_type": "client_credentials", "client_id": identity.client_id, "client_secret": identity.secret}
     ).encode()
-    request = urllib.request.Request(
-        identity.token_url, data=form, method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
     try:
-        with opener.open(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        cls = "auth" if exc.code in (400, 401, 403) else (classify_status(exc.code) or "other")
-        raise TokenError(f"token request for client {identity.client_id} answered HTTP {exc.code}", cls) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        cls = "timeout" if failure_class_of(reason) == "timeout" else "connection"
-        raise TokenError(f"token request for client {identity.client_id} failed: {type(reason).__name__}", cls) from None
+        answer = side_http.request("POST", identity.token_url, headers=headers, body=form, deadline_s=timeout)
+    except side_http.SideHttpError as error:
+        cls = "timeout" if error.failure_class == "timeout" else "connection"
+        raise TokenError(f"token request for client {identity.client_id} failed: {error}", cls) from None
+    if not answer.ok:
+        cls = "auth" if answer.status in (400, 401, 403) else classify_status(answer.status)
+        raise TokenError(f"token request for client {identity.client_id} answered HTTP {answer.status}", cls)
     try:
-        payload = json.loads(body)
+        payload = json.loads(answer.body)
         return str(payload["access_token"]), float(payload.get("expires_in") or 60)
     except (ValueError, KeyError, TypeError):
         raise TokenError(f"token response for client {identity.client_id} has no access_token") from None
 
 
 class TokenCache:
-    """Tokens per identity for the whole process, refreshed before expiry, fetched under a lock."""
+    """Tokens per identity for one run (see :mod:`bss_loadtest.client.state`), refreshed before
+    expiry, fetched under a lock."""
 
     def __init__(
         self,
@@ -157,13 +155,6 @@ class TokenCache:
     def invalidate(self, identity: Identity) -> None:
         """Forget the token (e.g. after a 401 on a token that should have been valid)."""
         self._tokens.pop((identity.token_url, identity.client_id), None)
-
-    def clear(self) -> None:
-        self._tokens.clear()
-
-
-TOKEN_CACHE = TokenCache()
-"""The process-wide cache every user shares."""
 
 
 def token_url_for(host: str, token_url: str | None) -> str:

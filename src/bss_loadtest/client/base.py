@@ -6,6 +6,9 @@ user's FastHttp session with ``catch_response=True`` and names it by template
 :mod:`bss_loadtest.core.failures` exception when the status is not an expected one or the body does
 not match its model, and returns the parsed body (``True`` for an endpoint without a body model)
 or ``None`` when the request failed or the target config skips it.
+
+What the users of one run share (tokens, the test-data registry, the routes) is the
+:class:`~bss_loadtest.client.state.ClientState` on their ``Environment``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-from itertools import count
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -22,91 +24,30 @@ from pydantic import ValidationError
 
 from bss_loadtest.client import lifecycle
 from bss_loadtest.client import models as m
-from bss_loadtest.client.auth import TOKEN_CACHE, Identity, as_failure, identities
-from bss_loadtest.client.cleanup import OWNED_BY_CUSTOMER, REGISTRY
-from bss_loadtest.client.config import TargetConfig, load_target_config
+from bss_loadtest.client.auth import Identity, as_failure, assign
 from bss_loadtest.client.data import DataFactory, IdPool
-from bss_loadtest.client.endpoints import ENDPOINTS, Endpoint
-from bss_loadtest.client.options import ClientSettings, client_settings
-from bss_loadtest.client.validation import validation_message, validator_for
-from bss_loadtest.core.failures import (
-    FAILURE_BY_CLASS,
-    UnexpectedStatus,
-    ValidationFailure,
-    classify_status,
-    failure_class_of,
-)
+from bss_loadtest.client.options import client_settings, identity_pool
+from bss_loadtest.client.routes import Route, Target
+from bss_loadtest.client.state import ClientState, client_state, target_of
+from bss_loadtest.client.validation import validation_message
+from bss_loadtest.core.failures import ValidationFailure, failure_for_status
 from bss_loadtest.run import runtime
 
+__all__ = ["BssClient", "BssUser", "identity_pool"]
+
 lifecycle.register(events)
-
-class Route:
-    """An endpoint resolved for one target: full name, accepted statuses, validator."""
-
-    __slots__ = ("key", "method", "name", "expected", "expected_text", "validate", "check", "tracks",
-                 "skipped", "sort", "has_body", "endpoint")
-
-    def __init__(self, endpoint: Endpoint, config: TargetConfig) -> None:
-        paths = config.resource_paths()
-        self.endpoint = endpoint
-        self.key = endpoint.key
-        self.method = endpoint.method
-        self.name = endpoint.template(paths)
-        self.expected = frozenset(config.expected_for(endpoint.key))
-        self.expected_text = "/".join(str(s) for s in sorted(self.expected))
-        self.validate = validator_for(endpoint.response)
-        self.check = endpoint.check
-        self.tracks = endpoint.tracks
-        self.skipped = endpoint.key in config.skipped()
-        is_page = getattr(endpoint.response, "__pydantic_generic_metadata__", {}).get("origin") is m.Page
-        self.sort = config.sort_for(endpoint.resource) if is_page else None
-        self.has_body = endpoint.request is not None
-
-
-_routes_cache: dict[str, tuple[TargetConfig, dict[str, Route]]] = {}
-
-
-def routes_for(config_file: str | None) -> tuple[TargetConfig, dict[str, Route]]:
-    """The routes of a target config file (loaded once per process)."""
-    key = config_file or ""
-    cached = _routes_cache.get(key)
-    if cached is None:
-        config = load_target_config(config_file or None)
-        cached = (config, {k: Route(e, config) for k, e in ENDPOINTS.items()})
-        _routes_cache[key] = cached
-    return cached
-
-
-_user_counter = count()
-_logged_run_id: str | None = None
 logger = logging.getLogger(__name__)
-
-
-def settings_of(environment: Any) -> ClientSettings:
-    return client_settings(environment)
-
-
-def identity_pool(environment: Any, host: str) -> list[Identity]:
-    """The identities of this run (empty with ``--no-auth``)."""
-    settings = settings_of(environment)
-    if settings.no_auth:
-        return []
-    return identities(
-        host,
-        token_url=settings.token_url,
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        client_pool=settings.client_pool,
-    )
 
 
 class BssClient:
     """Calls BSS endpoints by key for one user."""
 
-    def __init__(self, user: Any, identity: Identity | None, config_file: str | None = None) -> None:
+    def __init__(self, user: Any, identity: Identity | None, state: ClientState, target: Target) -> None:
         self.user = user
         self.session = user.client
-        self.config, self.routes = routes_for(config_file)
+        self.routes: dict[str, Route] = target.routes
+        self.tokens = state.tokens
+        self.registry = state.registry
         self.identity = identity
         self._refresh_at = -1.0
         # The bearer token rides on the session's own ``auth_header`` (FastHttp adds it to every
@@ -132,10 +73,10 @@ class BssClient:
         """Refresh the Authorization headers if the token is due; False when no token could be had."""
         identity = self.identity
         try:
-            access_token = TOKEN_CACHE.get(identity, on_fetch=self._report_token)
+            access_token = self.tokens.get(identity, on_fetch=self._report_token)
         except Exception:  # noqa: BLE001 - already reported as an AUTH failure
             return False
-        token = TOKEN_CACHE.cached(identity)
+        token = self.tokens.cached(identity)
         self._refresh_at = token.refresh_at if token is not None else 0.0
         self.session.auth_header = "Bearer " + access_token
         return True
@@ -189,35 +130,21 @@ class BssClient:
                 if route.tracks is not None:
                     self._track(route, result, path)
                 return result
-            response.failure(self._status_failure(route, status, response))
+            response.failure(failure_for_status(status, route.expected_text, getattr(response, "error", None)))
             if status == 401 and self.identity is not None:
-                TOKEN_CACHE.invalidate(self.identity)
+                self.tokens.invalidate(self.identity)
                 self._refresh_at = -1.0
             return None
 
-    @staticmethod
-    def _status_failure(route: Route, status: int, response: Any) -> Exception:
-        if status == 0:
-            error = getattr(response, "error", None)
-            cls = failure_class_of(error) if error is not None else "connection"
-            if cls in ("other", "unexpected_status"):
-                cls = "connection"
-            cause = getattr(error, "original", None) or error
-            return FAILURE_BY_CLASS[cls](f"{cls}: {type(cause).__name__}" if cause is not None else cls)
-        cls = classify_status(status) or "unexpected_status"
-        if cls == "unexpected_status":
-            return UnexpectedStatus(f"HTTP {status}, expected {route.expected_text}")
-        return FAILURE_BY_CLASS[cls](f"HTTP {status}, expected {route.expected_text}")
-
-    @staticmethod
-    def _track(route: Route, result: Any, path: dict[str, Any] | None) -> None:
+    def _track(self, route: Route, result: Any, path: dict[str, Any] | None) -> None:
         if route.method == "POST":
             entity_id = getattr(result, "id", None)
             if entity_id:
-                owner = getattr(result, "customer_id", None) if route.tracks in OWNED_BY_CUSTOMER else None
-                REGISTRY.add(route.tracks, entity_id, owner, getattr(result, "version", None))
+                owner_field = route.endpoint.owner_field
+                owner = getattr(result, owner_field, None) if owner_field else None
+                self.registry.add(route.tracks, entity_id, owner, getattr(result, "version", None))
         elif route.method == "DELETE" and path:
-            REGISTRY.discard(route.tracks, str(path.get("id")))
+            self.registry.discard(route.tracks, str(path.get("id")))
 
 
 class BssUser(FastHttpUser):
@@ -228,19 +155,17 @@ class BssUser(FastHttpUser):
     connection_timeout = 10.0
 
     def __init__(self, environment: Any) -> None:
-        settings = settings_of(environment)
         if "network_timeout" not in type(self).__dict__:  # a subclass's own value wins
-            self.network_timeout = settings.request_timeout
+            self.network_timeout = client_settings(environment).request_timeout
         super().__init__(environment)
+        state = client_state(environment)
         self._context = {"user_class": type(self).__name__}
         pool = identity_pool(environment, self.host or "")
-        index = next(_user_counter) + int(getattr(getattr(environment, "runner", None), "worker_index", 0) or 0)
-        identity = pool[index % len(pool)] if pool else None
-        self.api = BssClient(self, identity, settings.target_config or None)
-        self.data = DataFactory(runtime.run_id(environment))
-        global _logged_run_id
-        if _logged_run_id != self.data.run_id:
-            _logged_run_id = self.data.run_id
+        index = state.next_user_number() + int(getattr(getattr(environment, "runner", None), "worker_index", 0) or 0)
+        self.api = BssClient(self, assign(pool, index) if pool else None, state, target_of(environment))
+        self.data = DataFactory(runtime.run_id(environment), sequence=state.data_sequence)
+        if state.logged_run_id != self.data.run_id:
+            state.logged_run_id = self.data.run_id
             logger.info("BSS client: run id %s", self.data.run_id)
         self.ids = IdPool()
         self.rng = random.Random()
@@ -253,21 +178,22 @@ class BssUser(FastHttpUser):
         return self.rng.uniform(low, high)
 
     # --- shared building blocks the locustfiles compose ---------------------------------------
+    def create_and_keep(self, key: str, body: m._Body) -> Any:
+        """Send the create endpoint ``key``; keep what it made in this user's pool of its kind."""
+        made = self.api.call(key, body=body)
+        if made is not None:
+            self.ids.add(self.api.routes[key].tracks, made)
+        return made
+
     def create_customer(self) -> m.Customer | None:
-        customer = self.api.call("customers.create", body=self.data.customer())
-        if customer is not None:
-            self.ids.add("customers", customer)
-        return customer
+        return self.create_and_keep("customers.create", self.data.customer())
 
     def customer(self) -> m.Customer | None:
         """A customer of this user (created when the pool is empty)."""
         return self.ids.pick("customers") or self.create_customer()
 
     def create_product(self) -> m.Product | None:
-        product = self.api.call("products.create", body=self.data.product())
-        if product is not None:
-            self.ids.add("products", product)
-        return product
+        return self.create_and_keep("products.create", self.data.product())
 
     def product(self) -> m.Product | None:
         return self.ids.pick("products") or self.create_product()
@@ -285,28 +211,23 @@ class BssUser(FastHttpUser):
         return self.rng.choice(catalogue)
 
     def create_order(self, customer_id: str) -> m.Order | None:
-        order = self.api.call("orders.create", body=self.data.order(customer_id))
-        if order is not None:
-            self.ids.add("orders", order)
-        return order
+        return self.create_and_keep("orders.create", self.data.order(customer_id))
+
+    def _advance(self, key: str, entity: Any, status: str, body: m._Body) -> Any:
+        """Send the status change ``key``; the entity as it is now (``None`` when it failed)."""
+        if self.api.call(key, path={"id": entity.id}, body=body) is None:
+            return None
+        updated = entity.model_copy(update={"status": status, "version": entity.version + 1})
+        self.ids.replace(self.api.routes[key].endpoint.resource, entity, updated)
+        return updated
 
     def advance_order(self, order: m.Order, status: str) -> m.Order | None:
         """Move an order one step (with its current version); returns the order as it is now."""
-        done = self.api.call(
-            "orders.change_status", path={"id": order.id},
-            body=m.ChangeOrderStatus(id=order.id, status=status, version=order.version),
-        )
-        if done is None:
-            return None
-        updated = order.model_copy(update={"status": status, "version": order.version + 1})
-        self.ids.replace("orders", order, updated)
-        return updated
+        return self._advance("orders.change_status", order, status,
+                             m.ChangeOrderStatus(id=order.id, status=status, version=order.version))
 
     def create_invoice(self, customer_id: str) -> m.Invoice | None:
-        invoice = self.api.call("invoices.create", body=self.data.invoice(customer_id))
-        if invoice is not None:
-            self.ids.add("invoices", invoice)
-        return invoice
+        return self.create_and_keep("invoices.create", self.data.invoice(customer_id))
 
     def advance_invoice(self, invoice: m.Invoice, status: str) -> m.Invoice | None:
         extra: dict[str, Any] = {}
@@ -314,29 +235,14 @@ class BssUser(FastHttpUser):
             extra["paid_date"] = time.strftime("%Y-%m-%d")
         elif status == "SENT":
             extra["sent_to_email"] = f"billing-{self.data.run_id}@loadtest.example"
-        done = self.api.call(
-            "invoices.change_status", path={"id": invoice.id},
-            body=m.ChangeInvoiceStatus(id=invoice.id, status=status, version=invoice.version, **extra),
-        )
-        if done is None:
-            return None
-        updated = invoice.model_copy(update={"status": status, "version": invoice.version + 1})
-        self.ids.replace("invoices", invoice, updated)
-        return updated
+        return self._advance("invoices.change_status", invoice, status,
+                             m.ChangeInvoiceStatus(id=invoice.id, status=status, version=invoice.version, **extra))
 
     def create_subscription(self, customer_id: str, product_id: str, order_id: str | None = None):
-        subscription = self.api.call(
-            "subscriptions.create", body=self.data.subscription(customer_id, product_id, order_id)
-        )
-        if subscription is not None:
-            self.ids.add("subscriptions", subscription)
-        return subscription
+        return self.create_and_keep("subscriptions.create", self.data.subscription(customer_id, product_id, order_id))
 
     def create_payment(self, customer_id: str, invoice_id: str | None = None, amount: float | None = None):
-        payment = self.api.call("payments.create", body=self.data.payment(customer_id, invoice_id, amount))
-        if payment is not None:
-            self.ids.add("payments", payment)
-        return payment
+        return self.create_and_keep("payments.create", self.data.payment(customer_id, invoice_id, amount))
 
     def page_params(self, size: int = 20, **filters: Any) -> dict[str, Any]:
         """``page``/``size`` (mostly the first pages, as people browse) plus filters."""

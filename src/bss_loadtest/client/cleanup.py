@@ -1,10 +1,13 @@
 """What a run created, and deleting it again when the test stops.
 
-The client registers every entity a successful create returns (``REGISTRY.add``) and forgets
-what a successful delete removed. At ``test_stop`` (see :mod:`bss_loadtest.client.lifecycle`)
-:func:`run_cleanup` deletes what is left, outside Locust's statistics (plain HTTP, its own
-bounded time budget, authenticated like the users), and leaves a :class:`CleanupReport` in
-``LAST_REPORT``.
+The client registers every entity a successful create returns in the run's :class:`Registry`
+(``ClientState.registry``) and forgets what a successful delete removed. At ``test_stop`` (see
+:mod:`bss_loadtest.client.lifecycle`) :func:`run_cleanup` deletes what is left, outside Locust's
+statistics (side requests with their own bounded time budget, authenticated like the users), and
+the :class:`CleanupReport` is kept as ``ClientState.cleanup_report``.
+
+Which kinds can be deleted, with which endpoint, and in which order, comes from the endpoint table
+(its DELETE rows that carry ``tracks``, ordered by :data:`bss_loadtest.client.plan.DELETE_ORDER`).
 
 What is honest to report:
 
@@ -12,7 +15,7 @@ What is honest to report:
   payments, subscriptions (and activations), so those are not deleted one by one.
 * When a customer's delete fails, its owned entities are deleted with their own DELETE where
   the API has one, else listed in ``not_deleted`` with the customer's failure as the reason.
-* Products are deleted with ``?version=``.
+* A delete that takes the entity's version (products: ``?version=``) is sent with it.
 * Assets, network elements and SIM cards have no DELETE in the API and no owning customer: they
   are listed as not deleted, reason ``no DELETE in the API``.
 * ``deleted`` counts DELETE calls that answered success (404, already gone, is not counted).
@@ -24,15 +27,15 @@ import itertools
 import logging
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from bss_loadtest.client.auth import TOKEN_CACHE, Identity, TokenCache
+from bss_loadtest.client import side_http
+from bss_loadtest.client.auth import Identity, TokenCache
 from bss_loadtest.client.config import TargetConfig
 from bss_loadtest.client.endpoints import ENDPOINTS
+from bss_loadtest.client.plan import DELETE_ORDER
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +46,12 @@ REQUEST_TIMEOUT_S = 5.0
 CONCURRENCY = 8
 """Deletes in flight at once (inside Locust, where gevent makes them cooperative)."""
 
-DELETE_ENDPOINT = {
-    "customers": "customers.delete",
-    "orders": "orders.delete",
-    "payments": "payments.delete",
-    "products": "products.delete",
-    "subscriptions": "subscriptions.delete",
-}
-"""Resources the API can delete, and the endpoint that does it."""
+DELETE_ENDPOINT = {e.tracks: e for e in ENDPOINTS.values() if e.method == "DELETE" and e.tracks}
+"""Kinds the API can delete, and the endpoint that does it (from the table)."""
 
-OWNED_BY_CUSTOMER = frozenset({"orders", "invoices", "payments", "subscriptions", "activations"})
-"""Resources the server deletes together with their customer."""
-
-ORDER = ("customers", "subscriptions", "payments", "orders", "invoices", "activations", "products",
-         "assets", "network_elements", "sim_cards")
+_TRACKED = tuple(dict.fromkeys(e.tracks for e in ENDPOINTS.values() if e.tracks))
+ORDER = (*DELETE_ORDER, *(kind for kind in _TRACKED if kind not in DELETE_ORDER))
+"""Kinds in the order their entities are deleted (then those only reported, in table order)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ class CleanupReport:
 
 
 class Registry:
-    """Entities created in this process and not yet deleted (process-wide, greenlet-safe)."""
+    """Entities created in this process and not yet deleted (greenlet- and thread-safe)."""
 
     def __init__(self) -> None:
         self._items: dict[tuple[str, str], Created] = {}
@@ -101,31 +96,17 @@ class Registry:
         with self._lock:
             return list(self._items.values())
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
     def __len__(self) -> int:
         return len(self._items)
 
 
-REGISTRY = Registry()
-LAST_REPORT: CleanupReport | None = None
-"""The report of the last cleanup this process ran (``None`` before any)."""
-
-
 def _delete(url: str, headers: dict[str, str], timeout: float) -> tuple[bool, str]:
-    request = urllib.request.Request(url, method="DELETE", headers=headers)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    """Send one DELETE; ``(success, what it answered)``."""
     try:
-        with opener.open(request, timeout=timeout) as response:
-            response.read()
-            return True, f"HTTP {response.status}"
-    except urllib.error.HTTPError as exc:
-        return False, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return False, f"{type(reason).__name__}: {reason}"
+        answer = side_http.request("DELETE", url, headers=headers, deadline_s=timeout)
+    except side_http.SideHttpError as error:
+        return False, str(error)
+    return answer.ok, f"HTTP {answer.status}"
 
 
 def _map(function: Any, items: list) -> list:
@@ -146,19 +127,20 @@ def run_cleanup(
     host: str,
     identities: list[Identity] | None,
     config: TargetConfig | None = None,
-    registry: Registry = REGISTRY,
+    *,
+    registry: Registry,
     timeout_s: float = CLEANUP_TIMEOUT_S,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
-    token_cache: TokenCache = TOKEN_CACHE,
+    token_cache: TokenCache | None = None,
 ) -> CleanupReport:
-    """Delete what ``registry`` holds; return (and keep in ``LAST_REPORT``) what happened.
+    """Delete what ``registry`` holds; return what happened.
 
     ``identities`` ``None`` or empty sends no token (``--no-auth``). Requests rotate over the
     identities so the per-subject rate limit is shared. Customers go first (their delete cascades),
     then what is left; up to ``CONCURRENCY`` deletes run at once inside Locust.
     """
-    global LAST_REPORT
     config = config or TargetConfig()
+    token_cache = token_cache or TokenCache()
     paths = config.resource_paths()
     skipped = config.skipped()
     host = host.rstrip("/")
@@ -176,10 +158,10 @@ def run_cleanup(
         """Send one DELETE; (item, deleted or already gone, why not)."""
         if time.monotonic() >= deadline:
             return item, False, "cleanup time budget exhausted"
-        endpoint = ENDPOINTS[DELETE_ENDPOINT[item.resource]]
+        endpoint = DELETE_ENDPOINT[item.resource]
         url = host + endpoint.template(paths).replace("{id}", urllib.parse.quote(item.id, safe=""))
-        if item.resource == "products":
-            url += f"?version={item.version if item.version is not None else 0}"
+        if endpoint.version_param:
+            url += f"?{endpoint.version_param}={item.version if item.version is not None else 0}"
         try:
             headers = {}
             if identities:
@@ -201,7 +183,7 @@ def run_cleanup(
         return item, False, f"DELETE answered {status}"
 
     customers = [c for c in items if c.resource == "customers"]
-    deletable = "customers.delete" not in skipped
+    deletable = DELETE_ENDPOINT["customers"].key not in skipped
     for item, gone, reason in (_map(attempt, customers) if deletable else
                                [(c, False, "DELETE skipped on this target") for c in customers]):
         if gone:
@@ -216,10 +198,10 @@ def run_cleanup(
         if item.owner is not None and item.owner in deleted_customers:
             registry.discard(item.resource, item.id)
             continue  # deleted by the server together with its customer
-        key = DELETE_ENDPOINT.get(item.resource)
+        endpoint = DELETE_ENDPOINT.get(item.resource)
         owner_reason = customer_failures.get(item.owner or "")
-        if key is None or key in skipped:
-            why = "no DELETE in the API" if key is None else "DELETE skipped on this target"
+        if endpoint is None or endpoint.key in skipped:
+            why = "no DELETE in the API" if endpoint is None else "DELETE skipped on this target"
             fail(item, f"owning customer not deleted ({owner_reason}); {why}" if owner_reason else why)
             continue
         rest.append(item)
@@ -227,7 +209,6 @@ def run_cleanup(
         if not gone:
             fail(item, reason)
 
-    LAST_REPORT = report
     if report.not_deleted:
         logger.warning("Cleanup: %d deleted, %d not deleted", report.deleted, len(report.not_deleted))
     else:

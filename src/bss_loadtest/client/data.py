@@ -7,7 +7,8 @@ elements in tag and name, SIM cards in ``apn``, activations in their notes and c
 Subscriptions have no free-text field; they are tagged through their customer.
 
 Unique values (pesel, nip, codes) combine a run-derived prefix, a per-process salt and a
-per-process sequence, so workers of one run do not collide.
+sequence the users of one process share (``ClientState.data_sequence``), so workers of one run do
+not collide.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import itertools
 import os
 import random
 from collections import deque
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,26 +27,25 @@ from bss_loadtest.client import models as m
 POOL_SIZE = 50
 """Ids each user keeps per resource for reuse."""
 
-_sequence = itertools.count(1)
-
-
 def _salt() -> int:
     return os.getpid() % 10_000
 
 
 class DataFactory:
-    """Builds request bodies for one run. Cheap to create; the sequence is process-wide."""
+    """Builds request bodies for one run. Cheap to create; users of one process pass the same
+    ``sequence`` (a fresh one when none is given)."""
 
-    def __init__(self, run_id: str, rng: random.Random | None = None) -> None:
+    def __init__(self, run_id: str, rng: random.Random | None = None, sequence: Iterator[int] | None = None) -> None:
         self.run_id = run_id
         self.tag = f"LT-{run_id}"
         digest = int(hashlib.sha1(run_id.encode()).hexdigest(), 16)
         self._run_digits = digest % 100
         self._salt = _salt()
         self.rng = rng or random.Random()
+        self._sequence = sequence if sequence is not None else itertools.count(1)
 
     def seq(self) -> int:
-        return next(_sequence)
+        return next(self._sequence)
 
     def _unique_digits(self, width: int) -> str:
         """``width`` digits: run (2) + process salt (4) + sequence (rest)."""

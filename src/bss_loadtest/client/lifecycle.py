@@ -1,12 +1,12 @@
-"""Wires the client layer into a Locust run, once per process.
+"""Wires the client layer into a Locust run.
 
-``register(events)`` adds (idempotently):
+``register(events)`` adds (once per ``events`` object):
 
 * an ``init_command_line_parser`` listener that adds the client options
   (:func:`bss_loadtest.client.options.add_arguments`; harmless if the plugin adds them too);
 * a ``test_stop`` listener that deletes what this process created
-  (:func:`bss_loadtest.client.cleanup.run_cleanup`) and keeps the report in
-  ``bss_loadtest.client.cleanup.LAST_REPORT``.
+  (:func:`bss_loadtest.client.cleanup.run_cleanup`) and keeps the report in the environment's
+  :class:`~bss_loadtest.client.state.ClientState` (``last_cleanup_report``).
 """
 
 from __future__ import annotations
@@ -14,40 +14,41 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bss_loadtest.client.cleanup import CleanupReport, run_cleanup
+from bss_loadtest.client.options import add_arguments, identity_pool
+from bss_loadtest.client.state import client_state, target_of
+
 logger = logging.getLogger(__name__)
 
-_registered: set[int] = set()
+REGISTERED = "bss_client_registered"
+"""The attribute that marks an ``Events`` object the listeners were added to."""
 
 
 def on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
-    from bss_loadtest.client.options import add_arguments
-
     add_arguments(parser)
 
 
 def on_test_stop(environment: Any, **kwargs: Any) -> None:
     """Run the cleanup of this process (workers and local runs; the master created nothing)."""
-    from bss_loadtest.client import cleanup
-    from bss_loadtest.client.base import identity_pool, routes_for, settings_of
-
-    if len(cleanup.REGISTRY) == 0:
-        cleanup.LAST_REPORT = cleanup.CleanupReport()
+    state = client_state(environment)
+    if len(state.registry) == 0:
+        state.cleanup_report = CleanupReport()
         return
     host = environment.host or ""
     if not host:
         logger.warning("Cleanup skipped: no host")
         return
     try:
-        config, _ = routes_for(settings_of(environment).target_config or None)
-        cleanup.run_cleanup(host, identity_pool(environment, host), config)
+        state.cleanup_report = run_cleanup(host, identity_pool(environment, host), target_of(environment).config,
+                                           registry=state.registry, token_cache=state.tokens)
     except Exception as exc:  # noqa: BLE001 - a failed cleanup must not hide the run's result
         logger.error("Cleanup failed: %s", type(exc).__name__)
 
 
 def register(events: Any) -> None:
     """Add the client layer's listeners to ``events`` (once per ``events`` object)."""
-    if id(events) in _registered:
+    if getattr(events, REGISTERED, False):
         return
-    _registered.add(id(events))
+    setattr(events, REGISTERED, True)
     events.init_command_line_parser.add_listener(on_init_command_line_parser)
     events.test_stop.add_listener(on_test_stop)

@@ -3,7 +3,8 @@
 ``add_arguments(parser)`` is called from an ``init_command_line_parser`` listener (the plugin's,
 or :mod:`bss_loadtest.client.lifecycle`'s until the plugin routes it). Calling it twice on one
 parser is harmless. :func:`client_settings` reads them back from an ``Environment`` with the
-defaults the contract gives, so users work with ``parsed_options`` ``None`` (unit tests) too.
+defaults the contract gives, so users work with ``parsed_options`` ``None`` (unit tests) too;
+:func:`identity_pool` turns them into the run's client identities.
 """
 
 from __future__ import annotations
@@ -12,9 +13,20 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from bss_loadtest.client.auth import DEFAULT_CLIENT_SECRET
+from bss_loadtest.client.auth import DEFAULT_CLIENT_SECRET, Identity, identities
 
-OPTION_NAMES = ("token_url", "client_id", "client_secret", "client_pool", "no_auth", "target_config")
+ENV_VARS = {
+    "token_url": "BSS_TOKEN_URL",
+    "client_id": "BSS_CLIENT_ID",
+    "client_secret": "BSS_CLIENT_SECRET",
+    "client_pool": "BSS_CLIENT_POOL",
+    "no_auth": "BSS_NO_AUTH",
+    "target_config": "BSS_TARGET_CONFIG",
+    "request_timeout": "BSS_REQUEST_TIMEOUT",
+}
+"""The environment variable of each option (read when the option is not given)."""
+
+DEFAULT_REQUEST_TIMEOUT_S = 30.0
 
 
 def add_arguments(parser: Any) -> None:
@@ -24,31 +36,31 @@ def add_arguments(parser: Any) -> None:
         return
     # Locust's web-UI keywords (include_in_web_ui, is_secret) exist on the parser, not on argument groups.
     parser.add_argument(
-        "--token-url", default="", env_var="BSS_TOKEN_URL", include_in_web_ui=True,
+        "--token-url", default="", env_var=ENV_VARS["token_url"], include_in_web_ui=True,
         help="OAuth2 token endpoint (default: {host}/realms/bss/protocol/openid-connect/token)",
     )
     parser.add_argument(
-        "--client-id", default="", env_var="BSS_CLIENT_ID", include_in_web_ui=True,
+        "--client-id", default="", env_var=ENV_VARS["client_id"], include_in_web_ui=True,
         help="Client id, or a comma-separated list of ids to spread users over (default: bss-backend)",
     )
     parser.add_argument(
-        "--client-secret", default="", env_var="BSS_CLIENT_SECRET", include_in_web_ui=True, is_secret=True,
+        "--client-secret", default="", env_var=ENV_VARS["client_secret"], include_in_web_ui=True, is_secret=True,
         help="Client secret (default: bss-secret). Never logged",
     )
     parser.add_argument(
-        "--client-pool", type=int, default=0, env_var="BSS_CLIENT_POOL", include_in_web_ui=True,
+        "--client-pool", type=int, default=0, env_var=ENV_VARS["client_pool"], include_in_web_ui=True,
         help="Spread users over client ids bss-loadtest-01..N (the backend limits each token subject)",
     )
     parser.add_argument(
-        "--no-auth", action="store_true", default=False, env_var="BSS_NO_AUTH", include_in_web_ui=True,
+        "--no-auth", action="store_true", default=False, env_var=ENV_VARS["no_auth"], include_in_web_ui=True,
         help="Send no bearer token",
     )
     parser.add_argument(
-        "--request-timeout", type=float, default=0.0, env_var="BSS_REQUEST_TIMEOUT", include_in_web_ui=True,
+        "--request-timeout", type=float, default=0.0, env_var=ENV_VARS["request_timeout"], include_in_web_ui=True,
         help=f"Seconds a request may take before it counts as a timeout (default: {DEFAULT_REQUEST_TIMEOUT_S:g})",
     )
     parser.add_argument(
-        "--target-config", default="", env_var="BSS_TARGET_CONFIG", include_in_web_ui=True,
+        "--target-config", default="", env_var=ENV_VARS["target_config"], include_in_web_ui=True,
         help="YAML file with the target's paths, sort, accepted statuses and skipped endpoints "
              "(e.g. targets/droid-spring.yaml; default: the contract)",
     )
@@ -63,19 +75,6 @@ class ClientSettings:
     no_auth: bool = False
     target_config: str = ""
     request_timeout: float = 0.0
-
-
-ENV_VARS = {
-    "token_url": "BSS_TOKEN_URL",
-    "client_id": "BSS_CLIENT_ID",
-    "client_secret": "BSS_CLIENT_SECRET",
-    "client_pool": "BSS_CLIENT_POOL",
-    "no_auth": "BSS_NO_AUTH",
-    "target_config": "BSS_TARGET_CONFIG",
-    "request_timeout": "BSS_REQUEST_TIMEOUT",
-}
-
-DEFAULT_REQUEST_TIMEOUT_S = 30.0
 
 
 def client_settings(environment: Any) -> ClientSettings:
@@ -99,4 +98,18 @@ def client_settings(environment: Any) -> ClientSettings:
         no_auth=bool(no_auth),
         target_config=str(get("target_config", "")),
         request_timeout=float(get("request_timeout", DEFAULT_REQUEST_TIMEOUT_S) or DEFAULT_REQUEST_TIMEOUT_S),
+    )
+
+
+def identity_pool(environment: Any, host: str) -> list[Identity]:
+    """The client identities of a run (empty with ``--no-auth``)."""
+    settings = client_settings(environment)
+    if settings.no_auth:
+        return []
+    return identities(
+        host,
+        token_url=settings.token_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        client_pool=settings.client_pool,
     )

@@ -3,33 +3,42 @@
 When the target exposes Spring-style metrics (``/actuator/prometheus`` with the
 ``http_server_requests_seconds`` histogram labelled ``uri``, ``method``), the suite scrapes them
 before the run and after it, and compares the increase per endpoint with its own counts; it also
-compares the business counters (``bss_customers_created_total``) with the creates it counted.
-Pure apart from :func:`scrape`; does not import locust.
+compares the business counters (``bss_customers_created_total``) with the successful requests of
+the endpoint each counts: the endpoint table names them (its ``counter`` column), the target
+config gives the endpoints' paths. Pure apart from :func:`scrape`; does not import locust.
 """
 
 from __future__ import annotations
 
 import logging
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bss_loadtest.client import side_http
+from bss_loadtest.client.config import TargetConfig
+from bss_loadtest.client.endpoints import ENDPOINTS
 from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, RunStats
 
 logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/actuator/prometheus"
 SCRAPE_TIMEOUT_S = 5.0
+"""The whole scrape's time limit."""
+SCRAPE_MAX_BYTES = 64 << 20
+"""The largest metrics page read (a big Spring target's is a few MiB)."""
 REQUESTS_METRIC = "http_server_requests_seconds"
-BUSINESS_COUNTERS = {
-    # server counter → the suite's endpoint whose successful requests it counts
-    "bss_customers_created_total": "POST /api/v1/customers",
-    "bss_customers_updated_total": "PUT /api/v1/customers/{id}",
-    "bss_customers_status_changed_total": "PUT /api/v1/customers/{id}/status",
-}
+
+
+def business_counters(config: TargetConfig | None = None) -> dict[str, str]:
+    """Server counter → the ``"METHOD /template"`` (on this target) whose successful requests it counts."""
+    paths = (config or TargetConfig()).resource_paths()
+    return {e.counter: e.name(paths) for e in ENDPOINTS.values() if e.counter}
+
+
+COUNTERS = frozenset(business_counters())
+"""The business counters a scrape keeps."""
 
 
 @dataclass
@@ -47,7 +56,7 @@ def parse(text: str) -> Scrape:
             if sample.name == f"{REQUESTS_METRIC}_count":
                 key = f"{sample.labels.get('method', '')} {sample.labels.get('uri', '')}"
                 scrape.requests[key] = scrape.requests.get(key, 0.0) + sample.value
-            elif sample.name in BUSINESS_COUNTERS:
+            elif sample.name in COUNTERS:
                 scrape.counters[sample.name] = sample.value
     return scrape
 
@@ -56,11 +65,14 @@ def scrape(host: str, path: str = METRICS_PATH) -> Scrape | None:
     """Scrape the target; ``None`` when it exposes no usable metrics (not an error)."""
     url = host.rstrip("/") + path
     try:
-        with urllib.request.urlopen(url, timeout=SCRAPE_TIMEOUT_S) as response:
-            text = response.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError, ValueError) as error:
+        answer = side_http.request("GET", url, deadline_s=SCRAPE_TIMEOUT_S, max_bytes=SCRAPE_MAX_BYTES)
+    except side_http.SideHttpError as error:
         logger.info("No reconciliation: %s answered %s", url, error)
         return None
+    if not answer.ok:
+        logger.info("No reconciliation: %s answered HTTP %d", url, answer.status)
+        return None
+    text = answer.body.decode("utf-8", "replace")
     try:
         result = parse(text)
     except ValueError as error:
@@ -75,11 +87,13 @@ def reconcile(
     stats: RunStats,
     *,
     extra_requests: dict[str, int] | None = None,
+    config: TargetConfig | None = None,
 ) -> dict[str, Any] | None:
     """Compare the target's increase with the suite's counts.
 
     ``extra_requests`` are requests the suite made outside its statistics (test-data cleanup),
     by endpoint key. Token requests (``AUTH``) are compared as ``POST`` to the token path.
+    ``config`` is the run's target config (its paths name the endpoints; default: the contract's).
     """
     if before is None or after is None or not after.requests:
         return None  # the target exposes no request metrics: nothing to reconcile with
@@ -96,7 +110,7 @@ def reconcile(
         if served != ours[key]:
             mismatches.append({"endpoint": key, "suite": ours[key], "target": served})
     counters = []
-    for counter, endpoint in BUSINESS_COUNTERS.items():
+    for counter, endpoint in business_counters(config).items():
         if counter not in after.counters:
             continue
         aggregate = stats.endpoint(endpoint)

@@ -24,9 +24,7 @@ class AssetUser(BssUser):
 
     @task(2)
     def assets_by_customer(self) -> None:
-        customer = self.customer()
-        if customer is not None:
-            self.api.call("assets.by_customer", path={"customerId": customer.id})
+        self.for_customer("assets.by_customer")
 
     @task(2)
     def warranty_expiring(self) -> None:
@@ -101,9 +99,7 @@ class AssetUser(BssUser):
 
     @task(1)
     def sims_by_customer(self) -> None:
-        customer = self.customer()
-        if customer is not None:
-            self.api.call("assets.sims_by_customer", path={"customerId": customer.id})
+        self.for_customer("assets.sims_by_customer")
 
     @task(1)
     def expired_sims(self) -> None:

@@ -11,16 +11,10 @@ NEXT_STATUS = {"DRAFT": "ISSUED", "ISSUED": "SENT", "SENT": "PAID"}
 
 class InvoiceUser(BssUser):
     def on_start(self) -> None:
-        customer = self.create_customer()
-        if customer is not None:
-            self.create_invoice(customer.id)
+        self.invoice()
 
     def invoice(self):
-        invoice = self.ids.pick("invoices")
-        if invoice is None:
-            customer = self.customer()
-            invoice = self.create_invoice(customer.id) if customer is not None else None
-        return invoice
+        return self.pick_or_create("invoices", self.create_invoice)
 
     def _dates(self) -> dict:
         today = date.today()
@@ -55,9 +49,7 @@ class InvoiceUser(BssUser):
 
     @task(2)
     def invoices_by_customer(self) -> None:
-        customer = self.customer()
-        if customer is not None:
-            self.api.call("invoices.by_customer", path={"customerId": customer.id}, params=self.page_params())
+        self.for_customer("invoices.by_customer", self.page_params())
 
     @task(2)
     def invoice_by_number(self) -> None:

@@ -70,10 +70,8 @@ class CustomerCareUser(BssUser):
         if customer is None:
             return
         self.api.call("customers.get", path={"id": customer.id})
-        self.api.call("orders.by_customer", path={"customerId": customer.id}, params={"page": 0, "size": 10})
-        self.api.call("invoices.by_customer", path={"customerId": customer.id}, params={"page": 0, "size": 10})
-        self.api.call("payments.by_customer", path={"customerId": customer.id}, params={"page": 0, "size": 10})
-        self.api.call("subscriptions.by_customer", path={"customerId": customer.id}, params={"page": 0, "size": 10})
+        for key in ("orders.by_customer", "invoices.by_customer", "payments.by_customer", "subscriptions.by_customer"):
+            self.api.call(key, path={"customerId": customer.id}, params={"page": 0, "size": 10})
 
     @task(3)
     def check_order(self) -> None:

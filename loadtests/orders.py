@@ -9,16 +9,10 @@ NEXT_STATUS = {"DRAFT": "PENDING", "PENDING": "APPROVED", "APPROVED": "IN_PROGRE
 
 class OrderUser(BssUser):
     def on_start(self) -> None:
-        customer = self.create_customer()
-        if customer is not None:
-            self.create_order(customer.id)
+        self.order()
 
     def order(self):
-        order = self.ids.pick("orders")
-        if order is None:
-            customer = self.customer()
-            order = self.create_order(customer.id) if customer is not None else None
-        return order
+        return self.pick_or_create("orders", self.create_order)
 
     @task(10)
     def get_order(self) -> None:
@@ -47,9 +41,7 @@ class OrderUser(BssUser):
 
     @task(3)
     def orders_by_customer(self) -> None:
-        customer = self.customer()
-        if customer is not None:
-            self.api.call("orders.by_customer", path={"customerId": customer.id}, params=self.page_params())
+        self.for_customer("orders.by_customer", self.page_params())
 
     @task(2)
     def search_orders(self) -> None:

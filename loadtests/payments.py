@@ -10,16 +10,10 @@ NEXT_STATUS = {"PENDING": "PROCESSING", "PROCESSING": "COMPLETED"}
 
 class PaymentUser(BssUser):
     def on_start(self) -> None:
-        customer = self.create_customer()
-        if customer is not None:
-            self.create_payment(customer.id)
+        self.payment()
 
     def payment(self):
-        payment = self.ids.pick("payments")
-        if payment is None:
-            customer = self.customer()
-            payment = self.create_payment(customer.id) if customer is not None else None
-        return payment
+        return self.pick_or_create("payments", self.create_payment)
 
     @task(8)
     def get_payment(self) -> None:
@@ -39,9 +33,7 @@ class PaymentUser(BssUser):
 
     @task(3)
     def payments_by_customer(self) -> None:
-        customer = self.customer()
-        if customer is not None:
-            self.api.call("payments.by_customer", path={"customerId": customer.id}, params=self.page_params())
+        self.for_customer("payments.by_customer", self.page_params())
 
     @task(2)
     def payments_by_status(self) -> None:

@@ -27,9 +27,7 @@ class SubscriptionUser(BssUser):
 
     @task(3)
     def subscriptions_by_customer(self) -> None:
-        customer = self.customer()
-        if customer is not None:
-            self.api.call("subscriptions.by_customer", path={"customerId": customer.id}, params=self.page_params())
+        self.for_customer("subscriptions.by_customer", self.page_params())
 
     @task(2)
     def subscriptions_by_status(self) -> None:

@@ -49,7 +49,6 @@ class Identity:
 class Token:
     access_token: str = field(repr=False)
     refresh_at: float
-    expires_at: float
 
 
 class TokenError(Exception):
@@ -149,7 +148,7 @@ class TokenCache:
             if on_fetch is not None:
                 on_fetch(time.perf_counter() - wall, None)
             margin = min(self._margin, expires_in / 2)
-            self._tokens[key] = Token(access_token, started + expires_in - margin, started + expires_in)
+            self._tokens[key] = Token(access_token, started + expires_in - margin)
             return access_token
 
     def invalidate(self, identity: Identity) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -185,12 +186,26 @@ class BssUser(FastHttpUser):
             self.ids.add(self.api.routes[key].tracks, made)
         return made
 
+    def pick_or_create(self, kind: str, create: Callable[[str], Any]) -> Any:
+        """One of this user's ``kind`` (``"orders"``), made with ``create(customer_id)`` for one of
+        its customers when it has none."""
+        item = self.ids.pick(kind)
+        if item is None:
+            customer = self.customer()
+            item = create(customer.id) if customer is not None else None
+        return item
+
     def create_customer(self) -> m.Customer | None:
         return self.create_and_keep("customers.create", self.data.customer())
 
     def customer(self) -> m.Customer | None:
         """A customer of this user (created when the pool is empty)."""
         return self.ids.pick("customers") or self.create_customer()
+
+    def for_customer(self, key: str, params: dict[str, Any] | None = None) -> Any:
+        """Call the by-customer read ``key`` (``{customerId}``) for one of this user's customers."""
+        customer = self.customer()
+        return self.api.call(key, path={"customerId": customer.id}, params=params) if customer is not None else None
 
     def create_product(self) -> m.Product | None:
         return self.create_and_keep("products.create", self.data.product())

@@ -36,3 +36,26 @@ def reference_server_factory():
     finally:
         for server in servers:
             server.close()
+
+
+# -- the glue tests (tests/run) ----------------------------------------------------------------
+
+GLUE_DIR = "run"
+"""tests/run builds the suite's Locust glue in-process. Importing Locust monkey-patches the
+standard library (gevent), which must happen before anything imports ssl, so those tests run in
+their own pytest process started with Locust imported first: ``./dev test`` does it (see
+tests/run/README.md). The main process does not collect them."""
+
+
+def _gevent_patched() -> bool:
+    import sys
+
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("socket"))
+
+
+def pytest_ignore_collect(collection_path, config):
+    parts = collection_path.parts
+    if GLUE_DIR in parts and parts[parts.index(GLUE_DIR) - 1] == "tests" and not _gevent_patched():
+        return True
+    return None

@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from bss_loadtest.core import profiles
-from bss_loadtest.run.shape import StagePlan
+from bss_loadtest.core.plan import StagePlan
 
 pytestmark = pytest.mark.slow
 

@@ -31,9 +31,7 @@ ALL_USERS = ["CustomerUser", "OrderUser", "InvoiceUser", "PaymentUser", "Product
 
 def run_locust(tmp_path: Path, host: str, args: list[str], timeout: float = RUN_TIMEOUT_S):
     """Run Locust headless in ``tmp_path`` (bounded); return (output, seconds, rows, failures)."""
-    extra = []
-    if (ROOT / "src" / "bss_loadtest" / "plugin.py").exists():
-        extra = ["--prometheus-port", "0", "--report-dir", str(tmp_path / "reports")]
+    extra = ["--prometheus-port", "0", "--report-dir", str(tmp_path / "reports")]
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests"), "--headless", "--host", host,
                "--csv", str(tmp_path / "run"), *extra, *args]
     started = time.monotonic()

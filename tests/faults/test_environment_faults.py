@@ -41,65 +41,6 @@ def test_report_dir_not_writable_is_one_line_and_exit_104_before_any_user_starts
     assert "Run " not in run.output, "no run may start when its results cannot be written"
 
 
-DISK_FULL_SCRIPT = """
-import errno, os, sys
-from types import SimpleNamespace
-
-from bss_loadtest.run import plugin  # imports locust first: gevent patches before anything else
-
-from tests.reports.synthetic import T0, make_stats, make_summary
-
-report_dir, full_at = sys.argv[1], sys.argv[2]
-environment = SimpleNamespace(
-    parsed_options=SimpleNamespace(report_dir=report_dir), runner=None, host="http://127.0.0.1:9",
-    process_exit_code=None, available_user_classes={}, user_classes=[],
-)
-ctl = plugin.RunController(environment)
-stats, stages = make_stats(duration_s=10, total_requests=500)
-ctl.stats, ctl.run_id, ctl.started_at = stats, "disk-full", T0
-summary = make_summary(stats, stages, run_id="disk-full", duration_s=10)
-real_fsync = os.fsync
-
-
-def fsync(fd):
-    try:
-        name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
-    except OSError:
-        name = ""
-    if name.startswith(f".{full_at}."):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    real_fsync(fd)
-
-
-os.fsync = fsync
-written = ctl.write_results(summary)
-print(f"written={written} exit_code={environment.process_exit_code}")
-"""
-
-
-@pytest.mark.parametrize("full_at", ["history.csv", "report.html", "summary.json"])
-def test_disk_full_while_writing_results_leaves_no_half_written_file(full_at, tmp_path):
-    """ENOSPC (simulated: ``os.fsync`` of that file's temporary copy fails) while the plugin writes
-    the results: one line, exit code 104, no partial file and no temporary file. ``summary.json``
-    is written last, so a run directory without it is an incomplete one, never a complete-looking one."""
-    result = subprocess.run(
-        [sys.executable, "-c", DISK_FULL_SCRIPT, str(tmp_path / "reports"), full_at],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    out = result.stdout
-    line = assert_one_line(out, full_at, "No space left on device")
-    assert "Results:" not in out, line
-    assert "written=False exit_code=104" in out, out
-    run_dir = tmp_path / "reports" / "runs" / "disk-full"
-    names = sorted(p.name for p in run_dir.iterdir())
-    assert not [n for n in names if n.endswith(".tmp")], names
-    assert "summary.json" not in names
-    assert full_at not in names
-    if "history.csv" in names:
-        assert (run_dir / "history.csv").read_text().startswith("timestamp,")
-
-
 # -- metrics export --------------------------------------------------------------------------
 
 

@@ -479,27 +479,30 @@ def summary_from_stats(
     generator: Mapping[str, Any] | None = None,
     workers: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A schema_version 1 summary dict from a :class:`~bss_loadtest.core.stats.RunStats`.
+    """The schema_version 1 summary dict of a run, from its :class:`~bss_loadtest.core.stats.RunStats`.
 
-    ``thresholds`` are rows as made by ``ThresholdResult.to_dict()``. The result validates with
-    :class:`Summary`; pass it to :func:`write_run`.
+    The one builder: the plugin writes what it returns, and the report, compare and benchmark
+    tests build their summaries with it too. ``duration_s`` runs from the test start to its end;
+    rates are over the time requests were made (first request to the end). ``thresholds`` are rows
+    as made by ``ThresholdResult.to_dict()``. The result validates with :class:`Summary`; pass it
+    to :func:`write_run`.
     """
 
-    duration = max(ended_at - (stats.first_request_at or started_at), 0.0)
+    first = stats.first_request_at
+    request_window = 0.0 if first is None else max(ended_at - first, 1e-9)
     rows = []
     for key in stats.endpoint_keys():
         method, name = stats.methods[key]
-        rows.append({"method": method, "name": name, **stats.endpoints[key].summary_row(duration)})
-    totals = {"method": "", "name": AGGREGATED, **stats.total.summary_row(duration)}
-    user_classes = []
-    for name in sorted(stats.user_classes):
-        aggregate = stats.user_classes[name]
-        p95 = aggregate.percentile(0.95)
-        user_classes.append({"name": name, "count": aggregate.count, "failures": aggregate.failures,
-                             "p95_ms": None if p95 is None else round(p95, 2)})
+        rows.append({"method": method, "name": name, **stats.endpoints[key].summary_row(request_window)})
+    totals = {"method": "", "name": AGGREGATED, **stats.total.summary_row(request_window)}
+    user_classes = [
+        {"name": name, "count": aggregate.count, "failures": aggregate.failures,
+         "p95_ms": aggregate.summary_row(request_window)["p95_ms"]}
+        for name, aggregate in sorted(stats.user_classes.items())
+    ]
 
     def stamp(epoch: float) -> str:
-        return datetime.fromtimestamp(epoch, tz=UTC).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")
 
     return {
         "schema": SUMMARY_SCHEMA,
@@ -513,7 +516,7 @@ def summary_from_stats(
         "time_scale": time_scale,
         "started_at": stamp(started_at),
         "ended_at": stamp(ended_at),
-        "duration_s": round(duration, 3),
+        "duration_s": round(max(ended_at - started_at, 0.0), 3),
         "status": status,
         "partial_reason": partial_reason,
         "exit_code": exit_code,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from bss_loadtest.core.thresholds import format_table
 
-def print_console_report(summary: dict[str, Any], results: list, thresholds_module: Any) -> None:
+
+def print_console_report(summary: dict[str, Any], results: list) -> None:
     """The end-of-run table: per endpoint from the suite's histogram, then the thresholds."""
     lines = [
         "",
@@ -46,7 +48,7 @@ def print_console_report(summary: dict[str, Any], results: list, thresholds_modu
             )
     if results:
         lines.append("")
-        lines.append(thresholds_module.format_table(results))
+        lines.append(format_table(results))
         verdict = "PASSED" if all(r.passed for r in results) else "FAILED (exit code 99)"
         lines.append(f"Thresholds: {verdict}")
     say("\n".join(lines))

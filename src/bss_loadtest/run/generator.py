@@ -15,7 +15,8 @@ SAMPLE_INTERVAL_S = 1.0
 
 
 class CpuSampler:
-    """This process's CPU usage, sampled every second while a run is on (workers and local).
+    """This process's CPU usage, sampled every second while a run is on (workers and local); the
+    suite holds one per process.
 
     Locust's own monitor samples every 10 s, too coarse for a short run to notice saturation.
     """
@@ -53,6 +54,3 @@ class CpuSampler:
     def take(self) -> dict:
         return self.snapshot()
 
-
-SAMPLER = CpuSampler()
-"""This process's sampler."""

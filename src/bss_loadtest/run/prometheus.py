@@ -11,7 +11,7 @@ pushing to one Pushgateway, or one Prometheus scraping runs one after the other)
 
 The plugin owns the wiring::
 
-    registry = build_registry(state)              # state: see RunState
+    registry = build_registry(state)              # state: see LiveState
     server = MetricsServer(registry, port=9646)   # CLI's 0 means "off": do not construct it
     server.start()                                # ConfigError if the port is taken
     pusher = Pusher(registry, url, run_id=..., interval=10.0)
@@ -38,7 +38,6 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import (
     basic_auth_handler,
     default_handler,
-    delete_from_gateway,
     push_to_gateway,
     start_http_server,
 )
@@ -88,7 +87,7 @@ class ThresholdResultLike(Protocol):
     passed: bool
 
 
-class RunState(Protocol):
+class LiveState(Protocol):
     """What :class:`RunCollector` reads at scrape time (the plugin provides it, duck-typed).
 
     ``stats``
@@ -158,7 +157,7 @@ def _snapshot(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
 class RunCollector(Collector):
     """Reads the live run state at scrape time and yields the ``bss_loadtest_*`` families."""
 
-    def __init__(self, state: RunState) -> None:
+    def __init__(self, state: LiveState) -> None:
         self.state = state
 
     # -- families (one place for names, help texts and labels) -----------------------------------
@@ -261,7 +260,7 @@ def _format_le(bound_s: float) -> str:
     return repr(float(bound_s))
 
 
-def build_registry(state: RunState) -> CollectorRegistry:
+def build_registry(state: LiveState) -> CollectorRegistry:
     """A private registry holding one :class:`RunCollector` (never the global ``REGISTRY``)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RunCollector(state))
@@ -444,18 +443,6 @@ class Pusher:
         if not final:
             return True
         return self._push(final=True)
-
-    def delete(self) -> bool:
-        """Delete this run's group from the Pushgateway; ``True`` on success. Never raises."""
-        try:
-            delete_from_gateway(
-                self.url, job=self.job, grouping_key=self.grouping_key,
-                timeout=self.timeout, handler=self._handler,
-            )
-        except Exception as e:  # noqa: BLE001
-            logger.warning("Pushgateway %s: delete failed (%s)", self.url, _one_line(e))
-            return False
-        return True
 
 
 def _one_line(error: BaseException) -> str:

@@ -1,6 +1,6 @@
 """What a running user may ask about the run it belongs to.
 
-User classes and the shape call these accessors instead of reading options directly, because
+User classes call these accessors instead of reading options directly, because
 remote workers receive the master's options only with the first spawn message, and because the
 unit tests of the client layer run users without the plugin (``parsed_options`` may be ``None``).
 This module does not import locust.
@@ -12,10 +12,10 @@ import logging
 import uuid
 from typing import Any
 
+from bss_loadtest.core.profiles import DEFAULT_THINK_TIME
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_THINK_TIME = (0.5, 2.0)
-"""Seconds between two tasks of one user when neither the profile nor ``--think-time`` says."""
 
 STOP_MESSAGE = "bss_stop_run"
 """Custom message a worker sends the master to end the whole run (e.g. the smoke pass is done)."""
@@ -47,20 +47,6 @@ def think_time(environment: Any) -> tuple[float, float]:
         low, _, high = str(value).partition(",")
         high = high or low
     return float(low), float(high)
-
-
-def active_plan(environment: Any):
-    """The stage plan of the selected profile, or ``None`` in manual mode (plain Locust)."""
-    from bss_loadtest.run import plugin  # the plugin owns the loaded profile
-
-    return plugin.active_plan(environment)
-
-
-def active_user_classes(environment: Any):
-    """User classes the selected profile runs, or ``None`` to use Locust's own selection."""
-    from bss_loadtest.run import plugin
-
-    return plugin.active_user_classes(environment)
 
 
 def stop_users(environment: Any) -> None:

@@ -6,13 +6,12 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from bss_loadtest.core import plan as stage_plan
+from bss_loadtest.core.plan import StagePlan
 from bss_loadtest.core.profiles import Profile, Stage, load_profile
-from bss_loadtest.run import runtime, shape
-from bss_loadtest.run.shape import StagePlan, manual_target, shape_tick
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 SHIPPED = ["smoke", "load", "stress", "spike", "soak"]
@@ -114,7 +113,7 @@ def test_a_plan_needs_stages() -> None:
 # -- ticking like Locust -------------------------------------------------------------------------
 
 
-def simulate(plan: StagePlan, tick_s: float = shape.TICK_S, limit: int = 100_000) -> list[dict]:
+def simulate(plan: StagePlan, tick_s: float = stage_plan.TICK_S, limit: int = 100_000) -> list[dict]:
     """Tick like Locust's shape worker: ask the plan, then ``runner.start()`` moves the user count
     to the target at the returned rate, blocking until it is there; the next tick comes after
     ``max(tick_s, time blocked)``. Returns one record per tick (``users`` None: the run ended)."""
@@ -146,7 +145,7 @@ def test_no_stage_is_skipped_and_the_run_ends(name: str, time_scale: float) -> N
     assert visited == set(range(len(plan.stages)))
     assert records[-1]["target"] is None
     # it ends within a tick of the last stage, plus one tick per stage it had to catch up on
-    assert records[-1]["t"] <= plan.total_duration_s + shape.TICK_S * (len(plan.stages) + 1)
+    assert records[-1]["t"] <= plan.total_duration_s + stage_plan.TICK_S * (len(plan.stages) + 1)
     assert plan.advance(records[-1]["t"] + 1) is None  # and stays ended
 
 
@@ -186,80 +185,12 @@ def test_spawn_rate_keeps_up(name: str, time_scale: float, tick_s: float) -> Non
             assert any(r["users"] == stage.target for r in near_end), (stage, near_end)
 
 
-# -- ProfileShape.tick ---------------------------------------------------------------------------
-
-
-def fake_environment(monkeypatch: pytest.MonkeyPatch, plan: StagePlan | None, options=None) -> SimpleNamespace:
-    environment = SimpleNamespace(parsed_options=options)
-    classes = ["CustomerUser class"] if plan is not None else None
-    monkeypatch.setattr(runtime, "active_plan", lambda env: plan if env is environment else None)
-    monkeypatch.setattr(runtime, "active_user_classes", lambda env: classes)
-    return environment
-
-
-def test_tick_in_profile_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    environment = fake_environment(monkeypatch, plan_for("load"))
-    assert [shape_tick(environment, t) for t in (0.0, 120.0, 420.0, 480.0)] == [
-        (0, 1.0, ["CustomerUser class"]),
-        (10, 1.0, ["CustomerUser class"]),
-        (10, 1.0, ["CustomerUser class"]),
-        (15, 1.0, ["CustomerUser class"]),
-    ]
-    assert shape_tick(environment, 540.0) == (20, 1.0, ["CustomerUser class"])
-    assert shape_tick(environment, 900.0) == (10, 1.0, ["CustomerUser class"])
-    assert shape_tick(environment, 960.0) is None
-
-
-@pytest.mark.parametrize(
-    ("options", "run_time", "expected"),
-    [
-        (SimpleNamespace(num_users=25, spawn_rate=5.0, run_time=60), 10.0, (25, 5.0, None)),
-        (SimpleNamespace(num_users=25, spawn_rate=5.0, run_time=60), 60.0, None),
-        (SimpleNamespace(num_users=None, spawn_rate=None, run_time=None), 1e6, (1, 1.0, None)),
-        (None, 0.0, (1, 1.0, None)),
-    ],
-)
-def test_tick_in_manual_mode(monkeypatch: pytest.MonkeyPatch, options, run_time: float, expected) -> None:
-    assert shape_tick(fake_environment(monkeypatch, None, options), run_time) == expected
-    assert manual_target(options, run_time) == expected
-
-
 def test_importing_the_plan_does_not_import_locust() -> None:
-    code = "import sys; from bss_loadtest.run.shape import StagePlan; print('locust' in sys.modules)"
+    code = "import sys; from bss_loadtest.core.plan import StagePlan; print('locust' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
 
 
-PROFILE_SHAPE_CHECK = """
-import locust  # first, as a locustfile would: gevent patches before anything imports ssl
-from types import SimpleNamespace
-from bss_loadtest.run import runtime
-from bss_loadtest.run.shape import ProfileShape, StagePlan
-from bss_loadtest.core.profiles import Profile
-from locust import LoadTestShape
-
-assert issubclass(ProfileShape, LoadTestShape) and ProfileShape.use_common_options is True
-plan = StagePlan(Profile(description="x", stages=[{"duration": 10, "target": 4}], users={"A": 1}))
-environment = SimpleNamespace(parsed_options=SimpleNamespace(num_users=7, spawn_rate=2, run_time=None))
-runtime.active_plan = lambda env: plan
-runtime.active_user_classes = lambda env: None
-shape = ProfileShape()
-shape.runner = SimpleNamespace(environment=environment)
-shape.get_run_time = lambda: 5.0
-print(shape.tick())
-runtime.active_plan = lambda env: None
-print(shape.tick())
-"""
-
-
-def test_profile_shape_is_a_locust_shape_that_ticks_through_the_plan() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROFILE_SHAPE_CHECK], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["(2, 1.0, None)", "(7, 2.0, None)"]
-
-
 def test_plan_accepts_a_profile_object() -> None:
     profile = Profile(description="x", stages=[{"duration": "10s", "target": 3}], users={"A": 1})
-    assert StagePlan(profile).target_at(5) == StagePlan.from_profile(profile).target_at(5) == (2, 1.0)
+    assert StagePlan(profile).target_at(5) == StagePlan(profile.stages).target_at(5) == (2, 1.0)

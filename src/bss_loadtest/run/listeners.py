@@ -1,0 +1,552 @@
+"""The suite's Locust glue, one listener class per concern.
+
+Each class takes the :class:`~bss_loadtest.run.suite.Suite`, keeps its state on ``self`` (or on
+the suite's current :class:`~bss_loadtest.run.suite.RunState`) and registers its methods on
+``environment.events`` in its constructor, as locust-plugins' listeners do. What needs the runner
+(master-only and worker-only parts) is in ``on_init(runner)``, which :meth:`Suite.on_init` calls
+in order once the runner exists: the suite itself is built in Locust's ``init`` event, too late
+for listeners added to that same event.
+
+A run, seen from the master (or the single local process):
+
+* ``init``: the start-up checks (:mod:`bss_loadtest.run.preflight`); the live export starts.
+* ``test_start``: a new :class:`RunState` and run id; the profile's think time and the run id go
+  into the custom options, which Locust forwards to workers with the spawn message.
+* ``request`` (workers / local): every sample goes into the run's ``RunStats``; workers ship their
+  delta with each report and once more when asked at the end (``bss_flush``).
+* ``test_stop``: :meth:`RunLifecycle.finish_run`: workers flushed, thresholds judged on the
+  merged numbers, results written atomically, exit code set (0 passed, 99 a threshold crossed).
+* ``quitting``: a run interrupted by a signal is stopped and still written, marked partial.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.lock
+from locust.runners import STATE_RUNNING, STATE_SPAWNING
+
+from bss_loadtest.core import errors, failures, thresholds
+from bss_loadtest.run import console, reconcile, runtime
+
+if TYPE_CHECKING:
+    from bss_loadtest.run.suite import RunState, Suite
+
+logger = logging.getLogger(__name__)
+
+FLUSH_REQUEST = "bss_flush"
+FLUSH_REPLY = "bss_flush_reply"
+FLUSH_TIMEOUT_S = 60.0
+"""How long the master waits for workers' last numbers (their test-data cleanup runs first)."""
+
+SAMPLE_INTERVAL_S = 1.0
+"""How often the master samples users and CPU, closes history intervals and checks aborts."""
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+class SignalListener:
+    """SIGINT/SIGTERM: noted, then the run ends the way Ctrl-C does (master / local / worker).
+
+    In a headless run with a shape, Locust catches Ctrl-C and stops the run as if the shape had
+    ended, and it installs its SIGTERM handler only after the shape ends, so SIGTERM killed the
+    process without results. Both now raise KeyboardInterrupt after being noted, so ``test_stop``
+    knows the run was cut short: partial results, exit code 130 (99 if a threshold was crossed).
+    """
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+        self.received: str | None = None
+
+    def install(self) -> None:
+        main = gevent.get_hub().parent
+
+        def on_signal(signum: int, frame: Any) -> None:
+            self.received = signal.Signals(signum).name
+            # Thrown into the main greenlet from the hub, as gevent does with Ctrl-C itself, but
+            # without the hub printing a KeyboardInterrupt traceback first.
+            gevent.get_hub().loop.run_callback(main.throw, KeyboardInterrupt)
+
+        try:
+            signal.signal(signal.SIGINT, on_signal)
+            signal.signal(signal.SIGTERM, on_signal)
+        except ValueError:  # not the main thread (an embedded Environment): leave the handlers alone
+            pass
+
+    def interrupted_reason(self) -> str | None:
+        return f"interrupted ({self.received}) before the profile ended" if self.received else None
+
+
+class StatsListener:
+    """Every sample into the run's :class:`RunStats`; worker deltas to the master, merged there;
+    the end-of-run flush that makes sure no worker's last samples are lost."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+        self._final_lock = gevent.lock.Semaphore()
+        events = suite.environment.events
+        events.request.add_listener(self.on_request)
+        events.report_to_master.add_listener(self.on_report_to_master)
+        events.worker_report.add_listener(self.on_worker_report)
+
+    def on_init(self, runner: Any) -> None:
+        if self.suite.is_worker:
+            runner.register_message(FLUSH_REQUEST, self.on_flush_request)
+            # After the WorkerRunner's own listener, so it runs before it (quitting fires in reverse).
+            self.suite.environment.events.quitting.add_listener(self.on_worker_quitting)
+        elif self.suite.is_master:
+            runner.register_message(FLUSH_REPLY, self.on_flush_reply)
+
+    def on_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float,
+        exception: BaseException | None = None,
+        context: dict | None = None,
+        **kwargs: Any,
+    ) -> None:
+        failure_class = failures.failure_class_of(exception) if exception is not None else None
+        user_class = context.get("user_class") if context else None
+        self.suite.run.stats.record(request_type, name, response_time, failure_class, user_class)
+
+    # -- workers -> master -------------------------------------------------------------------
+
+    def on_report_to_master(self, client_id: str, data: dict, **kwargs: Any) -> None:
+        data["bss"] = self.suite.run.stats.take_delta()
+        data["bss_cpu"] = self.suite.cpu.snapshot()
+
+    def on_worker_report(self, client_id: str, data: dict, **kwargs: Any) -> None:
+        if "bss" not in data:
+            return
+        run = self.suite.run
+        run.known_workers.add(client_id)
+        run.stats.merge_dict(data["bss"])
+        run.note_cpu(data.get("bss_cpu"))
+
+    def check_workers(self) -> None:
+        """Note every worker the master has seen, and those Locust marked missing."""
+        if not self.suite.is_master:
+            return
+        run = self.suite.run
+        for client in self.suite.environment.runner.clients.values():
+            run.known_workers.add(client.id)
+            if client.state == "missing":
+                run.lost_workers.add(client.id)
+
+    # -- the end-of-run flush ----------------------------------------------------------------
+
+    def flush_workers(self) -> list[str]:
+        """Ask every live worker for its last delta; return the ids that did not answer in time."""
+        run = self.suite.run
+        runner = self.suite.environment.runner
+        # Workers that reported "stopped" are out of runner.clients until they are ready again,
+        # so ask every worker this run has seen, except those known to be gone.
+        self.check_workers()
+        # A worker that sent its last numbers on its own (it got the signal too) is not asked again.
+        live = sorted(run.known_workers - run.lost_workers - run.final_received)
+        run.pending_flush = set(live)
+        for client_id in live:
+            runner.send_message(FLUSH_REQUEST, {"run_id": run.run_id}, client_id=client_id)
+        deadline = time.monotonic() + FLUSH_TIMEOUT_S
+        while run.pending_flush and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        silent = sorted(run.pending_flush)
+        run.pending_flush = set()
+        return silent
+
+    def on_flush_request(self, environment: Any, msg: Any, **kwargs: Any) -> None:
+        """Send this worker's last numbers, and its cleanup report once (on a worker ``finalized``
+        means: the cleanup report of this run was sent). The master's request and this worker's own
+        quitting may race: the lock makes the second wait until the first has stopped and cleaned up."""
+        with self._final_lock:
+            run = self.suite.run
+            runner = environment.runner
+            if runner.state in (STATE_RUNNING, STATE_SPAWNING):
+                # The master quit without stopping us first (SIGINT/SIGTERM): stop the users now, so
+                # that the test-data cleanup runs and its report and last samples reach the master.
+                runner.stop()
+            report = cleanup_report(environment)
+            if run.finalized:  # already sent: never count it twice
+                report = None
+            elif report is not None:
+                run.finalized = True
+            runner.send_message(
+                FLUSH_REPLY, {"stats": run.stats.take_delta(), "cleanup": report, "cpu": self.suite.cpu.snapshot()}
+            )
+
+    def on_flush_reply(self, environment: Any, msg: Any, **kwargs: Any) -> None:
+        run = self.suite.run
+        run.stats.merge_dict(msg.data["stats"])
+        run.note_cpu(msg.data.get("cpu"))
+        if msg.data.get("cleanup"):
+            run.cleanup_reports.append(msg.data["cleanup"])
+        run.final_received.add(msg.node_id)
+        run.pending_flush.discard(msg.node_id)
+
+    def on_worker_quitting(self, environment: Any, **kwargs: Any) -> None:
+        """A worker that got SIGINT/SIGTERM itself (Ctrl-C reaches the whole process group) stops,
+        cleans up and sends its last numbers before its "quit", so the master need not wait for them."""
+        if environment.runner.state in (STATE_RUNNING, STATE_SPAWNING) or not self.suite.run.finalized:
+            self.on_flush_request(environment, None)
+
+
+def cleanup_report(environment: Any) -> dict | None:
+    """This process's test-data cleanup report of the run, or None when no cleanup ran."""
+    from bss_loadtest.client.state import client_state
+
+    return client_state(environment).last_cleanup_report
+
+
+class RequestLogListener:
+    """``--request-log PATH``: every raw sample of this process, for audits of the histogram."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+        self.file: Any = None
+        events = suite.environment.events
+        events.test_start.add_listener(self.on_test_start)
+        events.test_stop.add_listener(self.on_test_stop)
+        events.quitting.add_listener(self.on_quitting)
+
+    def on_test_start(self, **kwargs: Any) -> None:
+        path = self.suite.option("request_log", "")
+        if not path or self.file is not None:
+            return
+        target = Path(f"{path}.{os.getpid()}")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.file = target.open("a", encoding="utf-8", buffering=1024 * 1024)
+        except OSError as error:
+            errors.report(errors.ConfigError(f"--request-log {target}: {error.strerror or error}"))
+            return
+        self.suite.environment.events.request.add_listener(self.on_request)
+
+    def on_request(
+        self, request_type: str, name: str, response_time: float, exception: BaseException | None = None, **kwargs: Any
+    ) -> None:
+        if self.file is None:
+            return
+        failure_class = failures.failure_class_of(exception) if exception is not None else ""
+        self.file.write(f"{time.time():.6f},{request_type},{name},{response_time:.6f},{failure_class}\n")
+
+    def on_test_stop(self, **kwargs: Any) -> None:
+        if self.file is not None:
+            self.file.flush()
+
+    def on_quitting(self, **kwargs: Any) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+class LiveExportListener:
+    """The live ``/metrics`` endpoint and Pushgateway pushes (master / local only)."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+        self.export: Any = None
+        suite.environment.events.quitting.add_listener(self.on_quitting)
+
+    def on_init(self, runner: Any) -> None:
+        if self.suite.is_worker:
+            return
+        from bss_loadtest.run import prometheus
+
+        port = int(self.suite.option("prometheus_port", 0) or 0)
+        pushgateway = self.suite.option("pushgateway", "")
+        if not port and not pushgateway:
+            return
+        with errors.boundary():
+            self.export = prometheus.LiveExport(
+                prometheus.build_registry(self.suite),
+                port=port,
+                bind_address=self.suite.option("prometheus_host", "127.0.0.1"),
+                pushgateway=pushgateway or None,
+                push_interval=float(self.suite.option("push_interval", 10.0)),
+            )
+
+    def start_run(self, run_id: str) -> None:
+        if self.export is not None:
+            self.export.start_run(run_id)
+
+    def end_run(self) -> None:
+        """The final push holds the final numbers and verdicts."""
+        if self.export is not None:
+            self.export.end_run()
+
+    def on_quitting(self, **kwargs: Any) -> None:
+        if self.export is None:
+            return
+        # After the run's results (the lifecycle's quitting listener waits for them first).
+        self.suite.run.finished.wait(FLUSH_TIMEOUT_S + 30)
+        linger = float(self.suite.option("prometheus_linger", 0.0) or 0.0)
+        if linger > 0 and self.export.server is not None:
+            logger.info("Serving the final metrics for %.0f s more", linger)
+            gevent.sleep(linger)
+        self.export.stop()
+        self.export = None
+
+
+class ThresholdListener:
+    """The profile's thresholds: live verdicts every second, abortOnFail, and the final verdict."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+
+    def check(self, run: RunState, now: float) -> str | None:
+        """Evaluate the thresholds live; the reason to abort the run, or None."""
+        active = self.suite.selection.thresholds
+        if not active:
+            return None
+        elapsed = now - (run.started_at or now)
+        run.live_results = thresholds.evaluate_all(active, run.stats)
+        for threshold in active:
+            if threshold.should_abort(run.stats, elapsed):
+                return f"threshold {threshold.describe()} crossed (abortOnFail)"
+        return None
+
+    def verdict(self, run: RunState, *, interrupted: bool) -> tuple[list, int | None]:
+        """The final results and exit code (None: manual mode, Locust's own code stands)."""
+        active = self.suite.selection.thresholds
+        results = thresholds.evaluate_all(active, run.stats) if active else []
+        run.live_results = results
+        if self.suite.selection.profile is None:
+            return results, None
+        if any(not r.passed for r in results):
+            return results, errors.THRESHOLDS_CROSSED
+        return results, errors.INTERRUPTED if interrupted else errors.OK
+
+
+class ResultsListener:
+    """The run directory: ``summary.json`` (last), ``history.csv`` and ``report.html``."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+        self.run_dir: Path | None = None
+
+    def build_summary(self, run: RunState, results: list, exit_code: int | None) -> dict[str, Any]:
+        from bss_loadtest import __version__
+        from bss_loadtest.reports.results import summary_from_stats
+        from bss_loadtest.run.prometheus import redact_url
+        from bss_loadtest.run.suite import MANUAL_PROFILE
+
+        selection = self.suite.selection
+        profile = selection.profile
+        ended = run.stats.ended_at or time.time()
+        tolerances = getattr(profile, "tolerances", None) if profile is not None else None
+        return summary_from_stats(
+            run.stats,
+            run_id=str(run.run_id),
+            profile=profile.name if profile else MANUAL_PROFILE,
+            profile_hash=profile.hash if profile else None,
+            host=redact_url(self.suite.environment.host),
+            suite_version=__version__,
+            git_commit=self.suite.git_commit,
+            time_scale=self.suite.time_scale,
+            started_at=run.started_at or ended,
+            ended_at=ended,
+            status="partial" if run.partial_reason else "complete",
+            partial_reason=run.partial_reason,
+            exit_code=exit_code if exit_code is not None else 0,
+            stages=selection.plan.stages_timeline() if selection.plan else [],
+            thresholds=[r.to_dict() for r in results],
+            tolerances=None if tolerances is None else tolerances.as_compare_mapping(),
+            cleanup=merge_cleanup(run.cleanup_reports),
+            generator={"cpu_saturated": run.cpu_saturated, "max_cpu_percent": run.max_cpu_percent},
+            workers={"count": len(run.known_workers), "lost": sorted(run.lost_workers)},
+        )
+
+    def write(self, run: RunState, summary: dict[str, Any]) -> bool:
+        """Write the run directory; on failure say why in one line and set the exit code."""
+        from bss_loadtest.reports import results
+
+        run_dir = Path(self.suite.option("report_dir", "reports")) / "runs" / str(run.run_id)
+        self.run_dir = run_dir
+        try:
+            try:
+                run_dir.mkdir(parents=True, exist_ok=True)
+                results.write_run(run_dir, summary, run.stats.history, run.stats.users_at,
+                                  started_at=run.started_at or time.time())
+            except OSError as error:
+                raise errors.ConfigError(f"{run_dir}: cannot write results: {error.strerror or error}") from None
+        except errors.SuiteError as error:
+            self.suite.environment.process_exit_code = errors.report(error)
+            return False
+        console.say(f"Results: {run_dir}/summary.json, {run_dir}/report.html, {run_dir}/history.csv")
+        return True
+
+
+class RunLifecycle:
+    """The life of a run: its start, the sampling loop, an abort, its end and an interruption."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+        self.sampler: Any = None
+        events = suite.environment.events
+        events.test_start.add_listener(self.on_test_start)
+        events.test_stop.add_listener(self.on_test_stop)
+        events.quitting.add_listener(self.on_quitting)
+
+    def on_init(self, runner: Any) -> None:
+        if self.suite.is_master:
+            runner.register_message(runtime.STOP_MESSAGE, self.on_stop_request)
+
+    def on_test_start(self, **kwargs: Any) -> None:
+        suite = self.suite
+        if not suite.is_master:
+            suite.cpu.start()
+        if suite.is_worker:
+            suite.new_run(suite.option("run_id") or None)
+            return
+        if not suite.run.finalized:
+            return
+        run = suite.new_run(suite.option("fixed_run_id") or new_run_id())
+        if suite.options is not None:
+            suite.options.run_id = run.run_id
+        selection = suite.select()
+        host = suite.environment.host
+        run.scrape_before = reconcile.scrape(host) if host else None
+        suite.export.start_run(run.run_id)
+        from bss_loadtest.run.prometheus import redact_url
+        from bss_loadtest.run.suite import MANUAL_PROFILE
+
+        logger.info("Run %s: profile %s against %s", run.run_id,
+                    selection.profile.name if selection.profile else MANUAL_PROFILE, redact_url(host))
+        if self.sampler is None or self.sampler.dead:
+            self.sampler = gevent.spawn(self._sample_loop)
+
+    def _sample_loop(self) -> None:
+        while not self.suite.run.finalized:
+            try:
+                self.sample()
+            except Exception:  # never let a sampling bug end the run
+                logger.exception("sampling the run failed")
+            gevent.sleep(SAMPLE_INTERVAL_S)
+
+    def sample(self, now: float | None = None) -> None:
+        """One second of the run: users, closed history intervals, workers, CPU, abort checks."""
+        suite = self.suite
+        run = suite.run
+        now = time.time() if now is None else now
+        run.stats.record_users(suite.user_count(), now)
+        run.stats.close_intervals()
+        suite.collector.check_workers()
+        if not suite.is_master:
+            run.note_cpu(suite.cpu.take())
+        reason = suite.thresholds.check(run, now)
+        if reason is not None and run.abort_reason is None:
+            run.abort_reason = reason
+            logger.error("Aborting the run: %s", reason)
+            gevent.spawn(self._abort)
+
+    def _abort(self) -> None:
+        suite = self.suite
+        runner = suite.environment.runner
+        if suite.environment.shape_class is not None and suite.selection.plan is not None:
+            suite.abort_plan()
+        elif suite.option("headless"):
+            runner.quit()
+        else:
+            runner.stop()
+
+    def on_stop_request(self, environment: Any, msg: Any, **kwargs: Any) -> None:
+        logger.info("Worker %s asked to end the run: %s", msg.node_id, (msg.data or {}).get("reason"))
+        runner = environment.runner
+        gevent.spawn(runner.quit if self.suite.option("headless") else runner.stop)
+
+    def on_test_stop(self, **kwargs: Any) -> None:
+        if not self.suite.is_worker:
+            self.finish_run(interrupted=self.suite.signals.interrupted_reason())
+
+    def on_quitting(self, environment: Any, **kwargs: Any) -> None:
+        suite = self.suite
+        if suite.is_worker:
+            return
+        run = suite.run
+        if not run.finalized:
+            # Interrupted (SIGINT/SIGTERM): stop the users, then write what we have, marked partial.
+            reason = suite.signals.interrupted_reason() or "interrupted before the profile ended"
+            run.partial_reason = reason
+            try:
+                environment.runner.stop()
+            except Exception:
+                logger.exception("stopping the runner failed")
+            self.finish_run(interrupted=reason)
+            if suite.selection.profile is not None and environment.process_exit_code in (None, errors.OK):
+                environment.process_exit_code = errors.INTERRUPTED
+        run.finished.wait(FLUSH_TIMEOUT_S + 30)
+
+    def finish_run(self, *, interrupted: str | None = None) -> int | None:
+        """Evaluate, write and report the run; returns the exit code it decided (None: manual)."""
+        run = self.suite.run
+        if run.finalized:
+            return None
+        run.finalized = True
+        try:
+            return self._finish(run, interrupted)
+        finally:
+            run.finished.set()
+
+    def _finish(self, run: RunState, interrupted: str | None) -> int | None:
+        suite = self.suite
+        if suite.is_master:
+            run.lost_workers.update(suite.collector.flush_workers())
+        else:
+            report = cleanup_report(suite.environment)
+            if report is not None:
+                run.cleanup_reports.append(report)
+            run.note_cpu(suite.cpu.take())
+        run.stats.ended_at = time.time()
+        run.stats.close_intervals(before=time.time() + 1)
+        if interrupted:
+            run.partial_reason = interrupted
+        elif run.abort_reason:
+            run.partial_reason = f"aborted: {run.abort_reason}"
+        elif run.lost_workers:
+            run.partial_reason = f"worker(s) lost during the run: {', '.join(sorted(run.lost_workers))}"
+        results, exit_code = suite.thresholds.verdict(run, interrupted=bool(interrupted))
+        summary = suite.results.build_summary(run, results, exit_code)
+        if run.scrape_before is not None:
+            summary["reconciliation"] = reconcile.reconcile(
+                run.scrape_before,
+                reconcile.scrape(suite.environment.host),
+                run.stats,
+                extra_requests=cleanup_requests(run.cleanup_reports),
+            )
+        console.print_console_report(summary, results)
+        if exit_code is not None:
+            suite.environment.process_exit_code = exit_code
+        if not suite.results.write(run, summary):
+            exit_code = suite.environment.process_exit_code
+        suite.export.end_run()
+        return exit_code
+
+
+def cleanup_requests(reports: list[dict]) -> dict[str, int]:
+    """Requests the test-data cleanup made outside the statistics, by endpoint key."""
+    counts: dict[str, int] = {}
+    for report in reports:
+        for key, n in (report.get("requests") or {}).items():
+            counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
+def merge_cleanup(reports: list[dict]) -> dict | None:
+    if not reports:
+        return None
+    merged: dict[str, Any] = {"deleted": 0, "not_deleted": []}
+    for report in reports:
+        merged["deleted"] += int(report.get("deleted", 0))
+        merged["not_deleted"].extend(report.get("not_deleted", []))
+    return merged

@@ -1,0 +1,295 @@
+"""The hub of the suite in one Locust process: one :class:`Suite` hung on the ``Environment``.
+
+Locust hangs ``stats`` and ``runner`` on its ``Environment``; the suite hangs itself there as
+``environment.bss``. It holds what the process knows across runs (the options, the profile in
+force, the listeners) and the :class:`RunState` of the current run, a fresh object per run, so no
+field is ever reset by hand. No module of the suite keeps run state in a global.
+
+``Suite(environment)`` builds the listeners, each of which registers its own methods on
+``environment.events`` (see :mod:`bss_loadtest.run.listeners`). A test builds one with a fresh
+``Environment(events=Events())`` and fires events at it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent.event
+from locust.runners import MasterRunner, WorkerRunner
+
+from bss_loadtest.core import errors, profiles
+from bss_loadtest.core.plan import StagePlan
+from bss_loadtest.core.stats import RunStats
+from bss_loadtest.run.generator import CPU_SATURATION_SAMPLES, CpuSampler
+
+logger = logging.getLogger(__name__)
+
+MANUAL_PROFILE = "manual"
+"""Profile name that means: no profile, Locust's own users / spawn rate / run time."""
+
+
+def suite_of(environment: Any) -> Suite | None:
+    """The suite hung on ``environment``, or None (a plain Locust environment)."""
+    return getattr(environment, "bss", None)
+
+
+@dataclass
+class RunState:
+    """What one run knows, from its ``test_start`` to its written results. A new one per run."""
+
+    run_id: str | None = None
+    started_at: float | None = None
+    stats: RunStats = field(default_factory=RunStats)
+    finalized: bool = True
+    """Master/local: the results are decided. Worker: its last numbers and cleanup report were sent."""
+    partial_reason: str | None = None
+    abort_reason: str | None = None
+    live_results: list = field(default_factory=list)
+    cleanup_reports: list[dict] = field(default_factory=list)
+    max_cpu_percent: float | None = None
+    cpu_high_samples: int = 0
+    known_workers: set[str] = field(default_factory=set)
+    lost_workers: set[str] = field(default_factory=set)
+    final_received: set[str] = field(default_factory=set)
+    pending_flush: set[str] = field(default_factory=set)
+    scrape_before: Any = None
+    """The target's own counters before the run (reconciliation), or None."""
+    finished: gevent.event.Event = field(default_factory=gevent.event.Event)
+    """Set once the results are written (another greenlet may wait for them)."""
+
+    def __post_init__(self) -> None:
+        if self.finalized:
+            self.finished.set()
+
+    def note_cpu(self, sample: dict | None) -> None:
+        """Merge a process's CPU record (its own, or a worker's from its report)."""
+        if not sample:
+            return
+        self.max_cpu_percent = max(self.max_cpu_percent or 0.0, float(sample["max"]))
+        self.cpu_high_samples = max(self.cpu_high_samples, int(sample["high"]))
+
+    @property
+    def cpu_saturated(self) -> bool:
+        return self.cpu_high_samples >= CPU_SATURATION_SAMPLES
+
+
+class _EndNow:
+    """The plan of a profile that could not be loaded: the run ends at once."""
+
+    def advance(self, t: float) -> None:
+        return None
+
+    def stages_timeline(self) -> list:
+        return []
+
+
+class _Aborted(_EndNow):
+    """The plan of a run aborted by a threshold: the shape's next tick ends it the way the end of
+    its profile does (calling ``runner.quit()`` from a listener raced Locust's own quit after the
+    shape and stopped every user twice)."""
+
+    def __init__(self, plan: Any) -> None:
+        self.plan = plan
+
+    def stages_timeline(self) -> list:
+        return self.plan.stages_timeline()
+
+
+@dataclass
+class Selection:
+    """The profile in force, as the run uses it (time-scaled), with its plan and user classes."""
+
+    profile: Any = None
+    plan: Any = None
+    user_classes: list | None = None
+    thresholds: list = field(default_factory=list)
+    error: str | None = None
+    """Why the selected profile could not be used (the run then ends at once)."""
+
+
+class Suite:
+    """The suite in one process: options, the selected profile, the current run, the listeners."""
+
+    def __init__(self, environment: Any) -> None:
+        from bss_loadtest.run import listeners
+
+        self.environment = environment
+        environment.bss = self
+        self.run = RunState()
+        self.selection = Selection()
+        self._selected: tuple | None = None
+        self.git_commit: str | None = None
+        """The commit of the suite's own checkout, when it is one (``summary.json``)."""
+        self.cpu = CpuSampler()
+        self.signals = listeners.SignalListener(self)
+        self.collector = listeners.StatsListener(self)
+        self.request_log = listeners.RequestLogListener(self)
+        self.export = listeners.LiveExportListener(self)
+        self.thresholds = listeners.ThresholdListener(self)
+        self.results = listeners.ResultsListener(self)
+        self.lifecycle = listeners.RunLifecycle(self)
+
+    def on_init(self, runner: Any, web_ui: Any = None) -> None:
+        """Once the runner exists (Locust's ``init``): start-up checks, then each listener's part.
+
+        A master or local process that fails a check prints one ``error:`` line and exits with its
+        code before any user starts (workers forked by ``--processes`` are ended by Locust)."""
+        from bss_loadtest.run import preflight
+
+        if not self.is_worker:
+            with errors.boundary():
+                preflight.check_startup(self, web_ui)
+            # Asked now, not while the results are written (a signal then must not meet a subprocess).
+            self.git_commit = suite_git_commit()
+        self.collector.on_init(runner)
+        self.lifecycle.on_init(runner)
+        self.signals.install()
+        if web_ui is not None:
+            web_ui.template_args["all_profiles"] = [MANUAL_PROFILE] + [p.name for p in profiles.list_profiles()]
+        self.export.on_init(runner)
+
+    # -- options and roles ---------------------------------------------------------------------
+
+    @property
+    def options(self) -> Any:
+        return self.environment.parsed_options
+
+    def option(self, name: str, default: Any = None) -> Any:
+        options = self.options
+        value = getattr(options, name, None) if options is not None else None
+        return default if value is None else value
+
+    @property
+    def is_worker(self) -> bool:
+        return isinstance(self.environment.runner, WorkerRunner)
+
+    @property
+    def is_master(self) -> bool:
+        return isinstance(self.environment.runner, MasterRunner)
+
+    @property
+    def time_scale(self) -> float:
+        return float(self.option("time_scale", 1.0) or 1.0)
+
+    # -- the profile ---------------------------------------------------------------------------
+
+    def profile_ref(self) -> str | None:
+        """The profile picked in the web UI or named by ``--profile``; None: manual mode."""
+        ref = getattr(self.environment, "profile", None) or self.option("profile")
+        if not ref or ref == MANUAL_PROFILE:
+            return None
+        return str(ref)
+
+    def load_profile(self, ref: str | None) -> Any:
+        """Load and validate a profile against this locustfile's users and the endpoint table."""
+        if ref is None:
+            return None
+        from bss_loadtest.client.endpoints import endpoint_names
+
+        environment = self.environment
+        user_classes = sorted(environment.available_user_classes or {}) or sorted(
+            cls.__name__ for cls in environment.user_classes
+        )
+        return profiles.load_profile(ref, user_classes=user_classes, endpoints=endpoint_names())
+
+    def select(self) -> Selection:
+        """The selection for the profile asked for now (loaded again only when that changes)."""
+        wanted = (self.profile_ref(), self.time_scale)
+        if self._selected != wanted:
+            self._selected = wanted
+            try:
+                self.selection = self._selection_for(self.load_profile(wanted[0]))
+            except errors.SuiteError as error:
+                # Picked in the web UI: say why, and end the run instead of running something else.
+                errors.report(error)
+                self.selection = Selection(plan=_EndNow(), error=error.message)
+        return self.selection
+
+    def _selection_for(self, profile: Any) -> Selection:
+        if profile is None:
+            return Selection()
+        scaled = profile.scaled(self.time_scale)
+        environment = self.environment
+        by_name = environment.available_user_classes or {cls.__name__: cls for cls in environment.user_classes}
+        classes = []
+        for name, weight in scaled.users.items():
+            cls = by_name[name]
+            cls.weight = weight
+            cls.fixed_count = 0
+            classes.append(cls)
+        options = self.options
+        if options is not None and not getattr(options, "think_time_given", False):
+            options.think_time = f"{scaled.think_time.min},{scaled.think_time.max}"
+        # delayAbortEval is scaled with the stages.
+        return Selection(profile=scaled, plan=StagePlan(scaled), user_classes=classes,
+                         thresholds=list(scaled.parsed_thresholds))
+
+    def abort_plan(self) -> None:
+        """End the run at the shape's next tick, keeping the stages for the report."""
+        self.selection.plan = _Aborted(self.selection.plan)
+
+    # -- what the shape asks -------------------------------------------------------------------
+
+    def active_plan(self) -> Any:
+        """The stage plan of the selected profile, or ``None`` in manual mode (plain Locust)."""
+        return self.select().plan
+
+    def active_user_classes(self) -> list | None:
+        """User classes the selected profile runs, or ``None`` to use Locust's own selection."""
+        selection = self.select()
+        if selection.plan is None:
+            return manual_user_classes(self.environment)
+        return selection.user_classes
+
+    # -- what the live export reads (prometheus.LiveState) --------------------------------------
+
+    @property
+    def stats(self) -> RunStats:
+        """The current run's statistics (on the master: merged over every worker)."""
+        return self.run.stats
+
+    def user_count(self) -> int:
+        runner = self.environment.runner
+        return int(runner.user_count) if runner is not None else 0
+
+    def threshold_results(self) -> list:
+        return list(self.run.live_results)
+
+    def run_info(self) -> dict[str, Any]:
+        from bss_loadtest.run.prometheus import redact_url
+
+        profile = self.selection.profile
+        return {
+            "run_id": self.run.run_id or "",
+            "profile": profile.name if profile else MANUAL_PROFILE,
+            "host": redact_url(self.environment.host) or "",
+            "started_at": self.run.started_at,
+        }
+
+    def new_run(self, run_id: str | None) -> RunState:
+        """Begin a run: a fresh :class:`RunState` replaces the last one."""
+        known = set(self.environment.runner.clients.keys()) if self.is_master else set()
+        self.run = RunState(run_id=run_id, started_at=time.time(), finalized=False, known_workers=known)
+        return self.run
+
+
+def suite_git_commit() -> str | None:
+    from pathlib import Path
+
+    from bss_loadtest.reports.baseline import git_commit
+
+    return git_commit(Path(__file__).resolve().parent)
+
+
+def manual_user_classes(environment: Any) -> list | None:
+    """Manual mode: the classes named on the command line or picked in the UI, as Locust does;
+    with none named, every class except those that end the run after one pass (SmokeUser)."""
+    options = environment.parsed_options
+    if options is not None and getattr(options, "user_classes", None):
+        return None
+    classes = list(environment.user_classes)
+    kept = [cls for cls in classes if not getattr(cls, "single_pass", False)]
+    return kept if kept and len(kept) != len(classes) else None

@@ -8,7 +8,6 @@ matplotlib, the reference server) are imported only by the subcommands that need
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -350,20 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "locust_args", None) and args.locust_args[0] == "--":
         args.locust_args = args.locust_args[1:]
     try:
-        return int(args.func(args) or 0)
-    except errors.SuiteError as error:
-        print(f"error: {error.message}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return errors.INTERRUPTED
-    except OSError as error:  # a file or directory the user named cannot be used
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
-        return errors.BAD_INPUT
-    except BrokenPipeError:
-        os._exit(errors.OK)
-
+        with errors.boundary():
+            return int(args.func(args) or 0)
+    except SystemExit as done:
+        return int(done.code or 0)
 
 if __name__ == "__main__":
     sys.exit(main())

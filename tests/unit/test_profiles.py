@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bss_loadtest.core import profiles
+from bss_loadtest.core import hosts, profiles
 from bss_loadtest.core.errors import INVALID_CONFIG, ConfigError
 from bss_loadtest.core.profiles import Profile, list_profiles, load_profile, parse_duration
 
@@ -85,7 +85,7 @@ def test_seed_stages_and_thresholds_are_kept_exact() -> None:
     ]
     assert stress.thresholds == {"http_req_duration": ["p(95)<1000"], "http_req_failed": ["rate<0.1"]}
     smoke = load_profile("smoke", profiles_dir=REPO_PROFILES)
-    assert smoke.users == {"SmokeUser": 1} and smoke.iterations == 1
+    assert smoke.users == {"SmokeUser": 1}
     assert smoke.thresholds == {"http_req_duration": ["p(95)<200"], "http_req_failed": ["rate<0.01"]}
 
 
@@ -107,7 +107,6 @@ def test_defaults(tmp_path: Path) -> None:
     assert profile.guard_hosts is False
     assert profile.think_time.scale_with_time is False
     assert profile.tolerances is None  # compare's defaults apply
-    assert profile.iterations is None
 
 
 def test_tolerances_defaults_and_their_compare_form(tmp_path: Path) -> None:
@@ -340,9 +339,31 @@ def test_host_allowed_defaults_to_loopback(tmp_path: Path, host: str, allowed: b
 
 
 def test_host_allowed_names_networks_and_wildcards() -> None:
-    assert profiles.host_matches("https://api.staging.example.com", ["*.example.com"])
-    assert profiles.host_matches("http://10.1.2.3:80", ["10.0.0.0/8"])
-    assert not profiles.host_matches("http://example.org", ["*.example.com", "10.0.0.0/8"])
+    no_dns = {"example.org": ["93.184.215.14"], "db.internal": ["10.9.8.7"], "mixed.internal": ["10.0.0.1", "8.8.8.8"]}
+    resolver = no_dns.__getitem__
+    assert hosts.host_allowed("https://api.staging.example.com", ["*.example.com"], resolver=resolver)
+    assert not hosts.host_allowed("https://example.com.evil.org", ["*.example.com"], resolver=resolver)
+    assert hosts.host_allowed("http://10.1.2.3:80", ["10.0.0.0/8"], resolver=resolver)
+    assert hosts.host_allowed("http://db.internal:8080", ["10.0.0.0/8"], resolver=resolver)
+    assert not hosts.host_allowed("http://mixed.internal", ["10.0.0.0/8"], resolver=resolver)
+    assert not hosts.host_allowed("http://example.org", ["*.example.com", "10.0.0.0/8"], resolver=resolver)
+    assert not hosts.host_allowed("http://[::1:8080", ["::1"], resolver=resolver)
+
+
+@pytest.mark.parametrize("profile_name", ["stress", "spike", "soak"])
+def test_a_wildcard_the_schema_accepts_is_honoured_by_the_run_check(tmp_path: Path, profile_name: str) -> None:
+    """The path the run takes (preflight.check_allowed_host) uses the same matcher as the schema."""
+    from bss_loadtest.run import preflight
+
+    text = re.sub(r"(?m)^allowed_hosts: .*$", "allowed_hosts: ['*.staging.example.com']",
+                  (REPO_PROFILES / f"{profile_name}.yaml").read_text())
+    path = tmp_path / f"{profile_name}.yaml"
+    path.write_text(text)
+    profile = load_profile(str(path))
+    assert profile.guard_hosts
+    preflight.check_allowed_host(profile, "https://bss.staging.example.com", allow_host=False)
+    with pytest.raises(ConfigError, match="not in allowed_hosts"):
+        preflight.check_allowed_host(profile, "https://bss.prod.example.net", allow_host=False)
 
 
 def test_format_profile_info() -> None:

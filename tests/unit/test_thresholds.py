@@ -148,7 +148,11 @@ def test_parse_thresholds_all_forms() -> None:
         ({"http_req_duration": [{"abortOnFail": True}]}, ("http_req_duration", 0, "threshold"), "required key is missing"),
         ({"http_req_duration": [{"threshold": "p(95)<1", "abortOnFail": "yes"}]}, ("http_req_duration", 0, "abortOnFail"), "true or false"),
         ({"http_req_duration": [{"threshold": "p(95)<1", "delay": "1m"}]}, ("http_req_duration", 0, "delay"), "unknown key"),
-        ({"http_req_duration": [{"threshold": "p(95)<1", "delayAbortEval": "x"}]}, ("http_req_duration", 0, "delayAbortEval"), "invalid duration"),
+        (
+            {"http_req_duration": [{"threshold": "p(95)<1", "delayAbortEval": "x"}]},
+            ("http_req_duration", 0, "delayAbortEval"),
+            "invalid duration",
+        ),
         ({"http_req_duration": [{"threshold": "mean<1"}]}, ("http_req_duration", 0, "threshold"), "unknown statistic"),
         ({"bogus": ["p(95)<1"]}, ("bogus",), "unknown metric"),
     ],

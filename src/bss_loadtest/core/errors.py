@@ -1,10 +1,17 @@
 """One error hierarchy for the suite and the exit codes it maps to.
 
 Errors are raised where they are found and turned into a one-line message and an exit code at
-one boundary (the CLI's ``main`` or the Locust plugin's start-up check).
+one boundary, :func:`boundary`, which the CLI's ``main`` and the Locust plugin's start-up both use
+(:func:`report` where a run must go on, e.g. results that could not be written).
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import TextIO
 
 OK = 0
 REGRESSION = 1
@@ -46,3 +53,50 @@ class TargetError(SuiteError):
     """The target system could not be reached at all."""
 
     exit_code = TARGET_UNREACHABLE
+
+
+def describe(error: BaseException) -> tuple[str, int]:
+    """The one line and the exit code a user's error ends in.
+
+    A :class:`SuiteError` says both itself. An ``OSError`` that reaches the boundary is a file or
+    directory the user named that cannot be used (input to compare, baseline, report): bad input.
+    Where an ``OSError`` means something else (results that cannot be written), the code that
+    meets it raises the right :class:`SuiteError` instead.
+    """
+    if isinstance(error, SuiteError):
+        return error.message, error.exit_code
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}", BAD_INPUT
+    raise TypeError(f"not a user's error: {type(error).__name__}")
+
+
+USER_ERRORS = (SuiteError, OSError)
+"""What :func:`report` and :func:`boundary` turn into one line; anything else is a bug."""
+
+
+def report(error: BaseException, stream: TextIO | None = None) -> int:
+    """Print ``error: <message>`` on stderr (one line) and return the exit code it maps to."""
+    message, code = describe(error)
+    stream = stream if stream is not None else sys.stderr
+    stream.write("error: " + " ".join(message.split()) + "\n")
+    stream.flush()
+    return code
+
+
+@contextlib.contextmanager
+def boundary() -> Iterator[None]:
+    """Around ``main`` and the Locust plugin's start-up: a user's error becomes one ``error:``
+    line on stderr and ``SystemExit`` with its exit code; Ctrl-C becomes exit code 130."""
+    try:
+        yield
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``): nothing is wrong with the run.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(OK) from None
+    except USER_ERRORS as error:
+        raise SystemExit(report(error)) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(INTERRUPTED) from None

@@ -1,10 +1,11 @@
-"""Checks on the ``--host`` a run targets. Pure: no locust import, no network."""
+"""Checks on the ``--host`` a run targets: URL shape, the allow-list (the one host matcher of the
+suite), reachability. No locust import; only :func:`resolve` touches the network."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from bss_loadtest.core.errors import ConfigError, TargetError
@@ -19,11 +20,14 @@ def host_name(host: str) -> str:
 
 def check_host(host: str) -> None:
     """A base URL with an http(s) scheme and a host name, or one line saying what is wrong."""
-    parts = urlsplit(host)
+    try:
+        parts = urlsplit(host)
+    except ValueError as error:  # e.g. an unclosed IPv6 bracket
+        raise ConfigError(f"--host {host!r}: not a URL ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--host {host!r}: expected a base URL such as http://127.0.0.1:8080")
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         raise ConfigError(f"--host {host!r}: the port is not a number between 0 and 65535") from None
     if parts.path not in ("", "/"):
@@ -40,38 +44,51 @@ def resolve(host: str) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
-def host_allowed(host: str, allowed: Iterable[str]) -> bool:
-    """Whether the host's name, or every address it resolves to, is in ``allowed`` (names/CIDRs)."""
-    name = host_name(host).lower()
-    allowed = list(allowed)
-    if name in (a.lower() for a in allowed):
-        return True
-    networks = []
-    for entry in allowed:
+def _host_of(target: str) -> str:
+    """The host of a URL, a ``host:port`` or a bare host name / IP address, lower case."""
+    text = target.strip()
+    if "://" in text:
         try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
+            text = urlsplit(text).hostname or ""
+        except ValueError:
+            return ""
+    elif text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    return text.strip("[]").lower()
+
+
+def host_allowed(
+    target: str, allowed: Iterable[str], *, resolver: Callable[[str], list[str]] | None = None
+) -> bool:
+    """Whether the host of ``target`` (a URL, or a host name / IP) is covered by ``allowed``.
+
+    ``allowed`` holds host names (``*.example.com`` also matches every subdomain), IP addresses
+    and CIDR networks. An IP address is matched against the networks; a host name that no name
+    pattern covers is resolved (``resolver``, default DNS) and allowed when every address it
+    resolves to lies in one of the networks (``localhost`` in ``127.0.0.0/8``).
+    """
+    host = _host_of(target)
+    if not host:
+        return False
+    patterns = [pattern.strip().lower() for pattern in allowed]
+    networks = []
+    for pattern in patterns:
+        try:
+            networks.append(ipaddress.ip_network(pattern, strict=False))
         except ValueError:
             continue
-    if not networks:
-        return False
     try:
-        addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolve(host)]
-    except TargetError:
-        return False
+        addresses = [ipaddress.ip_address(host.split("%")[0])]
+    except ValueError:
+        if any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns):
+            return True
+        if not networks:
+            return False
+        try:
+            resolved = (resolver or resolve)(host)
+            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolved]
+        except (TargetError, ValueError):
+            return False
     return bool(addresses) and all(any(a in n for n in networks) for a in addresses)
-
-
-PREFLIGHT_TIMEOUT_S = 5.0
-
-
-def check_reachable(host: str, timeout: float = PREFLIGHT_TIMEOUT_S) -> None:
-    """Open (and close) one TCP connection to the host, or raise :class:`TargetError`."""
-    parts = urlsplit(host)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    resolve(host)
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise TargetError(f"--host {host}: cannot connect to {parts.hostname}:{port} ({reason})") from None

@@ -37,9 +37,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bss_loadtest.core import hosts
 from bss_loadtest.core.errors import ConfigError
 from bss_loadtest.core.thresholds import Threshold, ThresholdError, parse_duration, parse_thresholds
-from bss_loadtest.run.runtime import DEFAULT_THINK_TIME
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -64,7 +64,10 @@ PROFILES_DIR = Path(__file__).resolve().parents[3] / "profiles"
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
 
-DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.0/8", "::1")
+DEFAULT_ALLOWED_HOSTS = hosts.LOOPBACK_HOSTS
+
+DEFAULT_THINK_TIME = (0.5, 2.0)
+"""Seconds between two tasks of one user when neither the profile nor ``--think-time`` says."""
 """Hosts every profile may target: loopback only."""
 
 _HOST_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -171,9 +174,6 @@ class Profile(_Strict):
             "or objects {threshold, abortOnFail, delayAbortEval}."
         ),
     )
-    iterations: Annotated[int, Field(strict=True, ge=1)] | None = Field(
-        default=None, description="Passes over the user's tasks before it stops (smoke: 1). None: until the end."
-    )
     allowed_hosts: list[Annotated[str, AfterValidator(_check_host_pattern)]] = Field(
         default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS),
         description="Host names, IP addresses or CIDR networks this profile may target (default: loopback).",
@@ -261,7 +261,7 @@ class Profile(_Strict):
 
     def host_allowed(self, host: str) -> bool:
         """Whether ``host`` (a URL or a host name/IP) is covered by ``allowed_hosts``."""
-        return host_matches(host, self.allowed_hosts)
+        return hosts.host_allowed(host, self.allowed_hosts)
 
 
 # -- semantic validation ---------------------------------------------------------------------
@@ -602,44 +602,3 @@ def list_profiles(profiles_dir: Path | None = None) -> list[ProfileInfo]:
             )
         )
     return infos
-
-
-# -- hosts -----------------------------------------------------------------------------------
-
-
-def _host_of(target: str) -> str:
-    from urllib.parse import urlsplit
-
-    text = target.strip()
-    if "://" in text:
-        text = urlsplit(text).hostname or ""
-    elif text.startswith("[") and "]" in text:
-        text = text[1 : text.index("]")]
-    elif text.count(":") == 1:
-        text = text.split(":", 1)[0]
-    return text.strip("[]").lower()
-
-
-def host_matches(target: str, allowed: Collection[str]) -> bool:
-    """Whether the host of ``target`` (URL or host) is named or contained by ``allowed``.
-
-    Host names compare literally (``*.example.com`` matches subdomains); no DNS lookup is made.
-    """
-    host = _host_of(target)
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    for pattern in allowed:
-        pattern = pattern.lower()
-        if address is not None:
-            try:
-                if address in ipaddress.ip_network(pattern, strict=False):
-                    return True
-            except ValueError:
-                continue
-        elif pattern.startswith("*.") and host.endswith(pattern[1:]):
-            return True
-        elif host == pattern:
-            return True
-    return False

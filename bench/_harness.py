@@ -277,7 +277,7 @@ def run_locust(kind: str, files: dict[str, Path], host: str, users: int, seconds
         output, _ = process.communicate(timeout=seconds + 90)
     except subprocess.TimeoutExpired:
         stop(process)
-        raise RuntimeError(f"{prefix.name}: locust did not end in time")
+        raise RuntimeError(f"{prefix.name}: locust did not end in time") from None
     result = read_locust_result(kind, prefix, seconds, output)
     probes = [json.loads(Path(p).read_text()) for p in sorted(prefix.parent.glob(prefix.name + ".cpu.*"))]
     if probes and not kwargs.get("processes"):
@@ -334,7 +334,7 @@ def run_k6(host: str, vus: int, seconds: float, prefix: Path, *, cpu: int | None
         output, _ = process.communicate(timeout=seconds + 90)
     except subprocess.TimeoutExpired:
         stop(process)
-        raise RuntimeError("k6 did not end in time")
+        raise RuntimeError("k6 did not end in time") from None
     if not summary.exists():
         raise RuntimeError(f"k6 wrote no summary:\n{output[-3000:]}")
     metrics = json.loads(summary.read_text())["metrics"]

@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BUDGET = 0.15
 CUSTOMER_ID = "7d3c9a1e-1f0a-4c7e-9a53-2b1f0c4d5e6f"
 CUSTOMER_JSON = (
-    '{"id":"%s","firstName":"Anna","lastName":"Nowak","pesel":"90010112345","nip":"1234567890",'
+    '{"id":"' + CUSTOMER_ID + '","firstName":"Anna","lastName":"Nowak","pesel":"90010112345","nip":"1234567890",'
     '"email":"anna.nowak@example.com","phone":"+48 600 100 200","status":"ACTIVE",'
     '"statusDisplayName":"Aktywny","createdAt":"2025-01-31T10:15:30.123","updatedAt":"2025-01-31T10:15:30.123",'
-    '"version":0}' % CUSTOMER_ID
+    '"version":0}'
 )
 TOKEN_JSON = '{"access_token":"bench.token.value","expires_in":3600,"token_type":"Bearer"}'
 TOKEN_PATH = "/realms/bss/protocol/openid-connect/token"

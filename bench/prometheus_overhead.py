@@ -71,7 +71,7 @@ def record_path(records: int, rounds: int = 6) -> tuple[list[float], list[float]
     alone: list[float] = []
     scraped: list[float] = []
     scrapes = 0
-    for round_ in range(rounds):
+    for _ in range(rounds):
         # alone
         stats = RunStats()
         alone.append(time_records(stats, batch))
@@ -80,7 +80,7 @@ def record_path(records: int, rounds: int = 6) -> tuple[list[float], list[float]
         registry = prom.build_registry(State(stats))
         stop = threading.Event()
 
-        def scraper() -> None:
+        def scraper(stop: threading.Event = stop, registry=registry) -> None:
             nonlocal scrapes
             while not stop.wait(1.0):
                 generate_latest(registry)

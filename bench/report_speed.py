@@ -48,7 +48,7 @@ def make(root: Path, seconds: int, requests: int) -> None:
 def timed_rounds(root: Path, rounds: int) -> list[dict]:
     """``rounds`` rounds of compare + report in this process; the first is cold if nothing was imported."""
     out = []
-    for i in range(rounds):
+    for _ in range(rounds):
         t0 = time.perf_counter()
         from bss_loadtest.reports.compare import exit_code, run_compare
         from bss_loadtest.reports.report import render_run_report

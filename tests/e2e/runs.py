@@ -54,5 +54,5 @@ def run_locust(args: list[str], report_dir: Path, *, timeout: float = LOCUST_TIM
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
-        raise AssertionError(f"locust did not end within {timeout} s:\n{output[-4000:]}")
+        raise AssertionError(f"locust did not end within {timeout} s:\n{output[-4000:]}") from None
     return LocustResult(process.returncode, output, report_dir / "runs" / run_id)

@@ -22,7 +22,7 @@ def read_request_logs(prefix):
     files = list(prefix.parent.glob(prefix.name + ".*"))
     assert files, "no request log written"
     for path in files:
-        for timestamp, method, name, ms, failure in csv.reader(path.open()):
+        for _timestamp, method, name, ms, _failure in csv.reader(path.open()):
             samples[(method, name)].append(float(ms))
     return samples
 

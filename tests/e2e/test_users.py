@@ -42,7 +42,7 @@ def run_locust(tmp_path: Path, host: str, args: list[str], timeout: float = RUN_
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
-        raise AssertionError(f"locust did not end within {timeout} s:\n{output[-4000:]}")
+        raise AssertionError(f"locust did not end within {timeout} s:\n{output[-4000:]}") from None
     elapsed = time.monotonic() - started
     with open(tmp_path / "run_stats.csv", newline="") as fh:
         rows = {f"{r['Type']} {r['Name']}": r for r in csv.DictReader(fh) if r["Name"] != "Aggregated"}

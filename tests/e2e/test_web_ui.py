@@ -66,7 +66,7 @@ def web_locust(reference_server, tmp_path):
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise AssertionError(process.stdout.read().decode()[-3000:])
+                raise AssertionError(process.stdout.read().decode()[-3000:]) from None
             time.sleep(0.3)
     yield url, report_dir
     os.killpg(process.pid, signal.SIGTERM)

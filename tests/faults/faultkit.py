@@ -63,7 +63,7 @@ class Run:
         except subprocess.TimeoutExpired:
             kill_group(self.process)
             self.output, _ = self.process.communicate()
-            raise AssertionError(f"locust did not end within {timeout} s:\n{self.output[-4000:]}")
+            raise AssertionError(f"locust did not end within {timeout} s:\n{self.output[-4000:]}") from None
         return self
 
     def signal(self, signum: int) -> None:

@@ -225,11 +225,6 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def endpoint_key(method: str, name: str) -> str:
-    """The key of an endpoint everywhere: ``"GET /api/v1/customers/{id}"``."""
-    return f"{method} {name}"
-
-
 @dataclass
 class HistoryRow:
     """One closed interval of one endpoint (or ``Aggregated``)."""

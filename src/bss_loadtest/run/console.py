@@ -6,22 +6,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from bss_loadtest.core.tables import text_table
 from bss_loadtest.core.thresholds import format_table
+
+TABLE_HEADERS = ("Method", "Name", "Reqs", "Fails", "p50", "p95", "p99", "Max")
+TABLE_WIDTHS = (7, 52, 7, 6, 8, 8, 8, 8)
 
 
 def print_console_report(summary: dict[str, Any], results: list) -> None:
     """The end-of-run table: per endpoint from the suite's histogram, then the thresholds."""
+    rows = [
+        [row["method"], row["name"][:52], row["count"], row["failures"],
+         *(_ms(row[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))]
+        for row in [*summary["requests"], summary["totals"]]
+    ]
     lines = [
         "",
-        f"Run {summary['run_id']} ({summary['profile']}) against {summary['host']}: "
-        f"{summary['status']}",
-        f"{'Method':<7} {'Name':<52} {'Reqs':>7} {'Fails':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'Max':>8}",
+        f"Run {summary['run_id']} ({summary['profile']}) against {summary['host']}: {summary['status']}",
+        text_table(TABLE_HEADERS, rows, align="<<>>>>>>", sep=" ", widths=TABLE_WIDTHS),
     ]
-    for row in [*summary["requests"], summary["totals"]]:
-        lines.append(
-            f"{row['method']:<7} {row['name'][:52]:<52} {row['count']:>7} {row['failures']:>6} "
-            + " ".join(_ms(row[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
-        )
     if summary["failures_by_class"]:
         lines.append(
             "Failures by class: " + ", ".join(f"{k}={v}" for k, v in summary["failures_by_class"].items())
@@ -55,7 +58,7 @@ def print_console_report(summary: dict[str, Any], results: list) -> None:
 
 
 def _ms(value: float | None) -> str:
-    return f"{'-':>8}" if value is None else f"{value:>8.1f}"
+    return "-" if value is None else f"{value:.1f}"
 
 
 def say(text: str) -> None:

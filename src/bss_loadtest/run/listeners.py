@@ -518,11 +518,14 @@ class RunLifecycle:
         results, exit_code = suite.thresholds.verdict(run, interrupted=bool(interrupted))
         summary = suite.results.build_summary(run, results, exit_code)
         if run.scrape_before is not None:
+            from bss_loadtest.client.state import target_of
+
             summary["reconciliation"] = reconcile.reconcile(
                 run.scrape_before,
                 reconcile.scrape(suite.environment.host),
                 run.stats,
                 extra_requests=cleanup_requests(run.cleanup_reports),
+                config=target_of(suite.environment).config,
             )
         console.print_console_report(summary, results)
         if exit_code is not None:

@@ -111,7 +111,7 @@ def check_reachable(host: str, timeout: float = PREFLIGHT_TIMEOUT_S) -> None:
 def check_credentials(environment: Any, host: str) -> None:
     """Get one token per client identity of the run, or say in one line why not."""
     from bss_loadtest.client.auth import TokenError, fetch_token
-    from bss_loadtest.client.base import identity_pool
+    from bss_loadtest.client.options import identity_pool
 
     for identity in identity_pool(environment, host):
         try:

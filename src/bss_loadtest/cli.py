@@ -322,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
     p.add_argument("run_dir")
-    p.add_argument("--baseline", default="latest", help="baseline file, or 'latest' (default)")
+    p.add_argument("--baseline", default="latest",
+                   help="'latest' (default: the newest saved baseline of the run's profile), a baseline file, "
+                        "or another run: its directory or its summary.json")
     p.add_argument("--out", default=None, help="output directory (default: RUN_DIR/compare)")
     p.add_argument("--report-dir", default="reports")
     p.set_defaults(func=cmd_compare)

@@ -150,3 +150,44 @@ def test_wrong_profile_and_missing_file(runs, tmp_path):
     assert info.value.exit_code == 2
     with pytest.raises(InputError, match=r"nope.json: no such baseline file"):
         load_baseline(tmp_path / "nope.json", profile="load", baselines_root=tmp_path)
+
+
+# -- another run as the baseline: its directory or its summary.json ----------------------------
+
+
+@pytest.mark.parametrize("form", ["directory", "summary.json"])
+def test_a_run_is_a_baseline_without_saving_it(runs, tmp_path, form):
+    given = runs["a"] if form == "directory" else runs["a"] / "summary.json"
+    baseline = load_baseline(given, profile="load", baselines_root=tmp_path)
+    saved = read_baseline(save_baseline(runs["a"], tmp_path / "store", now=NOW))
+    assert baseline.run_id == "run-a" and baseline.path == runs["a"] / "summary.json"
+    assert baseline.endpoints == saved.endpoints and baseline.aggregated_history == saved.aggregated_history
+    assert baseline.summary == saved.summary and baseline.saved_at == saved.summary.ended_at
+    assert not tmp_path.joinpath("load").exists()  # nothing was stored
+    comparison, _ = run_compare(runs["b"], given, baselines_root=tmp_path, out_dir=tmp_path / "out")
+    assert comparison.baseline_run_id == "run-a" and comparison.regressions == []
+
+
+def test_a_run_as_baseline_keeps_the_one_line_errors(runs, tmp_path):
+    with pytest.raises(InputError, match=r"summary.json: baseline is for profile 'smoke', not 'load'"):
+        load_baseline(runs["smoke"], profile="load", baselines_root=tmp_path)
+    with pytest.raises(InputError, match=r"summary.json: no such summary file"):
+        load_baseline(tmp_path, profile="load", baselines_root=tmp_path)  # a directory without a run
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    data = json.loads((runs["a"] / "summary.json").read_text())
+    del data["totals"]
+    (broken / "summary.json").write_text(json.dumps(data))
+    for given in (broken, broken / "summary.json"):
+        with pytest.raises(InputError, match=r"summary.json: totals: Field required") as info:
+            load_baseline(given, profile="load", baselines_root=tmp_path)
+        assert info.value.exit_code == BAD_INPUT
+    other = tmp_path / "other.json"
+    other.write_text('{"schema": "pytest-benchmark"}')
+    with pytest.raises(InputError, match=r"other.json: neither a bss-loadtest baseline nor a run summary"):
+        load_baseline(other, profile="load", baselines_root=tmp_path)
+
+
+def test_a_partial_run_is_a_baseline_with_a_warning(runs, tmp_path):
+    comparison, _ = run_compare(runs["b"], runs["partial"], baselines_root=tmp_path, out_dir=tmp_path / "out")
+    assert any("partial" in w for w in comparison.warnings)

@@ -41,3 +41,17 @@ def test_missing_run_exits_2(reports, tmp_path, capsys):
     root, *_ = reports
     assert cli.main(["compare", str(tmp_path / "no-such-run"), "--report-dir", str(root)]) == 2
     assert "no such summary file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form", ["directory", "summary.json"])
+def test_compare_two_runs_without_saving_a_baseline(reports, tmp_path, capsys, form):
+    root, base, same, slow = reports
+    given = str(base if form == "directory" else base / "summary.json")
+    empty_store = tmp_path / "reports"
+    assert cli.main(["compare", str(same), "--baseline", given, "--report-dir", str(empty_store),
+                     "--out", str(tmp_path / "same")]) == 0
+    assert cli.main(["compare", str(slow), "--baseline", given, "--report-dir", str(empty_store),
+                     "--out", str(tmp_path / "slow")]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "baseline `base`" in out
+    assert not (empty_store / "baselines").exists()

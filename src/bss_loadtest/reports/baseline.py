@@ -12,6 +12,10 @@ Files are never overwritten (the name is claimed with a hard link, which fails i
 the directory is the history of accepted baselines, as pytest-benchmark's storage is. The
 timestamp prefix makes the file names sort by age, so ``latest`` is the last name.
 
+``load_baseline`` also takes a run (its directory or its ``summary.json``): the run is read as
+the baseline it would be if it were saved (:func:`baseline_of_run`), so two runs compare without
+a ``baseline save`` first.
+
 This module does not import locust.
 """
 
@@ -31,6 +35,7 @@ from bss_loadtest.core.tables import text_table
 from bss_loadtest.reports.results import (
     AGGREGATED,
     HISTORY_FILE,
+    SUMMARY_SCHEMA,
     ResultsWriteError,
     Summary,
     _display,
@@ -41,6 +46,7 @@ from bss_loadtest.reports.results import (
     load_summary,
     read_json_file,
     summary_path,
+    validate_summary,
 )
 
 BASELINE_SCHEMA = "bss-loadtest/baseline"
@@ -165,6 +171,26 @@ def _safe_component(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
 
 
+def _baseline_data(summary: Summary, run_dir: Path, *, saved: datetime, note: str | None,
+                   git_commit: str | None) -> dict[str, Any]:
+    """The content of a baseline file for the run ``summary`` of ``run_dir``."""
+    return {
+        "schema": BASELINE_SCHEMA,
+        "schema_version": BASELINE_SCHEMA_VERSION,
+        "profile": summary.profile,
+        "profile_hash": summary.profile_hash,
+        "host": summary.host,
+        "suite_version": summary.suite_version,
+        "git_commit": git_commit,
+        "saved_at": saved.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "run_id": summary.run_id,
+        "note": note,
+        "endpoints": endpoint_table(summary),
+        "aggregated_history": _compact_history(run_dir),
+        "summary": summary.to_json_dict(),
+    }
+
+
 def save_baseline(
     run_dir: str | os.PathLike[str],
     baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_ROOT,
@@ -187,26 +213,31 @@ def save_baseline(
                          "refusing to save it as a baseline (use --force to save anyway)")
     saved = (now or datetime.now(UTC)).astimezone(UTC)
     directory = Path(baselines_root) / _safe_component(summary.profile)
-    data = {
-        "schema": BASELINE_SCHEMA,
-        "schema_version": BASELINE_SCHEMA_VERSION,
-        "profile": summary.profile,
-        "profile_hash": summary.profile_hash,
-        "host": summary.host,
-        "suite_version": summary.suite_version,
-        "git_commit": summary.git_commit or git_commit(),
-        "saved_at": saved.isoformat().replace("+00:00", "Z"),
-        "run_id": summary.run_id,
-        "note": note,
-        "endpoints": endpoint_table(summary),
-        "aggregated_history": _compact_history(run_path if run_path.is_dir() else run_path.parent),
-        "summary": summary.to_json_dict(),
-    }
+    data = _baseline_data(summary, run_path if run_path.is_dir() else run_path.parent, saved=saved, note=note,
+                          git_commit=summary.git_commit or git_commit())
     Baseline.model_validate(data)  # what we store must load again
     target = directory / f"{saved.strftime('%Y%m%dT%H%M%SZ')}-{_safe_component(summary.run_id)}.json"
     payload = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     _write_new(target, payload)
     return target
+
+
+def baseline_of_run(path: str | os.PathLike[str], *, profile: str | None = None,
+                    summary: Summary | None = None) -> Baseline:
+    """A run, given as its directory or its ``summary.json``, as the baseline saving it would store.
+
+    Nothing is written. ``saved_at`` is the run's end; the Aggregated history comes from the
+    ``history.csv`` beside the summary, when there is one. A partial run is accepted (compare
+    warns about it). Bad input is a one-line :class:`InputError` naming the file.
+    """
+    file = summary_path(path)
+    run = summary if summary is not None else load_summary(file)
+    if profile is not None and run.profile != profile:
+        raise InputError(f"{_display(file)}: baseline is for profile {run.profile!r}, not {profile!r}")
+    data = _baseline_data(run, file.parent, saved=run.ended_at, note=None, git_commit=run.git_commit)
+    baseline = Baseline.model_validate(data)
+    baseline.path = file
+    return baseline
 
 
 def _write_new(target: Path, payload: bytes) -> None:
@@ -264,8 +295,9 @@ def load_baseline(
 ) -> Baseline:
     """The baseline at a path, or ``"latest"``: the newest stored for ``profile``.
 
-    ``InputError`` (one line, naming the file or directory) when there is none, or it is missing,
-    empty, corrupt, of another schema or version, or of another profile.
+    The path is a baseline file, a run directory or a run's ``summary.json`` (read with
+    :func:`baseline_of_run`). ``InputError`` (one line, naming the file or directory) when there is
+    none, or it is missing, empty, corrupt, of another schema or version, or of another profile.
     """
     if str(path_or_latest) == LATEST:
         files = _baseline_files(Path(baselines_root), profile)
@@ -273,7 +305,16 @@ def load_baseline(
             raise NoBaselineError(f"{_display(Path(baselines_root) / _safe_component(profile))}: "
                                   f"no baseline stored for profile {profile!r}")
         return read_baseline(files[-1], profile=profile)
-    return read_baseline(Path(path_or_latest), profile=profile)
+    path = Path(path_or_latest)
+    if path.is_dir():
+        return baseline_of_run(path, profile=profile)
+    data = read_json_file(path, what="baseline file")
+    if isinstance(data, dict) and data.get("schema") == SUMMARY_SCHEMA:
+        return baseline_of_run(path, profile=profile, summary=validate_summary(data, source=_display(path)))
+    if isinstance(data, dict) and data.get("schema") != BASELINE_SCHEMA:
+        raise InputError(f"{_display(path)}: neither a bss-loadtest baseline nor a run summary (schema is "
+                         f"{data.get('schema')!r}, expected {BASELINE_SCHEMA!r} or {SUMMARY_SCHEMA!r})")
+    return read_baseline(path, profile=profile)
 
 
 class NoBaselineError(InputError):

@@ -30,7 +30,9 @@ def run_compare(
 ) -> tuple[Comparison, dict[str, Path]]:
     """Load the run and its baseline, compare, write the chosen formats atomically; return both.
 
-    ``baseline`` is a path or ``"latest"`` (newest of the run's profile under ``baselines_root``).
+    ``baseline`` is ``"latest"`` (newest of the run's profile under ``baselines_root``), a baseline
+    file, or another run: its directory or its ``summary.json`` (the stored baselines still give
+    the noise estimate).
     Outputs go to ``out_dir`` (default ``<run_dir>/compare/``) as compare.md, compare.html,
     compare.json and compare-junit.xml. Bad input raises :class:`InputError` (exit code 2); a
     missing baseline raises its subclass ``baseline.NoBaselineError``. The caller exits with

@@ -381,3 +381,87 @@ def test_format_profile_info() -> None:
 @pytest.mark.parametrize(("seconds", "text"), [(7800, "2h10m"), (440, "7m20s"), (960, "16m"), (19.2, "19.2s"), (3600, "1h")])
 def test_format_duration(seconds: float, text: str) -> None:
     assert profiles.format_duration(seconds) == text
+
+
+# -- hostile input: bounded parsing, finite numbers, a load Locust can serve --------------------
+
+HOSTILE_PROFILES = {
+    "think_time max .inf": (GOOD + "think_time: {min: 0.1, max: .inf}\n", r"think_time\.max: must be a finite number"),
+    "think_time min .nan": (GOOD + "think_time: {min: .nan, max: 1}\n", r"think_time\.min: must be a finite number"),
+    "tolerance .inf": (GOOD + "tolerances: {p95_pct: .inf}\n", r"tolerances\.p95_pct: must be a finite number"),
+    "spawn_rate .inf": (GOOD.replace("target: 10}", "target: 10, spawn_rate: .inf}", 1), r"stages\[0\]\.spawn_rate: "),
+    "1e9 users in 2 s": (
+        GOOD.replace("{duration: 1m, target: 10}", "{duration: 2s, target: 1000000000}"),
+        rf"stages\[0\]\.target: must be at most {profiles.MAX_USERS}",
+    ),
+    "a ramp faster than Locust can start users": (
+        GOOD.replace("{duration: 1m, target: 10}", "{duration: 2s, target: 50000}"),
+        r"stages\[0\]: moving 50000 users in 2 s needs 2\.5e\+04 users/s, more than the 1000/s Locust can start",
+    ),
+    "spawn_rate 1e9": (
+        GOOD.replace("target: 10}", "target: 10, spawn_rate: 1000000000}", 1),
+        r"stages\[0\]\.spawn_rate: must be at most 1000",
+    ),
+    "20,000-deep nested sequence": (
+        GOOD + "extra: " + "[" * 20_000 + "]" * 20_000 + "\n",
+        rf"line \d+: invalid YAML: nested deeper than {profiles.MAX_YAML_DEPTH} levels",
+    ),
+    "recursive alias": (GOOD + "tolerances: &t {p95_pct: *t}\n", r"line \d+: invalid YAML: a recursive alias"),
+}
+
+
+def _alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """The billion laughs: each anchor a list of ``width`` aliases of the one before."""
+    lines = ["  - &l0 " + repr(["lol"] * width)]
+    lines += [f"  - &l{i} [{', '.join([f'*l{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "bomb:\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_PROFILES))
+def test_hostile_profile_is_one_line(tmp_path: Path, case: str) -> None:
+    text, expected = HOSTILE_PROFILES[case]
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        load(path)
+    detail = raised.value.message.split(": ", 1)[1]
+    assert re.match(expected, detail), f"{case}: {raised.value.message}"
+
+
+def test_an_alias_bomb_in_a_threshold_is_refused_at_once_with_a_short_message(tmp_path: Path) -> None:
+    import time
+
+    path = write(tmp_path, _alias_bomb() + GOOD.replace('["p(95)<500"]', "[*l8]"))
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as raised:
+        load(path)
+    assert time.monotonic() - started < 2
+    assert f"more than {profiles.MAX_YAML_VALUES} values once aliases are expanded" in raised.value.message
+
+
+def test_a_small_alias_expansion_quotes_a_bounded_value(tmp_path: Path) -> None:
+    expression = "[&l0 " + repr(["lol"] * 20) + ", *l0" * 19 + "]"
+    path = write(tmp_path, GOOD.replace('["p(95)<500"]', f"[{expression}]"))
+    with pytest.raises(ConfigError) as raised:
+        load(path)
+    assert len(raised.value.message) < 300, raised.value.message
+    assert "threshold expression must be a string, got a list of 20" in raised.value.message
+
+
+def test_a_profile_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + "#" + "x" * profiles.MAX_PROFILE_BYTES + "\n")
+    with pytest.raises(ConfigError, match="larger than 256 KiB"):
+        load(path)
+
+
+def test_a_deeply_nested_file_is_listed_invalid_and_the_others_still_listed(tmp_path: Path) -> None:
+    write(tmp_path, GOOD, "good.yaml")
+    write(tmp_path, "description: x\nstages: " + "[" * 20_000 + "]" * 20_000 + "\n", "deep.yaml")
+    infos = {info.name: info for info in list_profiles(tmp_path)}
+    assert infos["good"].error is None
+    assert "nested deeper than" in infos["deep"].error
+
+
+def test_anchors_and_aliases_of_a_normal_size_still_work(tmp_path: Path) -> None:
+    text = GOOD.replace("users: {CustomerUser: 3, OrderUser: 1}", "users: &mix {CustomerUser: 3, OrderUser: 1}")
+    text += "tolerances: &tol {p95_pct: 5}\n"
+    assert load(write(tmp_path, text)).users == {"CustomerUser": 3, "OrderUser": 1}

@@ -71,6 +71,27 @@ def describe(error: BaseException) -> tuple[str, int]:
     raise TypeError(f"not a user's error: {type(error).__name__}")
 
 
+QUOTE_CHARS = 60
+"""The most of a user's value that an error message quotes."""
+MESSAGE_CHARS = 500
+"""The longest message :func:`one_line` lets through."""
+
+
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters: a message never carries
+    a whole file, a huge expanded YAML value or a target's body. Containers are not expanded."""
+    if isinstance(value, (list, tuple, set, dict)):
+        return f"a {type(value).__name__} of {len(value)}"
+    text = repr(value[: limit + 1] if isinstance(value, (str, bytes)) else value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(message: str, limit: int = MESSAGE_CHARS) -> str:
+    """``message`` on one line and at most ``limit`` characters."""
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 USER_ERRORS = (SuiteError, OSError)
 """What :func:`report` and :func:`boundary` turn into one line; anything else is a bug."""
 
@@ -79,7 +100,7 @@ def report(error: BaseException, stream: TextIO | None = None) -> int:
     """Print ``error: <message>`` on stderr (one line) and return the exit code it maps to."""
     message, code = describe(error)
     stream = stream if stream is not None else sys.stderr
-    stream.write("error: " + " ".join(message.split()) + "\n")
+    stream.write("error: " + one_line(message) + "\n")
     stream.flush()
     return code
 

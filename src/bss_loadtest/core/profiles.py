@@ -38,7 +38,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bss_loadtest.core import hosts
-from bss_loadtest.core.errors import ConfigError
+from bss_loadtest.core.errors import ConfigError, one_line, quote
 from bss_loadtest.core.thresholds import Threshold, ThresholdError, parse_duration, parse_thresholds
 
 __all__ = [
@@ -70,12 +70,27 @@ DEFAULT_THINK_TIME = (0.5, 2.0)
 """Seconds between two tasks of one user when neither the profile nor ``--think-time`` says."""
 """Hosts every profile may target: loopback only."""
 
+MAX_PROFILE_BYTES = 256 * 1024
+"""The largest profile file read; a real one is a few kilobytes."""
+MAX_YAML_DEPTH = 20
+"""The deepest nesting of lists and mappings a profile may have (a real one has 5 levels);
+deeper input would exhaust the recursion of the YAML composer and of validation."""
+MAX_YAML_VALUES = 10_000
+"""The most values a profile may hold once its YAML aliases are expanded (a real one has about
+100): an alias bomb is refused while it is still a small graph."""
+MAX_USERS = 100_000
+"""The most users a stage may ask for."""
+MAX_SPAWN_RATE = 1000.0
+"""The fastest a stage may start or stop users, per second. Locust starts users one greenlet at
+a time; far above this the ramp falls behind and a short stage runs many times its length."""
+
 _HOST_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _RAMP_EPSILON_S = 1e-6
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: YAML's .inf / .nan are refused in every number of a profile.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _check_host_pattern(value: str) -> str:
@@ -85,7 +100,7 @@ def _check_host_pattern(value: str) -> str:
     except ValueError:
         pass
     if not _HOST_NAME.match(value):
-        raise ValueError(f"{value!r} is neither a host name nor an IP address or CIDR network")
+        raise ValueError(f"{quote(value)} is neither a host name nor an IP address or CIDR network")
     return value.lower()
 
 
@@ -95,12 +110,13 @@ class Stage(_Strict):
     duration: float = Field(
         description='How long the stage lasts: "30s", "2m", "1h30m" or a number of seconds (> 0).'
     )
-    target: Annotated[int, Field(strict=True, ge=0)] = Field(
+    target: Annotated[int, Field(strict=True, ge=0, le=MAX_USERS)] = Field(
         description="Users at the end of the stage (the previous stage's target, or 0, at its start)."
     )
     spawn_rate: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_SPAWN_RATE,
         description=(
             "Users started/stopped per second. Omitted: the count moves linearly over the stage (k6). "
             "Given: Locust is asked for `target` at this rate; the ramp must fit in the stage."
@@ -112,7 +128,7 @@ class Stage(_Strict):
     def _parse_duration(cls, value: Any) -> float:
         seconds = parse_duration(value)
         if seconds <= 0:
-            raise ValueError(f"must be longer than 0 s, got {value!r}")
+            raise ValueError(f"must be longer than 0 s, got {quote(value)}")
         return seconds
 
 
@@ -274,7 +290,7 @@ def _known(values: Collection[str]) -> str:
 def _unknown_name(kind: str, value: str, known: Collection[str]) -> str:
     close = difflib.get_close_matches(value, list(known), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {kind} {value!r} ({hint}known: {_known(known)})"
+    return f"unknown {kind} {quote(value)} ({hint}known: {_known(known)})"
 
 
 def _semantic_problems(
@@ -284,7 +300,14 @@ def _semantic_problems(
     problems: list[str] = []
     previous = 0
     for index, stage in enumerate(profile.stages):
-        if stage.spawn_rate is not None:
+        rate = abs(stage.target - previous) / stage.duration
+        if stage.spawn_rate is None and rate > MAX_SPAWN_RATE:
+            problems.append(
+                f"stages[{index}]: moving {abs(stage.target - previous)} users in {stage.duration:g} s needs "
+                f"{rate:.4g} users/s, more than the {MAX_SPAWN_RATE:g}/s Locust can start; make the stage "
+                "longer or the change smaller"
+            )
+        elif stage.spawn_rate is not None:
             ramp_s = abs(stage.target - previous) / stage.spawn_rate
             if ramp_s > stage.duration + _RAMP_EPSILON_S:
                 problems.append(
@@ -310,7 +333,7 @@ def _semantic_problems(
                 problems.append(f"{where}: {_unknown_name('user class', scope.value or '', user_classes)}")
             elif scope.value not in profile.users:
                 problems.append(
-                    f"{where}: user class {scope.value!r} takes no part in this profile (users: {_known(profile.users)})"
+                    f"{where}: user class {quote(scope.value)} takes no part in this profile (users: {_known(profile.users)})"
                 )
     return list(dict.fromkeys(problems))  # one threshold key with several expressions reports once
 
@@ -394,8 +417,10 @@ def _message(error: dict[str, Any]) -> str:
         return f"must be at most {_number(ctx['le'])}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be an integer, got {_short(value)}"
-    if kind in ("float_type", "float_parsing", "finite_number"):
+    if kind in ("float_type", "float_parsing"):
         return f"must be a number, got {_short(value)}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {_short(value)}"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false, got {_short(value)}"
     if kind == "string_type":
@@ -427,7 +452,50 @@ def format_validation_error(error: ValidationError) -> str:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a mapping with the same key twice (a silent typo otherwise)."""
+    """A SafeLoader that refuses a mapping with the same key twice (a silent typo otherwise), and
+    input nested deeper than :data:`MAX_YAML_DEPTH` or holding more than :data:`MAX_YAML_VALUES`
+    values once its aliases are expanded (measured on the node graph, before anything expands)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._measures: dict[int, tuple[int, int]] = {}
+        """id(node) → (values, depth) with aliases expanded, for every node composed so far."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if id(node) not in self._measures:  # the alias of a node still being composed
+                self._refuse("a recursive alias")
+            return node
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                self._refuse(f"nested deeper than {MAX_YAML_DEPTH} levels")
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._measure(node)
+        return node
+
+    def _refuse(self, problem: str) -> None:
+        raise yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)
+
+    def _measure(self, node: yaml.Node) -> None:
+        if isinstance(node, yaml.ScalarNode):
+            children: list[yaml.Node] = []
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = [child for pair in node.value for child in pair]
+        measured = [self._measures[id(child)] for child in children]
+        values = 1 + sum(m[0] for m in measured)
+        depth = 1 + max((m[1] for m in measured), default=0)
+        if values > MAX_YAML_VALUES:
+            self._refuse(f"more than {MAX_YAML_VALUES} values once aliases are expanded")
+        if depth > MAX_YAML_DEPTH:
+            self._refuse(f"nested deeper than {MAX_YAML_DEPTH} levels once aliases are expanded")
+        self._measures[id(node)] = (values, depth)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -435,7 +503,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {quote(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -509,9 +577,15 @@ def load_profile(
     path = resolve_profile(ref, profiles_dir)
     shown = _display(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{shown}: cannot read profile: {exc}") from None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PROFILE_BYTES + 1)
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise ConfigError(f"{shown}: larger than {MAX_PROFILE_BYTES // 1024} KiB; not a profile")
+        text = raw.decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read profile: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown}: cannot read profile: not UTF-8 text (byte {exc.start})") from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -528,7 +602,7 @@ def load_profile(
     try:
         profile = Profile.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ConfigError(f"{shown}: {format_validation_error(exc)}") from None
+        raise ConfigError(one_line(f"{shown}: {format_validation_error(exc)}")) from None
     profile._name = path.stem
     profile._source_path = path
     profile._hash = _canonical_hash(data)

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bss_loadtest.core.errors import quote
 from bss_loadtest.core.failures import FAILURE_CLASSES
 from bss_loadtest.core.tables import text_table
 
@@ -74,7 +75,7 @@ def parse_duration(value: str | float | int) -> float:
     Raises ``ValueError`` with a message that says what forms are accepted.
     """
     if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r} (use e.g. 30s, 2m, 1h30m or a number of seconds)")
+        raise ValueError(f"invalid duration {quote(value)} (use e.g. 30s, 2m, 1h30m or a number of seconds)")
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str):
@@ -85,15 +86,15 @@ def parse_duration(value: str | float | int) -> float:
             parts = _DURATION_PART.findall(text)
             if not text or "".join(number + unit for number, unit in parts) != text:
                 raise ValueError(
-                    f"invalid duration {value!r} (use e.g. 30s, 2m, 1h30m or a number of seconds)"
+                    f"invalid duration {quote(value)} (use e.g. 30s, 2m, 1h30m or a number of seconds)"
                 ) from None
             seconds = sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
     else:
         raise ValueError(
-            f"invalid duration {value!r} (use e.g. 30s, 2m, 1h30m or a number of seconds)"
+            f"invalid duration {quote(value)} (use e.g. 30s, 2m, 1h30m or a number of seconds)"
         )
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"invalid duration {value!r}: must be a finite, non-negative number of seconds")
+        raise ValueError(f"invalid duration {quote(value)}: must be a finite, non-negative number of seconds")
     return seconds
 
 
@@ -270,41 +271,41 @@ def parse_key(key: str) -> tuple[str, Scope]:
     with braces survive. Raises ``ValueError`` for an unknown metric or a malformed scope.
     """
     if not isinstance(key, str):
-        raise ValueError(f"threshold key must be a string, got {key!r}")
+        raise ValueError(f"threshold key must be a string, got {quote(key)}")
     text = key.strip()
     brace = text.find("{")
     metric = text if brace < 0 else text[:brace].strip()
     if metric not in METRIC_STATISTICS:
-        raise ValueError(f"unknown metric {metric!r} (known: {', '.join(METRIC_STATISTICS)})")
+        raise ValueError(f"unknown metric {quote(metric)} (known: {', '.join(METRIC_STATISTICS)})")
     if brace < 0:
         return metric, Scope()
     if not text.endswith("}"):
-        raise ValueError(f"malformed scope in {key!r}: expected {{tag:value}} at the end")
+        raise ValueError(f"malformed scope in {quote(key)}: expected {{tag:value}} at the end")
     inner = text[brace + 1 : -1].strip()
     tag, colon, value = inner.partition(":")
     tag, value = tag.strip(), value.strip()
     if not colon or not tag or not value:
-        raise ValueError(f"malformed scope {{{inner}}} in {key!r}: expected {{tag:value}}, e.g. {{name:GET /api/v1/customers/{{id}}}}")
+        raise ValueError(f"malformed scope {{{inner}}} in {quote(key)}: expected {{tag:value}}, e.g. {{name:GET /api/v1/customers/{{id}}}}")
     if tag not in SCOPE_TAGS:
-        raise ValueError(f"unknown scope tag {tag!r} (known: {', '.join(SCOPE_TAGS)})")
+        raise ValueError(f"unknown scope tag {quote(tag)} (known: {', '.join(SCOPE_TAGS)})")
     if tag == "failure":
         if metric != "http_req_failed":
             raise ValueError(f"scope {{failure:...}} applies only to http_req_failed, not {metric}")
         if value not in FAILURE_CLASSES:
-            raise ValueError(f"unknown failure class {value!r} (known: {', '.join(FAILURE_CLASSES)})")
+            raise ValueError(f"unknown failure class {quote(value)} (known: {', '.join(FAILURE_CLASSES)})")
     if tag == "name" and " " not in value:
-        raise ValueError(f"endpoint scope {value!r} must be 'METHOD /path', e.g. 'GET /api/v1/customers/{{id}}'")
+        raise ValueError(f"endpoint scope {quote(value)} must be 'METHOD /path', e.g. 'GET /api/v1/customers/{{id}}'")
     return metric, Scope(tag, value)
 
 
 def parse_expression(metric: str, expression: str) -> tuple[str, float | None, str, float]:
     """(statistic, percentile, operator, limit) of ``"p(95)<500"`` on ``metric``; ``ValueError`` if malformed."""
     if not isinstance(expression, str):
-        raise ValueError(f"threshold expression must be a string, got {expression!r}")
+        raise ValueError(f"threshold expression must be a string, got {quote(expression)}")
     match = _EXPRESSION.match(expression)
     if match is None:
         raise ValueError(
-            f"malformed threshold expression {expression!r} "
+            f"malformed threshold expression {quote(expression)} "
             "(expected <statistic><operator><number>, e.g. 'p(95)<500')"
         )
     stat, arg, op, limit_text = match["stat"], match["arg"], match["op"], match["limit"]
@@ -313,12 +314,12 @@ def parse_expression(metric: str, expression: str) -> tuple[str, float | None, s
     percentile: float | None = None
     if name == "p" and "p(N)" in allowed:
         if arg is None or not re.fullmatch(_NUMBER, arg) or not 0 <= float(arg) <= 100:
-            raise ValueError(f"invalid percentile in {expression!r}: p(N) needs N between 0 and 100, e.g. p(95)")
+            raise ValueError(f"invalid percentile in {quote(expression)}: p(N) needs N between 0 and 100, e.g. p(95)")
         percentile = float(arg)
     elif arg is not None or name not in allowed:
-        raise ValueError(f"unknown statistic {stat!r} for {metric} (allowed: {', '.join(allowed)})")
+        raise ValueError(f"unknown statistic {quote(stat)} for {metric} (allowed: {', '.join(allowed)})")
     if not re.fullmatch(_NUMBER, limit_text):
-        raise ValueError(f"malformed threshold expression {expression!r}: {limit_text!r} is not a number")
+        raise ValueError(f"malformed threshold expression {quote(expression)}: {quote(limit_text)} is not a number")
     limit = float(limit_text)
     if name == "rps":
         name = "rate"
@@ -338,7 +339,7 @@ def _parse_one(key: str, metric: str, scope: Scope, index: int, spec: Any) -> Th
         expression = spec["threshold"]
         abort_on_fail = spec.get("abortOnFail", False)
         if not isinstance(abort_on_fail, bool):
-            raise ThresholdError(f"must be true or false, got {abort_on_fail!r}", (*path, "abortOnFail"))
+            raise ThresholdError(f"must be true or false, got {quote(abort_on_fail)}", (*path, "abortOnFail"))
         if "delayAbortEval" in spec:
             try:
                 delay = parse_duration(spec["delayAbortEval"])

@@ -69,3 +69,59 @@ def test_without_history(made):
     stats, stages, _ = made
     html = render_run_report(make_summary(stats, stages, duration_s=20), None)
     assert "No per-second history" in html and "base64" not in html
+
+
+# -- short runs: no empty plots, axes that fit the run, no extrapolated rates -------------------
+
+
+def smoke_like(duration_s: float, requests: int = 6):
+    """A run like the smoke pass: ``requests`` requests spread over ``duration_s`` seconds from T0."""
+    from bss_loadtest.core.stats import RunStats
+    from bss_loadtest.reports.results import summary_from_stats
+
+    stats = RunStats()
+    stats.record_users(1, now=T0)
+    for i in range(requests):
+        stats.record("GET", f"/api/v1/customers/{i % 3}", 2.0 + i, None, now=T0 + duration_s * i / requests)
+    stats.ended_at = T0 + duration_s
+    stats.close_intervals(before=T0 + duration_s + 1)
+    summary = summary_from_stats(stats, run_id="short", profile="smoke", started_at=T0, ended_at=T0 + duration_s,
+                                 stages=[{"start_s": 0.0, "end_s": 120.0, "target": 1, "spawn_rate": 1.0}])
+    history = history_dataframe(history_frame_rows(stats.history, stats.users_at, started_at=T0))
+    return validate_summary(summary), history
+
+
+def test_a_sub_second_run_has_no_plots_and_no_rates():
+    summary, history = smoke_like(0.2)
+    assert summary.totals.rps > 5  # what summary.json says: 6 requests over 0.2 s...
+    html = render_run_report(summary, history)
+    assert "base64" not in html  # ...no empty plots
+    assert "The run was too short to plot (0.2 s; a time series needs at least 3 s)" in html
+    assert "The run lasted under 1 s: requests are counted, rates are not shown." in html
+    row = re.search(r"<td class=\"l\"><b>Aggregated</b></td>(.*?)</tr>", html).group(1)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert cells[0] == "6" and cells[-1] == "–"  # the count, and no rate
+
+
+def test_a_run_of_a_few_seconds_is_plotted_with_rates():
+    summary, history = smoke_like(3.5, requests=20)
+    html = render_run_report(summary, history)
+    assert html.count("data:image/png;base64,") == 1
+    assert "too short to plot" not in html and "rates are not shown" not in html
+
+
+def test_the_time_axis_fits_the_run_not_the_planned_stages(made):
+    from synthetic import stages_for
+
+    from bss_loadtest.reports.report import over_time_figure
+    from bss_loadtest.reports.results import aggregated_history
+
+    stats, _, history = made  # 20 s of traffic...
+    planned = stages_for(960)  # ...of a profile planned for 16 minutes (a run that ended early)
+    summary = validate_summary(make_summary(stats, planned, duration_s=20, status="partial",
+                                            partial_reason="interrupted (SIGINT) before the profile ended"))
+    figure = over_time_figure(summary, aggregated_history(history))
+    for ax in figure.axes:
+        assert ax.get_xlim() == (0.0, pytest.approx(21.0, abs=1.0))
+    short, short_history = smoke_like(3.5, requests=20)
+    assert over_time_figure(short, aggregated_history(short_history)).axes[0].get_xlim()[1] == pytest.approx(4.0)

@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 
 CHART_WIDTH_IN = 11.0
 STAGE_SHADES = ("#eef3fb", "#ffffff")
+MIN_PLOT_INTERVALS = 3
+"""A run with fewer history intervals (of 1 s) than this gets no plots, only a line saying so."""
+MIN_RATE_DURATION_S = 1.0
+"""A run shorter than this shows request counts and no rates: 1 request in 0.2 s is not 5 req/s."""
+
+
+def measured_rate(summary: Summary) -> bool:
+    """Whether the run lasted long enough (``MIN_RATE_DURATION_S``) for its request rates to mean something."""
+    return summary.duration_s >= MIN_RATE_DURATION_S
 
 
 def mark_stages(ax, stages: Sequence[Any]) -> None:
@@ -49,17 +58,36 @@ def _reconciliation(data: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _over_time(summary: Summary, history: pd.DataFrame | None) -> Chart | None:
+def _over_time(summary: Summary, history: pd.DataFrame | None) -> tuple[Chart | None, str | None]:
+    """The four panels over time, or None and one line saying why there are none.
+
+    The time axis spans the run as it ran (its duration, or its last interval if later), not the
+    profile's planned stages: a run that ended early is not drawn as a short line in an empty plot.
+    """
+    from bss_loadtest.core.stats import HISTORY_INTERVAL_S
     from bss_loadtest.reports.results import aggregated_history
 
     agg = aggregated_history(history)
     if agg is None or len(agg) == 0:
-        return None
+        return None, "No per-second history was recorded for this run."
+    if len(agg) < MIN_PLOT_INTERVALS:
+        return None, (f"The run was too short to plot ({summary.duration_s:,.1f} s; a time series needs at least "
+                      f"{MIN_PLOT_INTERVALS * HISTORY_INTERVAL_S} s): see the tables below.")
+    fig = over_time_figure(summary, agg)
+    return chart(fig, "users, throughput, latency percentiles and errors over time"), None
+
+
+def over_time_figure(summary: Summary, agg: pd.DataFrame):  # -> matplotlib Figure
+    """The four panels sharing the time axis, from the ``Aggregated`` rows of the history."""
+    from bss_loadtest.core.stats import HISTORY_INTERVAL_S
+
     x = agg["elapsed_s"].to_numpy()
+    end_s = max(summary.duration_s, float(x.max()) + HISTORY_INTERVAL_S)
     fig = new_figure(figsize=(CHART_WIDTH_IN, 9.5))
     axes = fig.subplots(4, 1, sharex=True)
     fig.subplots_adjust(left=0.07, right=0.98, top=0.96, bottom=0.06, hspace=0.12)
     users_ax, rps_ax, lat_ax, err_ax = axes
+    users_ax.set_xlim(0, end_s)
     for ax in axes:
         mark_stages(ax, summary.stages)
         ax.grid(True, axis="y", color="#e5e7eb", lw=0.6)
@@ -81,16 +109,17 @@ def _over_time(summary: Summary, history: pd.DataFrame | None) -> Chart | None:
     err_ax.set_ylabel("failures/s")
     err_ax.set_xlabel("seconds since start (dashed lines: stage boundaries)")
     users_ax.set_title("Users, throughput, latency (Aggregated) and errors over time", fontsize=10)
-    return chart(fig, "users, throughput, latency percentiles and errors over time")
+    return fig
 
 
 def _endpoints(summary: Summary) -> Table:
+    rated = measured_rate(summary)
     rows = []
     for r in [*sorted(summary.requests, key=lambda r: (r.method == "AUTH", r.key)), summary.totals]:
         rows.append([
             Cell(r.key, bold=r is summary.totals),
             fmt(r.count), fmt(r.failures), pct(r.error_rate),
-            fmt(r.avg_ms), fmt(r.p50_ms), fmt(r.p90_ms), fmt(r.p95_ms), fmt(r.p99_ms), fmt(r.max_ms), fmt(r.rps, 2),
+            fmt(r.avg_ms), fmt(r.p50_ms), fmt(r.p90_ms), fmt(r.p95_ms), fmt(r.p99_ms), fmt(r.max_ms), fmt(r.rps if rated else None, 2),
         ])
     return Table(headers=["endpoint", "requests", "failures", "error rate", "avg", "p50", "p90", "p95", "p99", "max", "rps"],
                  rows=rows)
@@ -143,9 +172,13 @@ def render_run_report(summary: Summary, history_df: pd.DataFrame | None = None) 
         summary = Summary.model_validate(summary)
     failures, failures_per_endpoint = _failures(summary)
     duration = f"{summary.duration_s:,.1f} s" + (f" (time scale {summary.time_scale:g})" if summary.time_scale != 1 else "")
+    over_time, over_time_note = _over_time(summary, history_df)
+    rate_note = None if measured_rate(summary) else (
+        f"The run lasted under {MIN_RATE_DURATION_S:g} s: requests are counted, rates are not shown.")
     return render_page(
         "run_report.html", title=f"Load test {summary.profile} – {summary.run_id}", s=summary, duration=duration,
-        reconciliation=_reconciliation(summary.reconciliation), over_time=_over_time(summary, history_df),
+        reconciliation=_reconciliation(summary.reconciliation), over_time=over_time, over_time_note=over_time_note,
+        rate_note=rate_note,
         endpoints=_endpoints(summary), thresholds=_thresholds(summary), failures=failures,
         failures_per_endpoint=failures_per_endpoint, user_classes=_user_classes(summary), left_behind=_left_behind(summary),
     )

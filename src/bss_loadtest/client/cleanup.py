@@ -19,6 +19,9 @@ What is honest to report:
 * Assets, network elements and SIM cards have no DELETE in the API and no owning customer: they
   are listed as not deleted, reason ``no DELETE in the API``.
 * ``deleted`` counts DELETE calls that answered success (404, already gone, is not counted).
+
+The cleanup ends with one log line (:func:`outcome`): INFO when all that is left is expected (no
+DELETE in the API, or a DELETE the target config skips), WARNING when a delete failed.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ REQUEST_TIMEOUT_S = 5.0
 """Time limit of one cleanup request."""
 CONCURRENCY = 8
 """Deletes in flight at once (inside Locust, where gevent makes them cooperative)."""
+
+NO_DELETE = "no DELETE in the API"
+SKIPPED = "DELETE skipped on this target"
+EXPECTED_REASONS = (NO_DELETE, SKIPPED)
+"""Why an entity may be left behind without anything having gone wrong."""
 
 DELETE_ENDPOINT = {e.tracks: e for e in ENDPOINTS.values() if e.method == "DELETE" and e.tracks}
 """Kinds the API can delete, and the endpoint that does it (from the table)."""
@@ -185,7 +193,7 @@ def run_cleanup(
     customers = [c for c in items if c.resource == "customers"]
     deletable = DELETE_ENDPOINT["customers"].key not in skipped
     for item, gone, reason in (_map(attempt, customers) if deletable else
-                               [(c, False, "DELETE skipped on this target") for c in customers]):
+                               [(c, False, SKIPPED) for c in customers]):
         if gone:
             deleted_customers.add(item.id)
         else:
@@ -201,7 +209,7 @@ def run_cleanup(
         endpoint = DELETE_ENDPOINT.get(item.resource)
         owner_reason = customer_failures.get(item.owner or "")
         if endpoint is None or endpoint.key in skipped:
-            why = "no DELETE in the API" if endpoint is None else "DELETE skipped on this target"
+            why = NO_DELETE if endpoint is None else SKIPPED
             fail(item, f"owning customer not deleted ({owner_reason}); {why}" if owner_reason else why)
             continue
         rest.append(item)
@@ -209,8 +217,32 @@ def run_cleanup(
         if not gone:
             fail(item, reason)
 
-    if report.not_deleted:
-        logger.warning("Cleanup: %d deleted, %d not deleted", report.deleted, len(report.not_deleted))
-    else:
-        logger.info("Cleanup: %d deleted", report.deleted)
+    level, message = outcome(report)
+    logger.log(level, "%s", message)
     return report
+
+
+def outcome(report: CleanupReport) -> tuple[int, str]:
+    """The cleanup's one log line and its level: WARNING only when a delete failed.
+
+    ``Cleanup: 12 deleted; left as expected: 3 (no DELETE in the API: assets 1, network_elements 1,
+    sim_cards 1)``, or ``Cleanup: 10 deleted, 2 not deleted (DELETE answered HTTP 429: customers 2);
+    ...``.
+    """
+    expected: dict[str, dict[str, int]] = {}
+    failed: dict[str, dict[str, int]] = {}
+    for item in report.not_deleted:
+        reason = item["reason"]
+        kinds = (expected if reason in EXPECTED_REASONS else failed).setdefault(reason, {})
+        kinds[item["resource"]] = kinds.get(item["resource"], 0) + 1
+
+    def listed(groups: dict[str, dict[str, int]]) -> str:
+        return "; ".join(f"{reason}: " + ", ".join(f"{kind} {n}" for kind, n in kinds.items())
+                         for reason, kinds in groups.items())
+
+    parts = [f"Cleanup: {report.deleted} deleted"]
+    if failed:
+        parts[0] += f", {sum(sum(k.values()) for k in failed.values())} not deleted ({listed(failed)})"
+    if expected:
+        parts.append(f"left as expected: {sum(sum(k.values()) for k in expected.values())} ({listed(expected)})")
+    return (logging.WARNING if failed else logging.INFO), "; ".join(parts)

@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 from typing import Any
 
 LOOPBACK_WEB_HOST = "127.0.0.1"
 DEFAULT_STOP_TIMEOUT_S = 3
 """Seconds a stopping user may take to finish its current task (Locust's ``--stop-timeout``)."""
+LOCUST_TABLES_LOGGER = "locust.stats_logger"
+"""The logger Locust writes its statistics tables to, and nothing else (``locust.stats``)."""
+
+
+class LocustTablesFilter(logging.Filter):
+    """Drops Locust's own statistics tables: the suite prints its one end-of-run report instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def show_locust_tables(show: bool) -> None:
+    """Let Locust's statistics tables through (``--locust-tables``) or not (the default).
+
+    Locust prints its final tables at quit unless ``--json-file`` is given, and no option of its
+    own turns them off, so the suite filters the one logger they go to. The filter is on the
+    logger itself, which Locust's logging set-up (``dictConfig``) keeps.
+    """
+    logger = logging.getLogger(LOCUST_TABLES_LOGGER)
+    for existing in [f for f in logger.filters if isinstance(f, LocustTablesFilter)]:
+        logger.removeFilter(existing)
+    if not show:
+        logger.addFilter(LocustTablesFilter())
+
+
+class _ShowLocustTablesAction(argparse._StoreTrueAction):
+    """``--locust-tables``: a flag (config files and env vars say true/false) that lets the tables through."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        show_locust_tables(True)
+
+
 
 
 def add_arguments(parser: Any) -> None:
@@ -101,6 +136,24 @@ def add_arguments(parser: Any) -> None:
         default=False,
         include_in_web_ui=False,
         help="Allow the web UI to listen on a non-loopback --web-host (requires --web-login)",
+    )
+    group.add_argument(
+        "--junit",
+        default="",
+        metavar="FILE",
+        env_var="BSS_JUNIT",
+        include_in_web_ui=False,
+        help="Also write the thresholds as JUnit XML to FILE (one test case per threshold, a crossed one failed)",
+    )
+    # Locust's own tables only when asked for: each parse of the command line sets the filter anew.
+    show_locust_tables(False)
+    group.add_argument(
+        "--locust-tables",
+        action=_ShowLocustTablesAction,
+        default=False,
+        env_var="BSS_LOCUST_TABLES",
+        include_in_web_ui=False,
+        help="Also print Locust's own statistics tables (periodic and final) besides the suite's end-of-run report",
     )
     # The web UI listens on loopback unless exposed on purpose; users finish the request they are
     # in when a run stops, so every request the target served is also counted here.

@@ -57,7 +57,21 @@ class Run:
     def summary(self) -> dict:
         return json.loads((self.run_dir / "summary.json").read_text())
 
+    _lines: list[str] | None = None
+    _reader: threading.Thread | None = None
+
     def wait(self, timeout: float = RUN_TIMEOUT_S) -> Run:
+        if self._reader is not None:  # the output is being read line by line (wait_for_line)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                kill_group(self.process)
+                self.process.wait()
+                self._reader.join(10)
+                raise AssertionError(f"locust did not end within {timeout} s:\n{''.join(self._lines)[-4000:]}") from None
+            self._reader.join(10)
+            self.output = "".join(self._lines)
+            return self
         try:
             self.output, _ = self.process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -65,6 +79,25 @@ class Run:
             self.output, _ = self.process.communicate()
             raise AssertionError(f"locust did not end within {timeout} s:\n{self.output[-4000:]}") from None
         return self
+
+    def wait_for_line(self, fragment: str, timeout: float = RUN_TIMEOUT_S) -> None:
+        """Block until the run prints a line holding ``fragment`` (its output is kept for wait())."""
+        if self._reader is None:
+            self._lines = []
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(fragment in line for line in list(self._lines)):
+                return
+            if self.process.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no line with {fragment!r} within {timeout} s:\n{''.join(self._lines)[-4000:]}")
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self._lines.append(line)
 
     def signal(self, signum: int) -> None:
         os.kill(self.process.pid, signum)

@@ -35,6 +35,7 @@ import gevent.lock
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 from bss_loadtest.core import errors, failures, thresholds
+from bss_loadtest.core.stats import AUTH_REQUEST_TYPE
 from bss_loadtest.run import console, reconcile, runtime
 
 if TYPE_CHECKING:
@@ -56,32 +57,64 @@ def new_run_id() -> str:
 
 
 class SignalListener:
-    """SIGINT/SIGTERM: noted, then the run ends the way Ctrl-C does (master / local / worker).
+    """SIGINT/SIGTERM at any moment: noted, then the run ends the way Ctrl-C does, once.
 
     In a headless run with a shape, Locust catches Ctrl-C and stops the run as if the shape had
     ended, and it installs its SIGTERM handler only after the shape ends, so SIGTERM killed the
-    process without results. Both now raise KeyboardInterrupt after being noted, so ``test_stop``
-    knows the run was cut short: partial results, exit code 130 (99 if a threshold was crossed).
+    process without results. The first signal is noted and raised as KeyboardInterrupt in the main
+    greenlet, so the run is known to be cut short: partial results, exit code 130 (99 if a
+    threshold was crossed). Later signals (a second Ctrl-C, a SIGTERM from a supervisor) are only
+    noted: the run is already ending, and a second interrupt would break the writing of its
+    results. From ``quitting`` on, the handlers are put back in place after Locust's own.
     """
 
     def __init__(self, suite: Suite) -> None:
         self.suite = suite
         self.received: str | None = None
+        self.repeats = 0
+        self.shutting_down = False
 
     def install(self) -> None:
-        main = gevent.get_hub().parent
+        try:
+            signal.signal(signal.SIGINT, self.on_signal)
+            signal.signal(signal.SIGTERM, self.on_signal)
+        except ValueError:  # not the main thread (an embedded Environment): leave the handlers alone
+            pass
 
-        def on_signal(signum: int, frame: Any) -> None:
-            self.received = signal.Signals(signum).name
+    def on_signal(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        suite = self.suite
+        if self.received is None and not self.shutting_down:
+            self.received = name
+            if suite.run.finalized and suite.option("headless") and not suite.is_worker:
+                # The results are written and Locust is ending the run by itself: nothing to cut short.
+                self.mark_interrupted()
+                return
+            main = gevent.get_hub().parent
             # Thrown into the main greenlet from the hub, as gevent does with Ctrl-C itself, but
             # without the hub printing a KeyboardInterrupt traceback first.
             gevent.get_hub().loop.run_callback(main.throw, KeyboardInterrupt)
+            return
+        self.repeats += 1
+        if self.repeats == 1:
+            logger.info("Got %s while the run ends; its results are being written", name)
+        self.mark_interrupted()
 
-        try:
-            signal.signal(signal.SIGINT, on_signal)
-            signal.signal(signal.SIGTERM, on_signal)
-        except ValueError:  # not the main thread (an embedded Environment): leave the handlers alone
-            pass
+    def mark_interrupted(self) -> None:
+        """The process ends with 130 (99 stays 99) once a signal came, whatever it found done."""
+        suite = self.suite
+        if suite.is_worker or suite.selection.profile is None:
+            return
+        if suite.environment.process_exit_code in (None, errors.OK):
+            suite.environment.process_exit_code = errors.INTERRUPTED
+
+    def on_quitting(self, **kwargs: Any) -> None:
+        """Locust is shutting down, and its own SIGTERM handler would start a second shutdown: from
+        here on every signal is only noted (registered last, so it runs first)."""
+        self.shutting_down = True
+        if self.received is not None:
+            self.mark_interrupted()
+        self.install()
 
     def interrupted_reason(self) -> str | None:
         return f"interrupted ({self.received}) before the profile ended" if self.received else None
@@ -486,15 +519,33 @@ class RunLifecycle:
             if suite.selection.profile is not None and environment.process_exit_code in (None, errors.OK):
                 environment.process_exit_code = errors.INTERRUPTED
         run.finished.wait(FLUSH_TIMEOUT_S + 30)
+        if suite.signals.received is not None:
+            suite.signals.mark_interrupted()
 
     def finish_run(self, *, interrupted: str | None = None) -> int | None:
-        """Evaluate, write and report the run; returns the exit code it decided (None: manual)."""
+        """Evaluate, write and report the run; returns the exit code it decided (None: manual).
+
+        The work runs in a greenlet of its own, outside the runner's: Locust's ``quit`` kills the
+        runner's greenlets (a signal while the test-data cleanup runs at the end of the profile),
+        and the run must still be written, once. Whoever calls this waits for it; whoever is
+        killed while waiting leaves it to finish.
+        """
         run = self.suite.run
-        if run.finalized:
-            return None
-        run.finalized = True
+        if run.finishing is None:
+            if run.finalized:
+                return None
+            run.finalized = True
+            run.finishing = gevent.spawn(self._finish_guarded, run, interrupted)
+        run.finishing.join()
+        return run.finishing.value
+
+    def _finish_guarded(self, run: RunState, interrupted: str | None) -> int | None:
         try:
             return self._finish(run, interrupted)
+        except Exception:  # a bug here must not hide the run's numbers behind a traceback
+            logger.exception("writing the run's results failed")
+            self.suite.environment.process_exit_code = errors.INVALID_CONFIG
+            return None
         finally:
             run.finished.set()
 
@@ -515,7 +566,12 @@ class RunLifecycle:
             run.partial_reason = f"aborted: {run.abort_reason}"
         elif run.lost_workers:
             run.partial_reason = f"worker(s) lost during the run: {', '.join(sorted(run.lost_workers))}"
+        no_requests = suite.selection.profile is not None and run.stats.total.count == 0
+        if no_requests and run.partial_reason is None:
+            run.partial_reason = no_requests_reason(run)
         results, exit_code = suite.thresholds.verdict(run, interrupted=bool(interrupted))
+        if no_requests and exit_code == errors.OK:
+            exit_code = errors.INVALID_CONFIG
         summary = suite.results.build_summary(run, results, exit_code)
         if run.scrape_before is not None:
             from bss_loadtest.client.state import target_of
@@ -534,6 +590,14 @@ class RunLifecycle:
             exit_code = suite.environment.process_exit_code
         suite.export.end_run()
         return exit_code
+
+
+def no_requests_reason(run: RunState) -> str:
+    """Why a run that made no business request is not a complete run, in one line."""
+    tokens = sum(a.count for key, a in run.stats.endpoints.items() if run.stats.methods[key][0] == AUTH_REQUEST_TYPE)
+    failed = sum(a.failures for key, a in run.stats.endpoints.items() if run.stats.methods[key][0] == AUTH_REQUEST_TYPE)
+    why = f"{tokens} token request(s), {failed} failed" if tokens else "no user made a request"
+    return f"no business request was made ({why}); see the errors above"
 
 
 def cleanup_requests(reports: list[dict]) -> dict[str, int]:

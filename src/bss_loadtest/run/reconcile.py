@@ -20,12 +20,15 @@ from bss_loadtest.client import side_http
 from bss_loadtest.client.config import TargetConfig
 from bss_loadtest.client.endpoints import ENDPOINTS
 from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, RunStats
+from bss_loadtest.run.prometheus import redact_url
 
 logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/actuator/prometheus"
-SCRAPE_TIMEOUT_S = 5.0
-"""The whole scrape's time limit."""
+SCRAPE_TIMEOUT_S = 3.0
+"""The whole scrape's time limit (the one before the run delays its start by at most this)."""
+QUOTE_MAX = 200
+"""The most characters of a target's answer a log line quotes."""
 SCRAPE_MAX_BYTES = 64 << 20
 """The largest metrics page read (a big Spring target's is a few MiB)."""
 REQUESTS_METRIC = "http_server_requests_seconds"
@@ -64,19 +67,23 @@ def parse(text: str) -> Scrape:
 def scrape(host: str, path: str = METRICS_PATH) -> Scrape | None:
     """Scrape the target; ``None`` when it exposes no usable metrics (not an error)."""
     url = host.rstrip("/") + path
+    shown = redact_url(url)
     try:
         answer = side_http.request("GET", url, deadline_s=SCRAPE_TIMEOUT_S, max_bytes=SCRAPE_MAX_BYTES)
     except side_http.SideHttpError as error:
-        logger.info("No reconciliation: %s answered %s", url, error)
+        logger.info("No reconciliation: %s answered %s", shown, error)
         return None
     if not answer.ok:
-        logger.info("No reconciliation: %s answered HTTP %d", url, answer.status)
+        logger.info("No reconciliation: %s answered HTTP %d", shown, answer.status)
         return None
     text = answer.body.decode("utf-8", "replace")
     try:
         result = parse(text)
-    except ValueError as error:
-        logger.info("No reconciliation: %s is not Prometheus text (%s)", url, error)
+    except Exception as error:  # noqa: BLE001 - whatever a target sends must not break the run
+        # The parser quotes the offending text, which may be the whole (huge) page: keep a little.
+        detail = " ".join(str(error).split())
+        detail = detail if len(detail) <= QUOTE_MAX else detail[: QUOTE_MAX - 3] + "..."
+        logger.info("No reconciliation: %s is not Prometheus text (%s: %s)", shown, type(error).__name__, detail)
         return None
     return result
 

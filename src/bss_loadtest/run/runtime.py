@@ -57,6 +57,7 @@ def stop_users(environment: Any) -> None:
     """
     runner = getattr(environment, "runner", None)
     if runner is not None:
+        logger.info("The profile has ended: stopping the users (their test data is cleaned up next)")
         runner.stop()
 
 

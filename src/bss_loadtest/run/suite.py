@@ -59,6 +59,8 @@ class RunState:
     """The target's own counters before the run (reconciliation), or None."""
     finished: gevent.event.Event = field(default_factory=gevent.event.Event)
     """Set once the results are written (another greenlet may wait for them)."""
+    finishing: Any = None
+    """The greenlet that writes the results (master / local), once it is started."""
 
     def __post_init__(self) -> None:
         if self.finalized:
@@ -131,13 +133,15 @@ class Suite:
         self.thresholds = listeners.ThresholdListener(self)
         self.results = listeners.ResultsListener(self)
         self.lifecycle = listeners.RunLifecycle(self)
+        # Last, so that it runs first (quitting fires in reverse): signals during the shutdown are noted only.
+        environment.events.quitting.add_listener(self.signals.on_quitting)
 
     def on_init(self, runner: Any, web_ui: Any = None) -> None:
         """Once the runner exists (Locust's ``init``): start-up checks, then each listener's part.
 
         A master or local process that fails a check prints one ``error:`` line and exits with its
         code before any user starts (workers forked by ``--processes`` are ended by Locust)."""
-        from bss_loadtest.run import preflight
+        from bss_loadtest.run import preflight, webui
 
         if not self.is_worker:
             with errors.boundary():
@@ -149,6 +153,7 @@ class Suite:
         self.signals.install()
         if web_ui is not None:
             web_ui.template_args["all_profiles"] = [MANUAL_PROFILE] + [p.name for p in profiles.list_profiles()]
+            webui.install(self, web_ui)
         self.export.on_init(runner)
 
     # -- options and roles ---------------------------------------------------------------------

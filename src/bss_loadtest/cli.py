@@ -247,6 +247,10 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             exit_code=run_code if run_code not in (0, 1) else errors.INVALID_CONFIG,
         )
     summary = results.load_summary(run_dir)
+    if run_code == errors.INTERRUPTED or (summary.partial_reason or "").startswith("interrupted"):
+        # Not a night: an interrupted run stays out of the history, the trend and the compare.
+        print(f"Run {run_id} was interrupted: not recorded as a night (its partial results are in {run_dir})")
+        return errors.INTERRUPTED
     history_path = report_dir / "history.csv"
     history.append_history(summary, history_path)
     trend = history.write_trend(history_path, profile=summary.profile, last_n=args.last, out_dir=report_dir)

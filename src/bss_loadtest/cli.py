@@ -8,12 +8,14 @@ matplotlib, the reference server) are imported only by the subcommands that need
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC
 from pathlib import Path
+from typing import NoReturn
 
 from bss_loadtest import __version__
 from bss_loadtest.core import errors
@@ -156,7 +158,9 @@ def _run_command(args: argparse.Namespace, run_id: str) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    run_id = args.run_id or new_run_id()
+    from bss_loadtest.core.run_ids import check_run_id
+
+    run_id = check_run_id(args.run_id, "--run-id") if args.run_id else new_run_id()
     code = run_locust(_run_command(args, run_id))
     print(f"Run {run_id}: exit code {code} ({_explain_exit(code)})")
     return code
@@ -242,6 +246,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     run_code = run_locust(_run_command(args, run_id))
     run_dir = report_dir / "runs" / run_id
     if not (run_dir / "summary.json").exists():
+        if run_code in (errors.INVALID_CONFIG, errors.TARGET_UNREACHABLE):
+            return run_code  # Locust has said why, in its one error: line
         raise errors.SuiteError(
             f"the run wrote no results (locust exit code {run_code}); see its output above",
             exit_code=run_code if run_code not in (0, 1) else errors.INVALID_CONFIG,
@@ -285,8 +291,36 @@ def _explain_exit(code: int) -> str:
 # -- parser ----------------------------------------------------------------------------------------
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake the suite's way: a :class:`ConfigError`, which the
+    boundary prints as one ``error:`` line, exit code 104 (argparse: usage text and exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise errors.ConfigError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _processes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of worker processes, at least 1 (-1: one per CPU)")
+    return value
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: a finite number greater than 0, e.g. 0.1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="bss-loadtest",
         description="Load tests for the BSS backend on Locust: reference server, profiles, reports.",
     )
@@ -343,22 +377,22 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", required=True, help="profile name or path")
     p.add_argument("--host", required=True, help="base URL of the BSS backend")
-    p.add_argument("--time-scale", type=float, default=None)
-    p.add_argument("--processes", type=int, default=None, help="Locust worker processes")
+    p.add_argument("--time-scale", type=_time_scale, default=None)
+    p.add_argument("--processes", type=_processes, default=None, help="Locust worker processes (-1: one per CPU)")
     p.add_argument("--report-dir", default="reports")
     p.add_argument("locust_args", nargs=argparse.REMAINDER, help="after --: more locust options")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "locust_args", None) and args.locust_args[0] == "--":
-        args.locust_args = args.locust_args[1:]
+    """Parse, run the subcommand, return its exit code; a usage mistake is one ``error:`` line too."""
     try:
         with errors.boundary():
+            args = build_parser().parse_args(argv)
+            if getattr(args, "locust_args", None) and args.locust_args[0] == "--":
+                args.locust_args = args.locust_args[1:]
             return int(args.func(args) or 0)
-    except SystemExit as done:
-        return int(done.code or 0)
+    except SystemExit as done:  # the boundary's exit code, or --help / --version
+        return done.code if isinstance(done.code, int) else int(bool(done.code))
 
 if __name__ == "__main__":
     sys.exit(main())

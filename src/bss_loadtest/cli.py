@@ -112,7 +112,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise errors.TargetError("the reference server did not start: " + " ".join(str(error).split())) from None
 
 
+DEMO_LOAD_TIME_SCALE = 0.0625
+"""The demo's ``load`` step: the 16-minute profile compressed to one minute."""
+
+
 def _demo(args: argparse.Namespace) -> int:
+    """The reference server, then the smoke pass and a minute of the ``load`` profile against it.
+
+    ``--profile NAME`` runs that one profile instead. Stops after a step that could not run (bad
+    configuration, target unreachable, interrupted); the exit code is the worst of the steps'.
+    """
     from bss_reference.process import ReferenceServer
 
     report_dir = Path(args.report_dir)
@@ -120,28 +129,58 @@ def _demo(args: argparse.Namespace) -> int:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise errors.ConfigError(f"--report-dir {report_dir}: {error.strerror or error}") from None
+    if args.profile:
+        steps = [(args.profile, args.time_scale)]
+    else:
+        steps = [("smoke", None), ("load", args.time_scale if args.time_scale is not None else DEMO_LOAD_TIME_SCALE)]
     db = report_dir / "demo-reference.db"
-    run_id = new_run_id("demo-")
     print(f"Starting the reference BSS server (SQLite database {db}) ...", flush=True)
+    done: list[tuple[str, str, int]] = []
     with ReferenceServer(port=0, db=str(db)) as server:
-        print(f"Reference server at {server.url}; running profile '{args.profile}' against it", flush=True)
-        code = run_locust(
-            locust_command(
-                profile=args.profile,
-                host=server.url,
-                run_id=run_id,
-                report_dir=str(report_dir),
-                time_scale=args.time_scale,
-                extra=["--prometheus-port", "0"],
-            )
-        )
-    run_dir = report_dir / "runs" / run_id
-    print(f"Reference server stopped. Results of run {run_id}:")
-    for name in ("summary.json", "report.html", "history.csv"):
-        path = run_dir / name
-        print(f"  {path}{'' if path.exists() else '  (missing)'}")
-    print(f"Exit code {code}: " + _explain_exit(code))
-    return code
+        for profile, time_scale in steps:
+            run_id = new_run_id(f"demo-{_safe_name(profile)}-")
+            scaled = f" (time scale {time_scale:g}: about {_planned_s(profile, time_scale)})" if time_scale else ""
+            print(f"Reference server at {server.url}; running profile '{profile}'{scaled} against it", flush=True)
+            code = run_locust(locust_command(profile=profile, host=server.url, run_id=run_id, report_dir=str(report_dir),
+                                             time_scale=time_scale, extra=["--prometheus-port", "0"]))
+            done.append((profile, run_id, code))
+            if code not in (errors.OK, errors.THRESHOLDS_CROSSED):
+                break
+    print("Reference server stopped.")
+    for profile, run_id, code in done:
+        report = report_dir / "runs" / run_id / "report.html"
+        print(f"  {profile}: {report}{'' if report.exists() else '  (missing)'}  (exit code {code}: {_explain_exit(code)})")
+    print("  (beside each report: summary.json and history.csv)")
+    locust = _shown(Path(sys.executable).parent / "locust")
+    print(f"Web UI: start a target ({_shown(Path(sys.executable).parent / 'bss-loadtest')} reference-server), then "
+          f"{locust} -f loadtests --host http://127.0.0.1:8080 and open http://127.0.0.1:8089")
+    worst = max(code for _, _, code in done)
+    print(f"Exit code {worst}: " + _explain_exit(worst))
+    return worst
+
+
+def _safe_name(text: str) -> str:
+    """A profile name or path as part of a run id (letters, digits, '-', '_')."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(text).stem) or "run"
+
+
+def _planned_s(profile: str, time_scale: float) -> str:
+    """The profile's planned length at ``time_scale`` (``60 s``), or ``?`` when it cannot be read here."""
+    from bss_loadtest.core import profiles
+
+    try:
+        total = profiles.load_profile(profile).total_duration_s * time_scale
+    except (errors.SuiteError, OSError):
+        return "?"
+    return f"{total:.0f} s" if total < 120 else f"{total / 60:.0f} min"
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current directory when it is below it (``.venv/bin/locust``)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _run_command(args: argparse.Namespace, run_id: str) -> list[str]:
@@ -333,9 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     reference_cli.configure_parser(p)
     p.set_defaults(func=cmd_reference_server)
 
-    p = sub.add_parser("demo", help="start the reference server, run a profile against it, show the report")
-    p.add_argument("--profile", default="smoke", help="profile to run (default: smoke)")
-    p.add_argument("--time-scale", type=float, default=None, help="compress the profile's durations")
+    p = sub.add_parser("demo", help="start the reference server, run the smoke pass and a minute of 'load' against it")
+    p.add_argument("--profile", default=None, help="run only this profile (default: smoke, then load)")
+    p.add_argument("--time-scale", type=float, default=None,
+                   help=f"compress the profile's durations (default for the load step: {DEMO_LOAD_TIME_SCALE:g}, about 60 s)")
     p.add_argument("--report-dir", default="reports")
     p.set_defaults(func=cmd_demo)
 

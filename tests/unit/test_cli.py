@@ -43,6 +43,81 @@ def test_help_lists_the_subcommands(capsys):
         assert command in out
 
 
+# -- the demo: the smoke pass, then a minute of load, against one reference server -------------
+
+
+class FakeServer:
+    url = "http://127.0.0.1:5999"
+    started = 0
+
+    def __init__(self, **kwargs):
+        pass
+
+    def __enter__(self):
+        FakeServer.started += 1
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def fake_demo(monkeypatch, codes):
+    """Replace the server and Locust; each run writes its report and exits with the next code."""
+    import bss_reference.process
+
+    FakeServer.started = 0
+    monkeypatch.setattr(bss_reference.process, "ReferenceServer", FakeServer)
+    commands = []
+
+    def run_locust(command, env=None):
+        commands.append(command)
+        option = {k: v for k, v in zip(command, command[1:], strict=False) if k.startswith("--")}
+        from pathlib import Path
+
+        run_dir = Path(option["--report-dir"]) / "runs" / option["--fixed-run-id"]
+        run_dir.mkdir(parents=True)
+        (run_dir / "report.html").write_text("<html></html>")
+        return codes[len(commands) - 1]
+
+    monkeypatch.setattr(cli, "run_locust", run_locust)
+    return commands
+
+
+def option_of(command, name):
+    return command[command.index(name) + 1] if name in command else None
+
+
+def test_demo_runs_smoke_then_a_minute_of_load(tmp_path, capsys, monkeypatch):
+    commands = fake_demo(monkeypatch, [errors.OK, errors.THRESHOLDS_CROSSED])
+    assert cli.main(["demo", "--report-dir", str(tmp_path)]) == errors.THRESHOLDS_CROSSED  # the worst of the two
+    assert FakeServer.started == 1  # one server for both runs
+    assert [option_of(c, "--profile") for c in commands] == ["smoke", "load"]
+    assert [option_of(c, "--time-scale") for c in commands] == [None, "0.0625"]
+    assert {option_of(c, "--host") for c in commands} == {FakeServer.url}
+    out = capsys.readouterr().out
+    assert "running profile 'load' (time scale 0.0625: about 60 s)" in out
+    for command in commands:
+        report = tmp_path / "runs" / option_of(command, "--fixed-run-id") / "report.html"
+        assert f"{report}  (exit code" in out
+    assert "smoke: " in out and "load: " in out
+    web_ui = [line for line in out.splitlines() if line.startswith("Web UI:")]
+    assert len(web_ui) == 1 and "locust -f loadtests" in web_ui[0]
+    assert out.rstrip().endswith("Exit code 99: a threshold was crossed")
+
+
+def test_demo_stops_after_a_step_that_could_not_run(tmp_path, capsys, monkeypatch):
+    commands = fake_demo(monkeypatch, [errors.TARGET_UNREACHABLE])
+    assert cli.main(["demo", "--report-dir", str(tmp_path)]) == errors.TARGET_UNREACHABLE
+    assert len(commands) == 1
+
+
+def test_demo_of_one_profile(tmp_path, capsys, monkeypatch):
+    commands = fake_demo(monkeypatch, [errors.OK])
+    assert cli.main(["demo", "--profile", "load", "--time-scale", "0.02", "--report-dir", str(tmp_path)]) == errors.OK
+    assert [(option_of(c, "--profile"), option_of(c, "--time-scale")) for c in commands] == [("load", "0.02")]
+    assert option_of(commands[0], "--fixed-run-id").startswith("demo-load-")
+
+
 # -- usage mistakes: one error line, exit 104, never usage text ------------------------------
 
 

@@ -99,13 +99,16 @@ def over_time_figure(summary: Summary, agg: pd.DataFrame):  # -> matplotlib Figu
     users_ax.set_ylabel("users")
     users_ax.legend(loc="upper right", fontsize=8)
     rps_ax.plot(x, agg["rps"].to_numpy(), color="#2563eb", lw=1)
+    rps_ax.set_ylim(bottom=0)
     rps_ax.set_ylabel("requests/s")
     for column, color in (("p50_ms", "#16a34a"), ("p95_ms", "#f59e0b"), ("p99_ms", "#dc2626")):
         lat_ax.plot(x, agg[column].to_numpy(), color=color, lw=1, label=column[:-3])
     lat_ax.set_ylabel("latency (ms)")
     lat_ax.legend(loc="upper right", fontsize=8)
     # A filled step, not bars: 960 bar patches would take longer to draw than the rest of the report.
-    err_ax.fill_between(x, agg["failures"].to_numpy(), step="post", color="#b3261e", lw=0)
+    failures = agg["failures"].to_numpy()
+    err_ax.fill_between(x, failures, step="post", color="#b3261e", lw=0)
+    err_ax.set_ylim(0, max(1.0, float(failures.max()) * 1.1))  # no failures: a flat line at 0, not ±0.04
     err_ax.set_ylabel("failures/s")
     err_ax.set_xlabel("seconds since start (dashed lines: stage boundaries)")
     users_ax.set_title("Users, throughput, latency (Aggregated) and errors over time", fontsize=10)

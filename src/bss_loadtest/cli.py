@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="start the reference server, run the smoke pass and a minute of 'load' against it")
     p.add_argument("--profile", default=None, help="run only this profile (default: smoke, then load)")
-    p.add_argument("--time-scale", type=float, default=None,
+    p.add_argument("--time-scale", type=_time_scale, default=None,
                    help=f"compress the profile's durations (default for the load step: {DEMO_LOAD_TIME_SCALE:g}, about 60 s)")
     p.add_argument("--report-dir", default="reports")
     p.set_defaults(func=cmd_demo)

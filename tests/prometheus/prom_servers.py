@@ -13,6 +13,7 @@ missing binary skips the test with the Debian package to install.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import socket
@@ -127,16 +128,34 @@ def start_pushgateway(workdir: Path, port: int | None = None) -> ServerProcess:
     return _spawn("pushgateway", argv, f"http://127.0.0.1:{port}", workdir)
 
 
+OPENMETRICS_SCRAPE_PROTOCOLS = ["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText0.0.4"]
+"""``scrape_protocols`` asking for OpenMetrics first (what exemplars need); Prometheus 2.49 and later."""
+
+
+def prometheus_version(binary: str) -> tuple[int, int, int]:
+    """``prometheus --version``'s number, e.g. ``(2, 42, 0)``; ``(0, 0, 0)`` if it says none."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+    found = re.search(r"version (\d+)\.(\d+)\.(\d+)", out.stdout + out.stderr)
+    return tuple(int(n) for n in found.groups()) if found else (0, 0, 0)  # type: ignore[return-value]
+
+
 def prometheus_config(
     targets: Sequence[str] = (),
     honor_labels_targets: Sequence[str] = (),
     scrape_interval: str = "1s",
+    scrape_protocols: Sequence[str] = (),
 ) -> str:
     """A ``prometheus.yml``: job ``bss_loadtest`` scrapes ``targets`` (``host:port``) and job
-    ``pushgateway`` scrapes ``honor_labels_targets`` with ``honor_labels: true``."""
+    ``pushgateway`` scrapes ``honor_labels_targets`` with ``honor_labels: true``.
+
+    ``scrape_protocols`` (Prometheus 2.49 and later; older ones always ask for OpenMetrics first)
+    is set on the ``bss_loadtest`` job when given."""
     jobs = []
     if targets:
-        jobs.append({"job_name": "bss_loadtest", "static_configs": [{"targets": list(targets)}]})
+        job: dict[str, Any] = {"job_name": "bss_loadtest", "static_configs": [{"targets": list(targets)}]}
+        if scrape_protocols:
+            job["scrape_protocols"] = list(scrape_protocols)
+        jobs.append(job)
     if honor_labels_targets:
         jobs.append(
             {
@@ -158,18 +177,26 @@ def start_prometheus(
     honor_labels_targets: Sequence[str] = (),
     scrape_interval: str = "1s",
     port: int | None = None,
+    features: Sequence[str] = (),
 ) -> PrometheusProcess:
-    """Start ``prometheus`` on ``127.0.0.1:<port>`` scraping ``targets`` every ``scrape_interval``."""
+    """Start ``prometheus`` on ``127.0.0.1:<port>`` scraping ``targets`` every ``scrape_interval``.
+
+    ``features`` are ``--enable-feature`` flags; with ``exemplar-storage`` the ``bss_loadtest`` job
+    also asks for OpenMetrics explicitly where this Prometheus knows ``scrape_protocols``."""
     binary = require_binary(PROMETHEUS_BINARY)
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    config.write_text(prometheus_config(targets, honor_labels_targets, scrape_interval))
+    protocols: Sequence[str] = ()
+    if "exemplar-storage" in features and prometheus_version(binary) >= (2, 49, 0):
+        protocols = OPENMETRICS_SCRAPE_PROTOCOLS
+    config.write_text(prometheus_config(targets, honor_labels_targets, scrape_interval, protocols))
     port = port or free_port()
     argv = [
         binary,
         f"--config.file={config}",
         f"--storage.tsdb.path={workdir / 'tsdb'}",
         f"--web.listen-address=127.0.0.1:{port}",
+        *(f"--enable-feature={feature}" for feature in features),
     ]
     log_path = workdir / "prometheus.log"
     with open(log_path, "wb") as log:
@@ -197,6 +224,15 @@ class PrometheusProcess(ServerProcess):
             return None
         assert len(results) == 1, f"{expr!r} returned {len(results)} series: {results}"
         return float(results[0]["value"][1])
+
+    def query_exemplars(self, expr: str, start: float, end: float) -> list[dict[str, Any]]:
+        """``/api/v1/query_exemplars``: ``[{"seriesLabels": {...}, "exemplars": [{"labels", "value",
+        "timestamp"}]}]`` for the series of ``expr`` between ``start`` and ``end`` (Unix seconds)."""
+        query = urllib.parse.urlencode({"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}"})
+        body = json.loads(http_get(f"{self.url}/api/v1/query_exemplars?{query}"))
+        if body.get("status") != "success":
+            raise AssertionError(f"query_exemplars {expr!r} failed: {body}")
+        return body["data"] or []
 
     def wait_for(self, expr: str, predicate: Any, timeout: float = 20.0) -> float | None:
         """Poll ``expr`` until ``predicate(value)`` holds; return the last value either way."""

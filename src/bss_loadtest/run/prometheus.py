@@ -9,6 +9,11 @@ window in PromQL.
 Every metric carries a ``run_id`` label so a dashboard can pick one run among many (several runs
 pushing to one Pushgateway, or one Prometheus scraping runs one after the other).
 
+A scraper that asks for OpenMetrics (``Accept: application/openmetrics-text``, as Prometheus does)
+also gets exemplars on the duration histogram's buckets: per endpoint, the slowest request kept in
+each bucket (``Aggregate.slowest``) with its ``trace_id``, value in seconds and Unix timestamp. The
+Prometheus text format (and so the Pushgateway) carries none: it has no exemplars.
+
 The plugin owns the wiring::
 
     registry = build_registry(state)              # state: see LiveState
@@ -27,8 +32,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate
 from typing import Any, Protocol
@@ -48,10 +54,11 @@ from prometheus_client.metrics_core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Exemplar
 
 from bss_loadtest.core.errors import ConfigError
 from bss_loadtest.core.failures import FAILURE_CLASSES
-from bss_loadtest.core.stats import Aggregate, RunStats
+from bss_loadtest.core.stats import Aggregate, RunStats, bucket_key
 
 logger = logging.getLogger(__name__)
 
@@ -79,12 +86,24 @@ PUSH_TIMEOUT_S = 5.0
 
 SUCCESS_OUTCOME = "success"
 
+EXEMPLAR_TRACE_LABEL = "trace_id"
+EXEMPLAR_MAX_LABELS_CHARS = 128
+"""OpenMetrics' limit on an exemplar's label names and values together (Prometheus drops longer)."""
+
 
 class ThresholdResultLike(Protocol):
     metric: str
     expression: str
     scope: str | None
     passed: bool
+
+
+class TraceSampleLike(Protocol):
+    """One of an endpoint's slowest requests (``bss_loadtest.core.stats.TraceSample``)."""
+
+    trace_id: str
+    ms: float
+    at: float
 
 
 class LiveState(Protocol):
@@ -141,6 +160,35 @@ def cumulative_counts(buckets: Mapping[int, int], bounds_ms: Sequence[float]) ->
         position = bisect_right(keys, bound * 10.0)  # bucket keys are tenths of a millisecond
         counts.append(running[position - 1] if position else 0)
     return counts
+
+
+def bucket_exemplars(samples: Iterable[TraceSampleLike], bounds_ms: Sequence[float]) -> dict[int, Exemplar]:
+    """Per ``le`` bucket (its index; ``len(bounds_ms)`` is ``+Inf``), the exemplar of its slowest sample.
+
+    A sample goes to the bucket that counts it: the one of its fine bucket (:func:`bucket_key`), as in
+    :func:`cumulative_counts`. OpenMetrics allows one exemplar per bucket; the slowest one is kept. A
+    sample without a usable trace id is skipped.
+    """
+    limits = [bound * 10.0 for bound in bounds_ms]  # fine bucket keys are tenths of a millisecond
+    chosen: dict[int, TraceSampleLike] = {}
+    for sample in samples:
+        trace_id = getattr(sample, "trace_id", None)
+        ms = getattr(sample, "ms", None)
+        if not isinstance(trace_id, str) or not trace_id or not isinstance(ms, (int, float)):
+            continue
+        if not math.isfinite(ms) or ms < 0:
+            continue
+        if len(EXEMPLAR_TRACE_LABEL) + len(trace_id) > EXEMPLAR_MAX_LABELS_CHARS:
+            continue
+        index = bisect_left(limits, bucket_key(ms))
+        if index not in chosen or ms > chosen[index].ms:
+            chosen[index] = sample
+    exemplars: dict[int, Exemplar] = {}
+    for index, sample in chosen.items():
+        at = getattr(sample, "at", None)
+        timestamp = float(at) if isinstance(at, (int, float)) and at > 0 else None
+        exemplars[index] = Exemplar({EXEMPLAR_TRACE_LABEL: sample.trace_id}, sample.ms / 1000.0, timestamp)
+    return exemplars
 
 
 def _snapshot(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
@@ -221,11 +269,12 @@ class RunCollector(Collector):
             fine = _snapshot(histogram.buckets)
             cumulative = cumulative_counts(fine, bounds_ms)
             total = sum(fine.values())
-            duration.add_metric(
-                [run_id, method, name],
-                buckets=list(zip(le_labels, [*cumulative, total])),
-                sum_value=histogram.total_ms / 1000.0,
-            )
+            exemplars = bucket_exemplars(list(getattr(aggregate, "slowest", None) or ()), bounds_ms)
+            buckets: list[Any] = []
+            for index, (le, n) in enumerate(zip(le_labels, [*cumulative, total])):
+                exemplar = exemplars.get(index)
+                buckets.append((le, n) if exemplar is None else (le, n, exemplar))
+            duration.add_metric([run_id, method, name], buckets=buckets, sum_value=histogram.total_ms / 1000.0)
         yield requests
         yield duration
 

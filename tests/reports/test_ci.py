@@ -127,6 +127,14 @@ def test_a_path_that_is_a_directory_is_one_config_error_line(summary, tmp_path):
     assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match=rf"^{STEP_SUMMARY_ENV}: .*: cannot read: ") as info:
         write_ci_outputs(summary, junit_path=None, step_summary_path=str(tmp_path))
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError) as info:
+        write_ci_outputs(summary, junit_path=str(blocker / "ci" / "junit.xml"), step_summary_path=None)
+    assert str(info.value) == (f"--junit: {blocker / 'ci' / 'junit.xml'}: cannot create the directory "
+                               f"{blocker / 'ci'}: a file is in the way")
+    with pytest.raises(ConfigError, match=r"cannot create the directory .*file: a file is in the way$"):
+        write_ci_outputs(summary, junit_path=str(blocker / "junit.xml"), step_summary_path=None)
 
 
 def test_step_summary_path():

@@ -161,11 +161,14 @@ def to_markdown(summary: Summary | Mapping[str, Any]) -> str:
 def _write(path: Path, text: str, *, what: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        in_the_way = isinstance(error, (FileExistsError, NotADirectoryError))
+        reason = "a file is in the way" if in_the_way else (error.strerror or str(error))
+        raise ConfigError(f"{what}: {path}: cannot create the directory {path.parent}: {reason}") from None
+    try:
         atomic_write_text(path, text)
     except SuiteError as error:  # ResultsWriteError: "<path>: cannot write: <reason>"
         raise ConfigError(f"{what}: {error.message}") from None
-    except OSError as error:
-        raise ConfigError(f"{what}: {path}: cannot write: {error.strerror or error}") from None
 
 
 def write_ci_outputs(

@@ -42,6 +42,37 @@ def test_smoke_passes_against_the_reference_server(reference_server, locust):
     assert summary["totals"]["failures"] == 0
     assert summary["generator"]["cpu_saturated"] is False
     assert "Thresholds: PASSED" in result.output
+    # one end-of-run report: the suite's table, not Locust's own tables too
+    assert "Response time percentiles" not in result.output and "# reqs" not in result.output
+    # what the API cannot delete is expected, not a warning
+    cleanup = [line for line in result.output.splitlines() if "Cleanup:" in line]
+    assert len(cleanup) == 1 and "/INFO/" in cleanup[0] and "left as expected" in cleanup[0], cleanup
+
+
+def test_locust_tables_only_when_asked_for(reference_server, locust):
+    result = locust(["--profile", "smoke", "--host", reference_server.url, "--locust-tables"])
+    assert result.returncode == 0, result.output[-3000:]
+    assert "Thresholds: PASSED" in result.output and "Response time percentiles" in result.output
+
+
+def test_junit_and_github_step_summary(reference_server_factory, locust, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    server = reference_server_factory(extra_args=["--latency-ms", "300"])
+    junit, step = tmp_path / "ci" / "junit.xml", tmp_path / "step-summary.md"
+    step.write_text("## an earlier step\n")
+    result = locust(["--profile", "smoke", "--host", server.url, "--junit", str(junit)],
+                    env={"GITHUB_STEP_SUMMARY": str(step)})
+    assert result.returncode == 99, result.output[-3000:]
+    suite = ET.parse(junit).getroot().find("testsuite")
+    cases = {case.get("name"): case for case in suite.findall("testcase")}
+    assert set(cases) == {"http_req_duration p(95)<200", "http_req_failed rate<0.01"}
+    failure = cases["http_req_duration p(95)<200"].find("failure")
+    assert failure is not None and "limit < 200 ms" in failure.get("message")
+    assert cases["http_req_failed rate<0.01"].find("failure") is None
+    text = step.read_text()
+    assert text.startswith("## an earlier step\n## ❌ bss-loadtest smoke: FAILED (exit code 99)")
+    assert "| **FAIL** | http_req_duration p(95)&lt;200 |" in text and "### Top endpoints by p95" in text
 
 
 def test_smoke_with_injected_latency_crosses_p95_and_exits_99(reference_server_factory, locust):

@@ -39,6 +39,8 @@ SCRIPT = textwrap.dedent('''
     assert sorted(set(ids)) == ["bss-loadtest-01", "bss-loadtest-02", "bss-loadtest-03", "bss-loadtest-04"]
     assert all(ids.count(i) == 2 for i in set(ids))
     assert "xyz" not in repr(users[0].api.identity)
+    # the secret is used, but not kept under the option's name (Locust shows that one in the web UI page)
+    assert users[0].api.identity.secret == "xyz" and parsed.client_secret == ""
 
     # one state per Environment: its users share tokens, test-data registry, routes and sequence
     state = client_state(env)

@@ -9,6 +9,7 @@ defaults the contract gives, so users work with ``parsed_options`` ``None`` (uni
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,18 @@ ENV_VARS = {
 
 DEFAULT_REQUEST_TIMEOUT_S = 30.0
 
+SECRET_ATTRIBUTE = "client_secret_given"
+"""Where ``--client-secret`` / ``BSS_CLIENT_SECRET`` is kept in the parsed options: not under the
+option's own name, because Locust puts the value of every web-UI option into the page it serves.
+The option itself stays empty (the UI's password field), and holds what is typed there."""
+
+
+class _SecretOutOfThePage(argparse.Action):
+    """Stores the secret under :data:`SECRET_ATTRIBUTE`, which the web UI does not show."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, SECRET_ATTRIBUTE, values)
+
 
 def add_arguments(parser: Any) -> None:
     """Add ``--token-url``, ``--client-id``, ``--client-secret``, ``--client-pool``, ``--no-auth``,
@@ -45,7 +58,7 @@ def add_arguments(parser: Any) -> None:
     )
     parser.add_argument(
         "--client-secret", default="", env_var=ENV_VARS["client_secret"], include_in_web_ui=True, is_secret=True,
-        help="Client secret (default: bss-secret). Never logged",
+        action=_SecretOutOfThePage, help="Client secret (default: bss-secret). Never logged, never in the web UI's page",
     )
     parser.add_argument(
         "--client-pool", type=int, default=0, env_var=ENV_VARS["client_pool"], include_in_web_ui=True,
@@ -87,13 +100,15 @@ def client_settings(environment: Any) -> ClientSettings:
             value = os.environ.get(ENV_VARS[name], "")
         return default if value in (None, "") else value
 
+    # Typed into the web UI, else given on the command line or in the environment.
+    secret = get("client_secret", "") or getattr(options, SECRET_ATTRIBUTE, "") or DEFAULT_CLIENT_SECRET
     no_auth = get("no_auth", False)
     if isinstance(no_auth, str):
         no_auth = no_auth.strip().lower() not in ("", "0", "false", "no")
     return ClientSettings(
         token_url=str(get("token_url", "")),
         client_id=str(get("client_id", "")),
-        client_secret=str(get("client_secret", DEFAULT_CLIENT_SECRET)),
+        client_secret=str(secret),
         client_pool=int(get("client_pool", 0) or 0),
         no_auth=bool(no_auth),
         target_config=str(get("target_config", "")),

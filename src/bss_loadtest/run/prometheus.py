@@ -58,6 +58,7 @@ from prometheus_client.samples import Exemplar
 
 from bss_loadtest.core.errors import ConfigError
 from bss_loadtest.core.failures import FAILURE_CLASSES
+from bss_loadtest.core.hosts import redact_url  # the one redaction (listeners and suite import it from here)
 from bss_loadtest.core.stats import Aggregate, RunStats, bucket_key
 
 logger = logging.getLogger(__name__)
@@ -129,16 +130,6 @@ class LiveState(Protocol):
     def threshold_results(self) -> Sequence[ThresholdResultLike]: ...
 
     def run_info(self) -> Mapping[str, Any]: ...
-
-
-def redact_url(url: str | None) -> str:
-    """``url`` without userinfo (``user:pass@``), query and fragment: safe for labels and logs."""
-    if not url:
-        return ""
-    parts = urlsplit(url if "//" in url else f"//{url}")
-    netloc = parts.netloc.rpartition("@")[2]
-    cleaned = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    return cleaned if "//" in url else cleaned.removeprefix("//")
 
 
 def threshold_label(result: ThresholdResultLike) -> str:

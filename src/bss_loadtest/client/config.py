@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bss_loadtest.client.endpoints import DEFAULT_PATHS, ENDPOINTS, RESOURCES, resolve_key
 from bss_loadtest.core.errors import ConfigError
+from bss_loadtest.core.profiles import parse_yaml
 
 DEFAULT_SORT = "createdAt,desc"
 
@@ -109,13 +110,16 @@ def load_target_config(path: str | Path | None) -> TargetConfig:
         return TargetConfig()
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read target config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read target config: not UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ConfigError(f"{path}: {where}invalid YAML") from None
+        problem = getattr(exc, "problem", None)
+        raise ConfigError(f"{path}: {where}invalid YAML" + (f": {problem}" if problem else "")) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

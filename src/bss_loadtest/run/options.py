@@ -42,8 +42,6 @@ class _ShowLocustTablesAction(argparse._StoreTrueAction):
         show_locust_tables(True)
 
 
-
-
 def add_arguments(parser: Any) -> None:
     """Add the suite's options to Locust's parser (called from ``init_command_line_parser``).
 
@@ -53,7 +51,6 @@ def add_arguments(parser: Any) -> None:
     group = parser
     group.add_argument(
         "--time-scale",
-        type=float,
         default=1.0,
         env_var="BSS_TIME_SCALE",
         help="Multiply every duration of the profile (0.02 runs 'load' in about 20 s)",
@@ -70,17 +67,21 @@ def add_arguments(parser: Any) -> None:
         env_var="BSS_THINK_TIME",
         help="MIN,MAX seconds between two tasks of a user (default: the profile's)",
     )
-    group.add_argument("--run-id", default="", include_in_web_ui=False, help="Run id (generated)")
+    # One option, two spellings (--fixed-run-id is the older one). What the user asks for is
+    # ``fixed_run_id``; the run's id in force is ``run_id``, set by the master at test_start and
+    # forwarded to workers with the other options.
     group.add_argument(
+        "--run-id",
         "--fixed-run-id",
+        dest="fixed_run_id",
         default="",
         include_in_web_ui=False,
         env_var="BSS_RUN_ID",
-        help="Use this run id instead of a generated one",
+        help="Run id, the name of the results directory REPORT_DIR/runs/RUN_ID: letters, digits, '.', '_', '-' "
+             "(default: generated)",
     )
     group.add_argument(
         "--prometheus-port",
-        type=int,
         default=9646,
         env_var="BSS_PROMETHEUS_PORT",
         include_in_web_ui=False,
@@ -95,7 +96,6 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--prometheus-linger",
-        type=float,
         default=0.0,
         env_var="BSS_PROMETHEUS_LINGER",
         include_in_web_ui=False,
@@ -110,7 +110,6 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--push-interval",
-        type=float,
         default=10.0,
         env_var="BSS_PUSH_INTERVAL",
         include_in_web_ui=False,

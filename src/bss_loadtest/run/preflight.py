@@ -2,26 +2,45 @@
 
 Each problem is a :class:`~bss_loadtest.core.errors.SuiteError` with a one-line message; the
 suite's ``on_init`` turns it into an ``error:`` line and the exit code through the one boundary.
+A master started with ``--processes`` that fails a check ends its forked workers first
+(:func:`end_forked_workers`): Locust's own clean-up at exit leaves them running.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import os
+import signal
 import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bss_loadtest.core import errors, hosts
+from bss_loadtest.core.run_ids import check_run_id
 from bss_loadtest.run import runtime
 
 if TYPE_CHECKING:
     from bss_loadtest.run.suite import Suite
 
+logger = logging.getLogger(__name__)
+
 PREFLIGHT_TIMEOUT_S = 5.0
 """How long the reachability check waits for a TCP connection to the target."""
 
 LOOPBACK_WEB_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+MAX_TIME_SCALE = 1000.0
+"""The largest ``--time-scale``: a 20-minute profile then runs two weeks; beyond, durations and
+timestamps stop being numbers a report can hold."""
+
+WORKER_END_TIMEOUT_S = 3.0
+"""How long :func:`end_forked_workers` waits for the workers to end on SIGTERM before SIGKILL."""
+MASTER_WATCH_S = 1.0
+"""How often a forked worker checks that its master is still there (:func:`end_with_master`)."""
 
 
 def check_startup(suite: Suite, web_ui: Any) -> None:
@@ -29,9 +48,20 @@ def check_startup(suite: Suite, web_ui: Any) -> None:
     options = suite.options
     if options is None:
         return
+    try:
+        _check_startup(suite, web_ui)
+    except errors.SuiteError:
+        if getattr(options, "processes", None):
+            end_forked_workers()
+        raise
+
+
+def _check_startup(suite: Suite, web_ui: Any) -> None:
+    options = suite.options
     check_think_time(suite)
-    if options.time_scale is None or options.time_scale <= 0:
-        raise errors.ConfigError(f"--time-scale {options.time_scale}: must be greater than 0")
+    check_numbers(options)
+    if options.fixed_run_id:
+        check_run_id(str(options.fixed_run_id), "--run-id")
     check_report_dir(Path(suite.option("report_dir", "reports")))
     if web_ui is not None:
         check_web_ui(options)
@@ -39,6 +69,7 @@ def check_startup(suite: Suite, web_ui: Any) -> None:
     host = suite.environment.host
     if host:
         hosts.check_host(host)
+    check_client_options(suite.environment, host)
     if profile is not None and host:
         check_allowed_host(profile, host, options.allow_host)
     if host and options.headless:
@@ -53,12 +84,71 @@ def check_think_time(suite: Suite) -> None:
     if not options.think_time:
         return
     options.think_time_given = True
+    shown = errors.quote(options.think_time)
     try:
         low, high = runtime.think_time(suite.environment)
     except ValueError:
-        raise errors.ConfigError(f"--think-time {options.think_time!r}: expected MIN,MAX in seconds") from None
-    if low < 0 or high < low:
-        raise errors.ConfigError(f"--think-time {options.think_time!r}: need 0 <= MIN <= MAX")
+        raise errors.ConfigError(f"--think-time {shown}: expected MIN,MAX in seconds") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high < low:
+        raise errors.ConfigError(f"--think-time {shown}: need 0 <= MIN <= MAX, finite numbers of seconds")
+
+
+def _number(options: Any, name: str, *, low: float, high: float = math.inf, low_open: bool = False,
+            integer: bool = False) -> None:
+    """Check ``options.<name>`` and store it back as a number (the parser keeps the text, so that
+    ``--time-scale abc`` is one ``error:`` line here rather than a usage message from argparse)."""
+    flag = "--" + name.replace("_", "-")
+    text = getattr(options, name)
+    try:
+        value = int(text) if integer else float(text)
+    except (TypeError, ValueError, OverflowError):
+        kind = "a whole number" if integer else "a number"
+        raise errors.ConfigError(f"{flag} {errors.quote(str(text))}: not {kind}") from None
+    if not math.isfinite(value) or value < low or (low_open and value == low) or value > high:
+        if integer:
+            wanted = f"a whole number from {low:g} to {high:g}"
+        else:
+            wanted = f"a finite number {'greater than' if low_open else 'at least'} {low:g}"
+            wanted += f" and at most {high:g}" if math.isfinite(high) else ""
+        raise errors.ConfigError(f"{flag} {errors.quote(str(text))}: must be {wanted}")
+    setattr(options, name, value)
+
+
+def check_numbers(options: Any) -> None:
+    """The suite's numeric options: finite, in range, stored back as numbers."""
+    _number(options, "time_scale", low=0, low_open=True, high=MAX_TIME_SCALE)
+    _number(options, "prometheus_port", low=0, high=65535, integer=True)
+    _number(options, "prometheus_linger", low=0)
+    _number(options, "push_interval", low=0, low_open=True)
+
+
+def check_client_options(environment: Any, host: str | None) -> None:
+    """The client layer's options: request timeout, token URL, client ids, target config."""
+    from bss_loadtest.client.config import load_target_config
+    from bss_loadtest.client.options import ENV_VARS, client_settings, identity_pool
+
+    options = environment.parsed_options
+    given = getattr(options, "request_timeout", None) or os.environ.get(ENV_VARS["request_timeout"])
+    if given:
+        try:
+            timeout = float(given)
+        except ValueError:
+            raise errors.ConfigError(f"--request-timeout {errors.quote(str(given))}: not a number") from None
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise errors.ConfigError(f"--request-timeout {errors.quote(str(given))}: must be a finite number "
+                                     "of seconds greater than 0")
+    settings = client_settings(environment)
+    if settings.client_pool < 0:
+        raise errors.ConfigError(f"--client-pool {settings.client_pool}: must be at least 0")
+    if settings.token_url:
+        hosts.check_url(settings.token_url, "--token-url")
+    if not settings.no_auth and not identity_pool(environment, host or ""):
+        raise errors.ConfigError(f"--client-id {errors.quote(settings.client_id)}: names no client id; "
+                                 "give one or more ids separated by commas")
+    try:
+        load_target_config(settings.target_config or None)
+    except errors.ConfigError as error:  # checked here once, not in every user as it starts
+        raise errors.ConfigError(f"--target-config {error.message}") from None
 
 
 def check_web_ui(options: Any) -> None:
@@ -105,7 +195,9 @@ def check_reachable(host: str, timeout: float = PREFLIGHT_TIMEOUT_S) -> None:
             pass
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise errors.TargetError(f"--host {host}: cannot connect to {parts.hostname}:{port} ({reason})") from None
+        raise errors.TargetError(
+            f"--host {hosts.redact_url(host)}: cannot connect to {parts.hostname}:{port} ({reason})"
+        ) from None
 
 
 def check_credentials(environment: Any, host: str) -> None:
@@ -117,9 +209,70 @@ def check_credentials(environment: Any, host: str) -> None:
         try:
             fetch_token(identity)
         except TokenError as error:
-            where = f"token endpoint {identity.token_url}"
+            where = f"token endpoint {hosts.redact_url(identity.token_url)}"
             if error.failure_class == "auth":
                 raise errors.ConfigError(
                     f"{where}: {error}; check --client-id and --client-secret (BSS_CLIENT_SECRET)"
                 ) from None
             raise errors.TargetError(f"{where}: {error}") from None
+
+
+def end_forked_workers(timeout: float = WORKER_END_TIMEOUT_S) -> list[int]:
+    """End the workers this master forked (``--processes``) before it exits at start-up.
+
+    They are this process's children running the same command line. Each gets SIGTERM, and
+    SIGKILL if it has not ended within ``timeout``. They are not reaped here: Locust's own exit
+    handler waits for them, and takes a worker still running for one that has ended (so without
+    this it leaves them to run until their heartbeat timeout). Returns their process ids.
+    """
+    import psutil
+
+    me = psutil.Process()
+    command = me.cmdline()
+    workers = []
+    for child in me.children():
+        try:
+            if child.cmdline() == command:
+                workers.append(child)
+        except psutil.Error:  # ended meanwhile
+            continue
+
+    def running() -> list:
+        alive = []
+        for worker in workers:
+            try:
+                if worker.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(worker)
+            except psutil.NoSuchProcess:
+                pass
+        return alive
+
+    for signum, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, 1.0)):
+        for worker in running():
+            try:
+                worker.send_signal(signum)
+            except psutil.NoSuchProcess:
+                pass
+        deadline = time.monotonic() + wait_s
+        while running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return [worker.pid for worker in workers]
+
+
+def end_with_master(environment: Any, interval: float = MASTER_WATCH_S) -> Any:
+    """On a worker forked by ``--processes``: end it (SIGTERM to itself, the way a Ctrl-C ends
+    it) once its master is gone, instead of after Locust's 60 s heartbeat timeout. The master may
+    have exited at start-up or been killed. Returns the watching greenlet, or None elsewhere."""
+    if not getattr(environment.parsed_options, "processes", None):
+        return None
+    import gevent
+
+    master = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == master and master != 1:
+            gevent.sleep(interval)
+        logger.warning("The master process (%d) is gone: this worker ends", master)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    return gevent.spawn(watch)

@@ -168,3 +168,20 @@ def test_real_token_endpoint(reference_server):
         auth.fetch_token(bad)
     assert info.value.failure_class == "auth"
     assert "wrong-secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("expires_in", [-1.0, 0.0, float("nan"), 0.01])
+def test_a_token_that_expires_at_once_is_kept_a_minimum_time_with_one_warning(expires_in, caplog):
+    cache, clock, calls = make_cache(expires_in=expires_in)
+    with caplog.at_level("WARNING", logger="bss_loadtest.client.auth"):
+        for _ in range(50):
+            cache.get(ID_A)
+            cache.get(ID_B)
+            clock.now += 0.01
+    assert len(calls) == 2, calls  # one token per identity, not one per request
+    warnings = [r for r in caplog.records if "expires_in" in r.getMessage()]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "s3cr3t" not in warnings[0].getMessage()
+    clock.now += auth.MIN_TOKEN_LIFETIME_S
+    cache.get(ID_A)
+    assert len(calls) == 3  # refreshed once the minimum lifetime is over

@@ -14,6 +14,7 @@ the token request; it is never logged and never put into an exception message.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import urllib.parse
@@ -24,6 +25,8 @@ from typing import Any
 from bss_loadtest.client import side_http
 from bss_loadtest.core.failures import FAILURE_BY_CLASS, AuthFailure, classify_status
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_TOKEN_PATH = "/realms/bss/protocol/openid-connect/token"
 DEFAULT_CLIENT_ID = "bss-backend"
 DEFAULT_CLIENT_SECRET = "bss-secret"
@@ -31,6 +34,9 @@ POOL_CLIENT_FORMAT = "bss-loadtest-{:02d}"
 REFRESH_MARGIN_S = 30.0
 """Refresh a token this long before it expires (or at half its lifetime, if that is sooner)."""
 TOKEN_TIMEOUT_S = 10.0
+MIN_TOKEN_LIFETIME_S = 5.0
+"""A token whose ``expires_in`` is shorter (0, negative, not a number) is kept this long: else
+every business request would first ask for a new token. Said once per run, as a warning."""
 FAILURE_BACKOFF_S = 1.0
 """After a failed token request, users of that identity wait this long before the next one
 (their business requests are not sent meanwhile), so a failing token endpoint is not hammered."""
@@ -103,6 +109,7 @@ class TokenCache:
         self._locks: dict[tuple[str, str], Any] = {}
         self._guard = threading.Lock()
         self.fetches = 0
+        self._warned_lifetime = False
 
     def _lock_for(self, key: tuple[str, str]):
         lock = self._locks.get(key)
@@ -147,9 +154,21 @@ class TokenCache:
             self.fetches += 1
             if on_fetch is not None:
                 on_fetch(time.perf_counter() - wall, None)
+            expires_in = self._lifetime(identity, expires_in)
             margin = min(self._margin, expires_in / 2)
             self._tokens[key] = Token(access_token, started + expires_in - margin)
             return access_token
+
+    def _lifetime(self, identity: Identity, expires_in: float) -> float:
+        """``expires_in``, or :data:`MIN_TOKEN_LIFETIME_S` when it is shorter or not a number."""
+        if expires_in >= MIN_TOKEN_LIFETIME_S:  # NaN compares false
+            return expires_in
+        if not self._warned_lifetime:
+            self._warned_lifetime = True
+            logger.warning("Token endpoint %s gave client %s a token with expires_in %s; keeping tokens %g s",
+                           urllib.parse.urlsplit(identity.token_url).path, identity.client_id, expires_in,
+                           MIN_TOKEN_LIFETIME_S)
+        return MIN_TOKEN_LIFETIME_S
 
     def invalidate(self, identity: Identity) -> None:
         """Forget the token (e.g. after a 401 on a token that should have been valid)."""

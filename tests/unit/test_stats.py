@@ -6,7 +6,15 @@ import random
 import msgpack
 import pytest
 
-from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, Histogram, RunStats, bucket_key
+from bss_loadtest.core.stats import (
+    AUTH_REQUEST_TYPE,
+    FAILURE_SAMPLES_N,
+    SLOWEST_N,
+    Histogram,
+    RunStats,
+    TraceSample,
+    bucket_key,
+)
 
 
 def exact_percentile(samples, q):
@@ -131,3 +139,99 @@ def test_summary_row_fields():
     assert row["p95_ms"] == 95.0 and row["p50_ms"] == 50.0 and row["max_ms"] == 100.0
     assert row["rps"] == 50.0
     assert row["failures_by_class"] == {"rate_limited": 5}
+
+
+# -- the requests kept for their traces ---------------------------------------------------------
+
+
+def trace_id(i: int) -> str:
+    return f"{i + 1:032x}"
+
+
+def traced(rng, n, workers=1):
+    """n requests over 3 endpoints, spread over ``workers``: (worker, endpoint, ms, trace id, failure class)."""
+    for i in range(n):
+        failure = rng.choice(("server_error", "timeout")) if rng.random() < 0.05 else None
+        yield i % workers, rng.choice(("/a", "/b", "/c")), rng.lognormvariate(3, 1), trace_id(i), failure
+
+
+def test_slowest_are_the_top_n_slowest_first_with_their_trace():
+    stats = RunStats()
+    samples = []
+    for i, ms in enumerate([5.0, 50.0, 1.0, 700.0, 30.0, 30.0, 2.0, 90.0, 0.5]):
+        stats.record("GET", "/x", ms, None, now=1000.0 + i, trace_id=trace_id(i), status=200)
+        samples.append((ms, trace_id(i)))
+    slowest = stats.endpoint("GET /x").slowest
+    assert len(slowest) == SLOWEST_N
+    assert [(s.ms, s.trace_id) for s in slowest] == sorted(samples, key=lambda p: -p[0])[:SLOWEST_N]
+    assert slowest[0] == TraceSample(trace_id(3), 700.0, 200, None, 1003.0)
+    # of equal times, the first one recorded stays ahead
+    assert [s.trace_id for s in slowest if s.ms == 30.0] == [trace_id(4), trace_id(5)]
+
+
+def test_requests_without_a_trace_are_counted_but_not_kept():
+    stats = RunStats()
+    stats.record("GET", "/x", 900.0, "server_error", now=1.0)
+    stats.record("AUTH", "/token", 900.0, None, now=1.0)
+    assert stats.endpoint("GET /x").count == 1
+    assert stats.endpoint("GET /x").slowest == [] and stats.failure_samples == {}
+
+
+def test_slowest_and_failure_samples_are_exact_over_worker_deltas():
+    rng = random.Random(11)
+    one = RunStats()
+    workers = [RunStats() for _ in range(3)]
+    merged = RunStats()
+    everything: dict[str, list[TraceSample]] = {"/a": [], "/b": [], "/c": []}
+    failed = []
+    for i, (worker, name, ms, tid, failure) in enumerate(traced(rng, 30_000, workers=3)):
+        at = 1000.0 + i / 100
+        status = 500 if failure == "server_error" else (None if failure else 200)
+        for stats in (one, workers[worker]):
+            stats.record("GET", name, ms, failure, now=at, trace_id=tid, status=status)
+        everything[name].append(TraceSample(tid, ms, status, failure, at))
+        if failure:
+            failed.append(TraceSample(tid, ms, status, failure, at, f"GET {name}"))
+        if i % 997 == 996:  # deltas at odd moments, through msgpack as Locust sends them
+            merged.merge_dict(msgpack.loads(msgpack.dumps(workers[worker].take_delta()), strict_map_key=False))
+    for worker in workers:
+        merged.merge_dict(msgpack.loads(msgpack.dumps(worker.take_delta()), strict_map_key=False))
+
+    for name, samples in everything.items():
+        want = sorted(samples, key=lambda s: -s.ms)[:SLOWEST_N]
+        assert one.endpoint(f"GET {name}").slowest == want
+        assert merged.endpoint(f"GET {name}").slowest == want
+    for failure_class in ("server_error", "timeout"):
+        want = [s for s in failed if s.failure_class == failure_class][-FAILURE_SAMPLES_N:]
+        assert one.failure_samples[failure_class] == want
+        assert merged.failure_samples[failure_class] == want
+    assert {s.status for s in merged.failure_samples["server_error"]} == {500}
+
+
+def test_kept_samples_are_bounded_whatever_the_number_of_requests():
+    rng = random.Random(3)
+    stats = RunStats()
+    for i in range(50_000):
+        # ever slower requests: every one of them enters the slowest list
+        stats.record("GET", "/x", float(i), "timeout" if i % 2 else None, now=float(i), trace_id=trace_id(i))
+        stats.record("GET", "/y", rng.random(), None, now=float(i), trace_id=trace_id(i))
+    assert len(stats.endpoint("GET /x").slowest) == SLOWEST_N
+    assert len(stats.endpoint("GET /y").slowest) == SLOWEST_N
+    assert [s.ms for s in stats.endpoint("GET /x").slowest] == [49_999.0, 49_998.0, 49_997.0, 49_996.0, 49_995.0]
+    assert [len(v) for v in stats.failure_samples.values()] == [FAILURE_SAMPLES_N]
+    assert [s.ms for s in stats.failure_samples["timeout"]] == [49_995.0, 49_997.0, 49_999.0]
+    # the history's interval aggregates keep none
+    assert all(not a.slowest for interval in stats.open_intervals.values() for a in interval.values())
+
+
+def test_most_requests_cost_one_comparison_once_the_list_is_full():
+    stats = RunStats()
+    for i in range(SLOWEST_N):
+        stats.record("GET", "/x", 100.0 + i, None, now=1.0, trace_id=trace_id(i))
+    aggregate = stats.endpoint("GET /x")
+    assert aggregate.slowest_floor == 100.0
+    kept = list(aggregate.slowest)
+    stats.record("GET", "/x", 99.0, None, now=2.0, trace_id=trace_id(99))
+    assert aggregate.slowest == kept  # not slower than the floor: not kept, the list untouched
+    stats.record("GET", "/x", 100.5, None, now=2.0, trace_id=trace_id(100))
+    assert aggregate.slowest_floor == 100.5 and aggregate.slowest[-1].trace_id == trace_id(100)

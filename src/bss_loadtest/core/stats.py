@@ -13,11 +13,18 @@ Workers record into a *delta* that is shipped to the master and reset; the maste
 keeps a histogram only for intervals that may still receive late worker reports; older intervals
 are folded into compact rows.
 
+Per endpoint, the trace ids of its slowest requests (:attr:`Aggregate.slowest`, the top
+:data:`SLOWEST_N`) and, per failure class, its latest failures (:attr:`RunStats.failure_samples`)
+are kept as :class:`TraceSample` s: a few per endpoint, never more, so a report can link a slow
+request to its trace. They travel in the deltas too, and merging keeps the master's lists exact
+(the top N of every worker's top N is the top N of all samples).
+
 This module does not import locust.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Iterable
@@ -34,6 +41,48 @@ HISTORY_OPEN_INTERVALS_S = 15
 """Intervals younger than this keep their histograms, because worker reports may still arrive."""
 
 SUMMARY_PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+
+SLOWEST_N = 5
+"""Slowest requests kept per endpoint, with their trace ids (:attr:`Aggregate.slowest`)."""
+
+FAILURE_SAMPLES_N = 3
+"""Latest failed requests kept per failure class, with their trace ids (:attr:`RunStats.failure_samples`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSample:
+    """One request kept for its trace: ``trace_id`` (32 hex digits), ``ms`` its response time,
+    ``status`` its HTTP status (``None`` without an answer), ``failure_class`` (``None`` when it
+    succeeded), ``at`` when it was recorded (epoch seconds); ``endpoint`` (``"METHOD name"``) on the
+    failure samples, which are kept across endpoints."""
+
+    trace_id: str
+    ms: float
+    status: int | None
+    failure_class: str | None
+    at: float
+    endpoint: str | None = None
+
+    def to_list(self) -> list[Any]:
+        return [self.trace_id, self.ms, self.status, self.failure_class, self.at, self.endpoint]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> TraceSample:
+        return cls(*data)
+
+
+def _slower_first(sample: TraceSample) -> float:
+    return -sample.ms
+
+
+def top_slowest(samples: Iterable[TraceSample], n: int = SLOWEST_N) -> list[TraceSample]:
+    """The ``n`` slowest of ``samples``, slowest first (of equal times, the one given first)."""
+    return sorted(samples, key=_slower_first)[:n]
+
+
+def latest(samples: Iterable[TraceSample], n: int = FAILURE_SAMPLES_N) -> list[TraceSample]:
+    """The ``n`` latest of ``samples``, oldest first."""
+    return sorted(samples, key=lambda sample: sample.at)[-n:] if n > 0 else []
 
 
 def bucket_key(response_time_ms: float) -> int:
@@ -142,15 +191,33 @@ class Histogram:
 
 
 class Aggregate:
-    """Counts, failures by class and the response-time histogram of one scope."""
+    """Counts, failures by class and the response-time histogram of one scope; for an endpoint,
+    also its :data:`SLOWEST_N` slowest traced requests (``slowest``, slowest first)."""
 
-    __slots__ = ("count", "failures", "failures_by_class", "histogram")
+    __slots__ = ("count", "failures", "failures_by_class", "histogram", "slowest", "slowest_floor")
 
     def __init__(self) -> None:
         self.count = 0
         self.failures = 0
         self.failures_by_class: dict[str, int] = {}
         self.histogram = Histogram()
+        self.slowest: list[TraceSample] = []
+        # The time a request must exceed to enter ``slowest``: -inf until it holds SLOWEST_N.
+        self.slowest_floor = -math.inf
+
+    def keep_slowest(self, sample: TraceSample) -> None:
+        """Keep ``sample`` if it is among the slowest; callers skip it unless ``ms > slowest_floor``,
+        so most requests cost one comparison."""
+        slowest = self.slowest
+        bisect.insort_right(slowest, sample, key=_slower_first)
+        if len(slowest) > SLOWEST_N:
+            slowest.pop()
+        if len(slowest) >= SLOWEST_N:
+            self.slowest_floor = slowest[-1].ms
+
+    def _merge_slowest(self, samples: list[TraceSample]) -> None:
+        self.slowest = top_slowest(self.slowest + samples)
+        self.slowest_floor = self.slowest[-1].ms if len(self.slowest) >= SLOWEST_N else -math.inf
 
     def record(self, response_time_ms: float, failure_class: str | None) -> None:
         self.count += 1
@@ -165,6 +232,8 @@ class Aggregate:
         for name, n in other.failures_by_class.items():
             self.failures_by_class[name] = self.failures_by_class.get(name, 0) + n
         self.histogram.merge(other.histogram)
+        if other.slowest:
+            self._merge_slowest(other.slowest)
 
     def percentile(self, q: float) -> float | None:
         return self.histogram.percentile(q)
@@ -209,6 +278,7 @@ class Aggregate:
             "failures": self.failures,
             "failures_by_class": self.failures_by_class,
             "histogram": self.histogram.to_dict(),
+            "slowest": [s.to_list() for s in self.slowest],
         }
 
     @classmethod
@@ -218,6 +288,9 @@ class Aggregate:
         aggregate.failures = int(data["failures"])
         aggregate.failures_by_class = {str(k): int(v) for k, v in data["failures_by_class"].items()}
         aggregate.histogram = Histogram.from_dict(data["histogram"])
+        slowest = data.get("slowest")
+        if slowest:
+            aggregate._merge_slowest([TraceSample.from_list(s) for s in slowest])
         return aggregate
 
 
@@ -255,6 +328,8 @@ class RunStats:
     history: list[HistoryRow] = field(default_factory=list)
     users_at: dict[int, int] = field(default_factory=dict)
     closed_until: int = 0
+    failure_samples: dict[str, list[TraceSample]] = field(default_factory=dict)
+    """Per failure class, its :data:`FAILURE_SAMPLES_N` latest traced failures, oldest first."""
 
     # -- recording (the hot path) -------------------------------------------------------------
 
@@ -266,7 +341,12 @@ class RunStats:
         failure_class: str | None = None,
         user_class: str | None = None,
         now: float | None = None,
+        *,
+        trace_id: str | None = None,
+        status: int | None = None,
     ) -> None:
+        """One request; ``trace_id`` (of a traced request) and ``status`` go into the samples kept
+        for its trace: the endpoint's slowest, and the latest of its failure class."""
         if now is None:
             now = time.time()
         key = f"{method} {name}"
@@ -275,6 +355,11 @@ class RunStats:
             aggregate = self.endpoints[key] = Aggregate()
             self.methods[key] = (method, name)
         aggregate.record(response_time_ms, failure_class)
+        if trace_id is not None:
+            if response_time_ms > aggregate.slowest_floor:
+                aggregate.keep_slowest(TraceSample(trace_id, response_time_ms, status, failure_class, now))
+            if failure_class is not None:
+                self._keep_failure(TraceSample(trace_id, response_time_ms, status, failure_class, now, key))
         if method == AUTH_REQUEST_TYPE:
             return
         self.total.record(response_time_ms, failure_class)
@@ -295,6 +380,14 @@ class RunStats:
             self.first_request_at = now
         if self.last_request_at is None or now > self.last_request_at:
             self.last_request_at = now
+
+    def _keep_failure(self, sample: TraceSample) -> None:
+        samples = self.failure_samples.get(sample.failure_class)  # type: ignore[arg-type]
+        if samples is None:
+            samples = self.failure_samples[sample.failure_class] = []  # type: ignore[index]
+        samples.append(sample)
+        if len(samples) > FAILURE_SAMPLES_N:
+            del samples[0]
 
     def record_users(self, user_count: int, now: float | None = None) -> None:
         self.users_at[int(now if now is not None else time.time())] = user_count
@@ -355,6 +448,7 @@ class RunStats:
                 str(s): {k: a.to_dict() for k, a in interval.items()}
                 for s, interval in self.open_intervals.items()
             },
+            "failure_samples": {k: [s.to_list() for s in v] for k, v in self.failure_samples.items()},
         }
 
     def merge_dict(self, data: dict[str, Any]) -> None:
@@ -376,6 +470,9 @@ class RunStats:
             target = self.open_intervals.setdefault(second, {})
             for key, aggregate in interval.items():
                 self._aggregate(target, key).merge(Aggregate.from_dict(aggregate))
+        for failure_class, samples in data.get("failure_samples", {}).items():
+            ours = self.failure_samples.get(failure_class, [])
+            self.failure_samples[failure_class] = latest([*ours, *(TraceSample.from_list(s) for s in samples)])
 
     @staticmethod
     def _aggregate(table: dict[str, Aggregate], key: str) -> Aggregate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from prometheus_client import generate_latest
@@ -124,3 +125,46 @@ def test_every_expression_names_only_exported_metrics(fake_state):
 )
 def test_names_in(expr, metrics):
     assert names_in(expr)[0] == metrics
+
+
+TRACE_DATASOURCE_TYPES = {"tempo", "jaeger"}
+
+
+def latency_panels(dashboard: dict) -> list[dict]:
+    return [
+        p for p in all_panels(dashboard)
+        if p["type"] == "timeseries" and any("_duration_seconds_bucket" in t.get("expr", "") for t in p.get("targets", []))
+    ]
+
+
+def test_latency_panels_show_exemplars():
+    panels = latency_panels(load())
+    assert panels, "no latency time series panel"
+    for panel in panels:
+        flagged = [t for t in panel["targets"] if t.get("exemplar") is True]
+        assert len(flagged) == 1, (panel["title"], "one query with exemplars: one set of dots")
+        assert "bss_loadtest_request_duration_seconds_bucket" in flagged[0]["expr"]
+    # Only time series show exemplars; no other query asks for them.
+    for panel in all_panels(load()):
+        if panel not in panels:
+            assert not any(t.get("exemplar") for t in panel.get("targets", [])), panel["title"]
+
+
+def test_a_traces_datasource_variable_is_used_by_the_latency_panels_links():
+    dashboard = load()
+    traces = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource" and v["query"] in TRACE_DATASOURCE_TYPES]
+    assert len(traces) == 1, "one datasource variable of type tempo or jaeger"
+    (variable,) = traces
+    reference = "${" + variable["name"] + "}"
+    for panel in latency_panels(dashboard):
+        links = panel.get("links", [])
+        assert links and all(set(link) >= {"title", "url"} for link in links), panel["title"]
+        assert any(reference in link["url"] for link in links), (panel["title"], links)
+        for link in links:
+            assert link["url"].startswith("/explore?left="), link
+            # The Explore state is URL-encoded JSON around Grafana's variables.
+            state = unquote(link["url"].removeprefix("/explore?left="))
+            for name in (variable["name"], "__from", "__to"):
+                state = state.replace("${" + name + "}", "x")
+            explore = json.loads(state)
+            assert explore["datasource"] == "x" and explore["range"] == {"from": "x", "to": "x"}

@@ -3,8 +3,10 @@ the sample, and through a real Prometheus with exemplar storage to its query API
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
@@ -22,6 +24,21 @@ OPENMETRICS_ACCEPT = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 )  # what Prometheus sends
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "bss-loadtest.json"
+
+
+def dashboard_exemplar_queries() -> list[str]:
+    """The dashboard's queries that ask for exemplars, with Grafana's variables filled in."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", []) if t.get("exemplar")]
+    filled = []
+    for expr in exprs:
+        for variable, value in {"$run_id": RUN_ID, "$endpoint": ".*", "$__rate_interval": "30s"}.items():
+            expr = expr.replace(variable, value)
+        filled.append(expr)
+    return filled
 
 
 def key(endpoint: tuple[str, str]) -> str:
@@ -137,6 +154,12 @@ def test_prometheus_with_exemplar_storage_finds_the_trace_ids(state, prometheus_
             if set(found) >= expected:
                 break
             time.sleep(0.25)
+        # What Grafana asks for the dashboard's exemplar queries finds them too.
+        queries = dashboard_exemplar_queries()
+        assert queries
+        for query in queries:
+            series = prometheus.query_exemplars(query, started, time.time() + 60)
+            assert {e["labels"]["trace_id"] for s in series for e in s["exemplars"]} == expected, query
     assert set(found) == expected, prometheus.log()
     by_trace = {s.trace_id: s for s in state.samples.values()}
     for trace_id, (series, exemplar) in found.items():

@@ -417,6 +417,12 @@ class ResultsListener:
             self.suite.environment.process_exit_code = errors.report(error)
             return False
         console.say(f"Results: {run_dir}/summary.json, {run_dir}/report.html, {run_dir}/history.csv")
+        from bss_loadtest.reports import ci
+
+        try:  # --junit FILE, and the job summary on GitHub Actions
+            ci.write_ci_outputs(summary, junit_path=self.suite.option("junit"), step_summary_path=ci.step_summary_path())
+        except errors.SuiteError as error:
+            self.suite.environment.process_exit_code = errors.report(error)
         return True
 
 

@@ -7,9 +7,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bss_reference.process import ReferenceServer
+
+# The runs the tests start must not write into the CI job's summary (GitHub Actions sets this for
+# the whole job); a test of that output passes its own file.
+os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,21 @@ class _ShowLocustTablesAction(argparse._StoreTrueAction):
         show_locust_tables(True)
 
 
+class _TraceUrlAction(argparse.Action):
+    """``--trace-url TEMPLATE``: checked as it is parsed (an http(s) URL containing ``{trace_id}``);
+    a bad one is one ``error:`` line and exit code 104, before anything starts."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        from bss_loadtest.core import errors
+        from bss_loadtest.reports.results import trace_url_problem
+
+        problem = trace_url_problem(str(values)) if values else None
+        if problem:
+            with errors.boundary():
+                raise errors.ConfigError(f"--trace-url {errors.quote(str(values))}: {problem}")
+        setattr(namespace, self.dest, values)
+
+
 def add_arguments(parser: Any) -> None:
     """Add the suite's options to Locust's parser (called from ``init_command_line_parser``).
 
@@ -92,7 +107,15 @@ def add_arguments(parser: Any) -> None:
         default="127.0.0.1",
         env_var="BSS_PROMETHEUS_HOST",
         include_in_web_ui=False,
-        help="Address the metrics endpoint binds to",
+        help="Address the metrics endpoint binds to (a non-loopback one needs --expose-metrics)",
+    )
+    group.add_argument(
+        "--expose-metrics",
+        action="store_true",
+        default=False,
+        env_var="BSS_EXPOSE_METRICS",
+        include_in_web_ui=False,
+        help="Allow /metrics to listen on a non-loopback --prometheus-host (a pod address, for a scraper)",
     )
     group.add_argument(
         "--prometheus-linger",
@@ -143,6 +166,16 @@ def add_arguments(parser: Any) -> None:
         env_var="BSS_JUNIT",
         include_in_web_ui=False,
         help="Also write the thresholds as JUnit XML to FILE (one test case per threshold, a crossed one failed)",
+    )
+    group.add_argument(
+        "--trace-url",
+        action=_TraceUrlAction,
+        default="",
+        metavar="TEMPLATE",
+        env_var="BSS_TRACE_URL",
+        include_in_web_ui=False,
+        help="Link each slow request in report.html to its trace: a URL with {trace_id}, e.g. Jaeger's "
+             "http://localhost:16686/trace/{trace_id} (kept in summary.json, so later reports link too)",
     )
     # Locust's own tables only when asked for: each parse of the command line sets the filter anew.
     show_locust_tables(False)

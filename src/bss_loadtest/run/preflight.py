@@ -65,6 +65,7 @@ def _check_startup(suite: Suite, web_ui: Any) -> None:
     check_report_dir(Path(suite.option("report_dir", "reports")))
     if web_ui is not None:
         check_web_ui(options)
+    check_metrics(options)
     profile = suite.load_profile(suite.profile_ref())
     host = suite.environment.host
     if host:
@@ -161,6 +162,18 @@ def check_web_ui(options: Any) -> None:
         )
     if not options.web_login:
         raise errors.ConfigError("--expose-web-ui needs --web-login so the exposed UI asks for a login")
+
+
+def check_metrics(options: Any) -> None:
+    """``/metrics`` listens on loopback unless exposed on purpose (``--expose-metrics``), as the web UI."""
+    host = getattr(options, "prometheus_host", "127.0.0.1") or ""
+    if not options.prometheus_port or host in LOOPBACK_WEB_HOSTS:
+        return
+    if not getattr(options, "expose_metrics", False):
+        raise errors.ConfigError(
+            f"--prometheus-host {host or '*'}: /metrics listens on loopback only; "
+            "add --expose-metrics to serve it on that address"
+        )
 
 
 def check_report_dir(root: Path) -> None:

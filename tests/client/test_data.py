@@ -50,3 +50,29 @@ def test_pool_is_bounded():
     pool.remove("customers", 17)
     assert pool.take("customers") == "x"
     assert pool.pick("orders") is None
+
+
+def test_customers_stay_unique_at_ten_thousand_users(monkeypatch):
+    """5,000 users a worker push a process's sequence past 10,000 within a minute (customers,
+    orders and the rest share it). The reference server answers a repeated pesel or nip with 400:
+    two processes' 10,000 customers each, interleaved with other creates, must all be distinct
+    and pass the server's own validation."""
+    import itertools
+
+    from bss_loadtest.client import data as data_module
+    from bss_reference.models import CreateCustomer as ServerCreateCustomer
+
+    customers = []
+    for pid in (41_000, 41_001):  # two workers of one run, one sequence each
+        monkeypatch.setattr(data_module.os, "getpid", lambda pid=pid: pid)
+        factory = DataFactory("run-10k", random.Random(pid), sequence=itertools.count(1))
+        rng = random.Random(pid)
+        for _ in range(10_000):
+            customers.append(factory.customer())
+            for _ in range(rng.randrange(4)):
+                factory.order("c")
+    assert len({c.pesel for c in customers}) == len(customers) == 20_000
+    assert len({c.nip for c in customers}) == 20_000
+    assert len({c.email for c in customers}) == 20_000
+    for customer in customers[::97]:
+        ServerCreateCustomer.model_validate(customer.model_dump(by_alias=True, exclude_none=True))

@@ -6,9 +6,14 @@ products as ``productCode`` and ``name``, payments in ``referenceNumber``, asset
 elements in tag and name, SIM cards in ``apn``, activations in their notes and correlation id.
 Subscriptions have no free-text field; they are tagged through their customer.
 
-Unique values (pesel, nip, codes) combine a run-derived prefix, a per-process salt and a
-sequence the users of one process share (``ClientState.data_sequence``), so workers of one run do
-not collide.
+Unique values (pesel, nip, codes) combine a per-process salt and a sequence the users of one
+process share (``ClientState.data_sequence``), so workers of one run do not collide.
+
+A customer's ``pesel`` and ``nip`` (unique on the backend: a duplicate is a 400) come from ONE
+sequence number, offset by the run: the nip has 4 digits of salt and 6 of ``(offset + n) mod
+10**6``, so a process's first million sequence numbers (all kinds share it) give distinct values.
+They used to take a sequence number each and keep only 4 of its digits in the nip: past 10,000
+numbers in one process (5,000 users a worker) the nip repeated and creates failed with 400.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from bss_loadtest.client import models as m
 POOL_SIZE = 50
 """Ids each user keeps per resource for reuse."""
 
+CUSTOMER_SPACE = 10**6
+"""Distinct customer numbers per process and run: the nip's 10 digits are 4 of salt and 6 of these."""
+
+
 def _salt() -> int:
     return os.getpid() % 10_000
 
@@ -40,6 +49,9 @@ class DataFactory:
         self.tag = f"LT-{run_id}"
         digest = int(hashlib.sha1(run_id.encode()).hexdigest(), 16)
         self._run_digits = digest % 100
+        # Where this run starts in the pesel/nip space: runs that leave customers behind (a
+        # failed cleanup) rarely overlap the next run's values, without spending digits on it.
+        self._run_offset = digest % CUSTOMER_SPACE
         self._salt = _salt()
         self.rng = rng or random.Random()
         self._sequence = sequence if sequence is not None else itertools.count(1)
@@ -55,12 +67,13 @@ class DataFactory:
     # customers ---------------------------------------------------------------------------------
     def customer(self) -> m.CreateCustomer:
         n = self.seq()
+        number = (self._run_offset + n) % CUSTOMER_SPACE
         return m.CreateCustomer(
             first_name=self.rng.choice(("Anna", "Jan", "Piotr", "Maria", "Katarzyna", "Tomasz")),
             last_name=f"Lt{self.run_id}",
             email=f"lt-{self.run_id}-{self._salt}-{n}@loadtest.example",
-            pesel=self._unique_digits(11),
-            nip=self._unique_digits(10),
+            pesel=f"{self._run_digits % 10}{self._salt:04d}{number:06d}",
+            nip=f"{self._salt:04d}{number:06d}",
             phone=f"+48 600 {n % 1000:03d} {self._salt % 1000:03d}",
         )
 

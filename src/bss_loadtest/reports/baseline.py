@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bss_loadtest.core.errors import InputError
 from bss_loadtest.core.tables import text_table
@@ -42,6 +42,7 @@ from bss_loadtest.reports.results import (
     _os_reason,
     atomic_write_bytes,
     first_error,
+    json_text,
     load_history,
     load_summary,
     read_json_file,
@@ -56,7 +57,7 @@ LATEST = "latest"
 
 
 class EndpointRow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     key: str = Field(description='"GET /api/v1/customers/{id}" or "Aggregated".')
     method: str = Field(description="HTTP method; empty for Aggregated.")
@@ -70,7 +71,7 @@ class EndpointRow(BaseModel):
 
 
 class AggregatedHistory(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     elapsed_s: list[float] = Field(description="Seconds since the start of the run.")
     p50_ms: list[float | None] = Field(description="Aggregated median per second.")
@@ -78,11 +79,18 @@ class AggregatedHistory(BaseModel):
     p99_ms: list[float | None] = Field(description="Aggregated p99 per second.")
     rps: list[float] = Field(description="Requests per second.")
 
+    @model_validator(mode="after")
+    def _columns_of_one_length(self) -> AggregatedHistory:
+        lengths = {name: len(getattr(self, name)) for name in ("elapsed_s", "p50_ms", "p95_ms", "p99_ms", "rps")}
+        if len(set(lengths.values())) > 1:
+            raise ValueError("columns differ in length (" + ", ".join(f"{k} {v}" for k, v in lengths.items()) + ")")
+        return self
+
 
 class Baseline(BaseModel):
     """One stored baseline (the file's content); ``path`` is where it was read from."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     schema_: Literal["bss-loadtest/baseline"] = Field(alias="schema", description="Always bss-loadtest/baseline.")
     schema_version: Literal[1] = Field(description="Version of this schema.")
@@ -204,7 +212,6 @@ def save_baseline(
     A partial run is refused unless ``force``. Never overwrites: if the file name exists already
     (same second, same run), :class:`InputError` is raised.
     """
-    import json
 
     run_path = Path(run_dir)
     summary = load_summary(run_path)
@@ -217,7 +224,7 @@ def save_baseline(
                           git_commit=summary.git_commit or git_commit())
     Baseline.model_validate(data)  # what we store must load again
     target = directory / f"{saved.strftime('%Y%m%dT%H%M%SZ')}-{_safe_component(summary.run_id)}.json"
-    payload = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    payload = json_text(data, source=target).encode("utf-8")
     _write_new(target, payload)
     return target
 

@@ -14,18 +14,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bss_loadtest.core.errors import InputError, SuiteError
-from bss_loadtest.core.stats import HISTORY_INTERVAL_S, HistoryRow
+from bss_loadtest.core.stats import HISTORY_INTERVAL_S, HistoryRow, TraceSample
 
 SUMMARY_SCHEMA = "bss-loadtest/summary"
 SUMMARY_SCHEMA_VERSION = 1
@@ -47,6 +50,37 @@ HISTORY_COLUMNS = (
     "max_ms",
 )
 AGGREGATED = "Aggregated"
+TRACE_ID_PLACEHOLDER = "{trace_id}"
+TRACE_ID = re.compile(r"[0-9a-f]{32}")
+"""A W3C trace id as the client makes them: 32 lower-case hex digits."""
+TRACE_URL_MAX_CHARS = 2000
+
+
+def trace_url_problem(template: str) -> str | None:
+    """Why ``template`` is not a trace link template (an http(s) URL containing ``{trace_id}``), or None."""
+    if TRACE_ID_PLACEHOLDER not in template:
+        return f"must contain {TRACE_ID_PLACEHOLDER}"
+    if len(template) > TRACE_URL_MAX_CHARS or any(c.isspace() or not c.isprintable() for c in template):
+        return f"must be a URL of at most {TRACE_URL_MAX_CHARS} characters, without spaces or control characters"
+    try:
+        parts = urlsplit(template.replace(TRACE_ID_PLACEHOLDER, "0" * 32))
+        scheme, host = parts.scheme, parts.hostname
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        scheme = host = None
+    if scheme not in ("http", "https") or not host:
+        return "must be an http:// or https:// URL with a host, e.g. http://localhost:16686/trace/{trace_id}"
+    return None
+
+
+def trace_link(template: str | None, trace_id: str) -> str | None:
+    """The trace's URL: ``template`` with ``{trace_id}`` replaced (literally: other braces, as in a
+    Grafana Explore URL's JSON, stay), or None without a valid template or a well-formed id."""
+    if not template or not TRACE_ID.fullmatch(trace_id) or trace_url_problem(template) is not None:
+        return None
+    return template.replace(TRACE_ID_PLACEHOLDER, trace_id)
+MAX_COUNT = 2**53
+"""The largest count a result file may hold: every count up to it is exact as a JSON number."""
+UNUSABLE_NUMBER = "not a usable number (NaN, infinite, or an integer beyond 2**53)"
 
 
 class ResultsWriteError(SuiteError):
@@ -96,6 +130,45 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str 
     return atomic_write_bytes(path, text.encode(encoding))
 
 
+def json_text(data: Any, *, source: str | os.PathLike[str] = "JSON") -> str:
+    """``data`` as strict JSON (RFC 8259), the one writer of every JSON file the suite makes.
+
+    NaN and infinities have no JSON form: the code that builds ``data`` makes its numbers finite
+    or null first; one that is not is named in a :class:`ResultsWriteError` (nothing is written).
+    """
+    where = non_finite_path(data)
+    if where is not None:
+        raise ResultsWriteError(f"{source}: {where}: {UNUSABLE_NUMBER}; nothing written")
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def atomic_write_json(path: str | os.PathLike[str], data: Any, *, replace: bool = True) -> Path:
+    """Write ``data`` as strict JSON (:func:`json_text`) atomically (:func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, json_text(data, source=path).encode("utf-8"), replace=replace)
+
+
+def non_finite_path(data: Any, path: str = "") -> str | None:
+    """The dotted path of the first number in ``data`` that JSON cannot hold or a reader cannot
+    use (NaN, an infinity, an integer beyond :data:`MAX_COUNT`), or None when there is none."""
+    if isinstance(data, bool) or data is None or isinstance(data, str):
+        return None
+    if isinstance(data, float):
+        return None if math.isfinite(data) else path or "value"
+    if isinstance(data, int):
+        return None if -MAX_COUNT <= data <= MAX_COUNT else path or "value"
+    if isinstance(data, Mapping):
+        items = ((f"{path}.{key}" if path else str(key), value) for key, value in data.items())
+    elif isinstance(data, (list, tuple)):
+        items = ((f"{path}[{index}]", value) for index, value in enumerate(data))
+    else:
+        return None
+    for where, value in items:
+        found = non_finite_path(value, where)
+        if found is not None:
+            return found
+    return None
+
+
 def _fsync_directory(directory: Path) -> None:
     # Makes the rename itself durable; not possible on every platform, and not worth failing for.
     try:
@@ -118,7 +191,7 @@ def _os_reason(exc: OSError) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Stage(_Strict):
@@ -138,21 +211,37 @@ class ThresholdRow(_Strict):
     abort_on_fail: bool = Field(description="Whether crossing it aborts the run.")
 
 
+class TraceSampleRow(_Strict):
+    """One request kept for its trace (``core.stats.TraceSample``)."""
+
+    trace_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="W3C trace id the request carried (32 hex digits).")
+    ms: float = Field(ge=0, description="Its response time.")
+    status: int | None = Field(description="Its HTTP status; null when no answer came.")
+    failure_class: str | None = Field(description="Its failure class; null when it succeeded.")
+    at: datetime = Field(description="When it was recorded, ISO 8601 UTC.")
+
+
+class FailureSampleRow(TraceSampleRow):
+    endpoint: str = Field(description='The request\'s endpoint, "METHOD /template".')
+
+
 class RequestRow(_Strict):
     method: str = Field(description='HTTP method ("AUTH" for token requests, "" for the Aggregated row).')
     name: str = Field(description='Path template, or "Aggregated".')
-    count: int = Field(ge=0, description="Requests.")
-    failures: int = Field(ge=0, description="Failed requests.")
+    count: int = Field(ge=0, le=MAX_COUNT, description="Requests.")
+    failures: int = Field(ge=0, le=MAX_COUNT, description="Failed requests.")
     error_rate: float = Field(ge=0, le=1, description="failures / count (0 when count is 0).")
-    avg_ms: float | None = Field(description="Mean response time.")
-    min_ms: float | None = Field(description="Fastest response.")
-    p50_ms: float | None = Field(description="Median response time.")
-    p90_ms: float | None = Field(description="90th percentile response time.")
-    p95_ms: float | None = Field(description="95th percentile response time.")
-    p99_ms: float | None = Field(description="99th percentile response time.")
-    max_ms: float | None = Field(description="Slowest response.")
+    avg_ms: float | None = Field(ge=0, description="Mean response time.")
+    min_ms: float | None = Field(ge=0, description="Fastest response.")
+    p50_ms: float | None = Field(ge=0, description="Median response time.")
+    p90_ms: float | None = Field(ge=0, description="90th percentile response time.")
+    p95_ms: float | None = Field(ge=0, description="95th percentile response time.")
+    p99_ms: float | None = Field(ge=0, description="99th percentile response time.")
+    max_ms: float | None = Field(ge=0, description="Slowest response.")
     rps: float = Field(ge=0, description="Requests per second over the run's duration.")
     failures_by_class: dict[str, int] = Field(default_factory=dict, description="Failures per failure class.")
+    slowest: list[TraceSampleRow] = Field(
+        default_factory=list, description="Its slowest sampled requests with their trace ids, slowest first.")
 
     @property
     def key(self) -> str:
@@ -164,7 +253,7 @@ class UserClassRow(_Strict):
     name: str = Field(description="User class name.")
     count: int = Field(ge=0, description="Requests made by users of this class.")
     failures: int = Field(ge=0, description="Failed requests made by users of this class.")
-    p95_ms: float | None = Field(description="95th percentile response time of this class's requests.")
+    p95_ms: float | None = Field(ge=0, description="95th percentile response time of this class's requests.")
 
 
 class NotDeleted(_Strict):
@@ -217,8 +306,19 @@ class Summary(_Strict):
     reconciliation: dict[str, Any] | None = Field(description="Client vs server request counts, when checked.")
     generator: Generator = Field(description="Load generator health.")
     workers: Workers = Field(description="Distributed-run workers.")
+    failure_samples: dict[str, list[FailureSampleRow]] = Field(
+        default_factory=dict, description="Per failure class, its latest sampled failures with their trace ids.")
+    trace_url: str | None = Field(None, description="Link template of a trace, with {trace_id} (--trace-url).")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("trace_url")
+    @classmethod
+    def _trace_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else trace_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _partial_has_reason(self) -> Summary:
@@ -232,6 +332,16 @@ class Summary(_Strict):
 
     def endpoint_rows(self, *, include_auth: bool = False) -> list[RequestRow]:
         return [r for r in self.requests if include_auth or r.method != "AUTH"]
+
+    def slowest_requests(self, key: str | None = None) -> list[tuple[str, TraceSampleRow]]:
+        """(endpoint, sample) of the slowest requests kept, slowest first: of endpoint ``key``, or of
+        every business endpoint (``None`` or ``"Aggregated"``)."""
+        rows = [r for r in self.endpoint_rows() if key in (None, AGGREGATED) or r.key == key]
+        return sorted(((r.key, s) for r in rows for s in r.slowest), key=lambda pair: -pair[1].ms)
+
+    def trace_link(self, trace_id: str) -> str | None:
+        """The URL of a trace from this run's ``trace_url``, or None."""
+        return trace_link(self.trace_url, trace_id)
 
 
 def validate_summary(data: Mapping[str, Any], *, source: str = SUMMARY_FILE) -> Summary:
@@ -368,8 +478,7 @@ def write_run(
         html = render_error_page(model, f"The report could not be rendered: {exc!r}")
     written.append(atomic_write_text(directory / REPORT_FILE, html))
 
-    text = json.dumps(model.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
-    written.append(atomic_write_text(directory / SUMMARY_FILE, text))
+    written.append(atomic_write_json(directory / SUMMARY_FILE, model.to_json_dict()))
     return written
 
 
@@ -402,11 +511,18 @@ def read_json_file(path: Path, *, what: str = "file") -> Any:
     if not raw.strip():
         raise InputError(f"{shown}: file is empty")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" (line {line})" if line else ""
         raise InputError(f"{shown}: not valid JSON{where}") from None
+    except (ValueError, RecursionError):  # an integer of thousands of digits, nesting without end
+        raise InputError(f"{shown}: not a usable JSON {what} (a number or nesting beyond any limit)") from None
+    where = non_finite_path(data)
+    if where is not None:
+        # Python's json reads NaN, Infinity and 1e400; none of them is JSON or a usable value.
+        raise InputError(f"{shown}: {where}: {UNUSABLE_NUMBER}")
+    return data
 
 
 def load_summary(path_or_run_dir: str | os.PathLike[str]) -> Summary:
@@ -478,6 +594,7 @@ def summary_from_stats(
     reconciliation: Mapping[str, Any] | None = None,
     generator: Mapping[str, Any] | None = None,
     workers: Mapping[str, Any] | None = None,
+    trace_url: str | None = None,
 ) -> dict[str, Any]:
     """The schema_version 1 summary dict of a run, from its :class:`~bss_loadtest.core.stats.RunStats`.
 
@@ -485,24 +602,28 @@ def summary_from_stats(
     tests build their summaries with it too. ``duration_s`` runs from the test start to its end;
     rates are over the time requests were made (first request to the end). ``thresholds`` are rows
     as made by ``ThresholdResult.to_dict()``. The result validates with :class:`Summary`; pass it
-    to :func:`write_run`.
+    to :func:`write_run`. ``trace_url`` (``--trace-url``) is kept when it is a valid link template;
+    an invalid one (the start-up checks refuse it) is dropped with a warning, not the run's results.
     """
+    if trace_url and trace_url_problem(trace_url):
+        warnings.warn(f"--trace-url {trace_url!r}: {trace_url_problem(trace_url)}; not kept", RuntimeWarning,
+                      stacklevel=2)
+        trace_url = None
 
     first = stats.first_request_at
     request_window = 0.0 if first is None else max(ended_at - first, 1e-9)
     rows = []
     for key in stats.endpoint_keys():
         method, name = stats.methods[key]
-        rows.append({"method": method, "name": name, **stats.endpoints[key].summary_row(request_window)})
+        aggregate = stats.endpoints[key]
+        rows.append({"method": method, "name": name, **aggregate.summary_row(request_window),
+                     "slowest": [_sample_row(s) for s in aggregate.slowest]})
     totals = {"method": "", "name": AGGREGATED, **stats.total.summary_row(request_window)}
     user_classes = [
         {"name": name, "count": aggregate.count, "failures": aggregate.failures,
          "p95_ms": aggregate.summary_row(request_window)["p95_ms"]}
         for name, aggregate in sorted(stats.user_classes.items())
     ]
-
-    def stamp(epoch: float) -> str:
-        return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")
 
     return {
         "schema": SUMMARY_SCHEMA,
@@ -531,7 +652,20 @@ def summary_from_stats(
         "reconciliation": dict(reconciliation) if reconciliation is not None else None,
         "generator": dict(generator) if generator is not None else {"cpu_saturated": False, "max_cpu_percent": None},
         "workers": dict(workers) if workers is not None else {"count": 0, "lost": []},
+        "failure_samples": {name: [{**_sample_row(s), "endpoint": s.endpoint or ""} for s in samples]
+                            for name, samples in sorted(getattr(stats, "failure_samples", {}).items())},
+        "trace_url": trace_url or None,
     }
+
+
+def stamp(epoch: float) -> str:
+    """Epoch seconds as ISO 8601 UTC with milliseconds, as ``summary.json`` writes times."""
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def _sample_row(sample: TraceSample) -> dict[str, Any]:
+    return {"trace_id": sample.trace_id, "ms": round(sample.ms, 2), "status": sample.status,
+            "failure_class": sample.failure_class, "at": stamp(sample.at)}
 
 
 def _suite_version() -> str:

@@ -151,16 +151,20 @@ def _noise(history: Sequence[Baseline]) -> tuple[dict[tuple[str, str], float], i
     for key in std.index:
         for metric in METRICS:
             value = std.at[key, metric]
-            if count.at[key, metric] >= NOISE_MIN_BASELINES and value == value:
+            if count.at[key, metric] >= NOISE_MIN_BASELINES and _value(value) is not None:
                 sigma[(key, metric)] = float(value)
     return sigma, len(history)
 
 
 def _value(value: Any) -> float | None:
+    """A finite float, or None (missing, NaN, or a computation that overflowed)."""
     if value is None:
         return None
-    value = float(value)
-    return None if math.isnan(value) else value
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _sampling_error(metric: str, n_run: int, n_base: int, run_value: float, base_value: float,
@@ -197,7 +201,8 @@ def _judge(key: str, metric: str, base: float | None, run: float | None, rule: R
     """The verdict on one metric of one endpoint."""
     if base is None or run is None:
         return MetricComparison(endpoint=key, metric=metric, baseline=base, run=run, sigma=sigma, status="no data")
-    delta = {"delta": run - base, "delta_pct": ((run - base) / base * 100.0) if base else None}
+    # Finite or None: the values are finite, but a difference or a ratio of extreme ones is not.
+    delta = {"delta": _value(run - base), "delta_pct": _value((run - base) / base * 100.0) if base else None}
     q = PERCENTILE_OF.get(metric)
     if q is not None and min(pair.n_run, pair.n_base) * (1 - q) < MIN_TAIL_SAMPLES:
         return MetricComparison(endpoint=key, metric=metric, baseline=base, run=run, **delta, sigma=sigma,
@@ -207,8 +212,8 @@ def _judge(key: str, metric: str, base: float | None, run: float | None, rule: R
     message = rule.fails(base, run, sigma, e)
     status: Status = "regression" if message else ("improvement" if rule.improves(base, run, sigma, e) else "ok")
     return MetricComparison(endpoint=key, metric=metric, baseline=base, run=run, **delta,
-                            allowance=rule.allowance(base, sigma, e), sigma=sigma, status=status, message=message,
-                            sampling=e)
+                            allowance=_value(rule.allowance(base, sigma, e)), sigma=sigma, status=status,
+                            message=message, sampling=_value(e))
 
 
 def _notes(run: Summary, base: Summary, missing: list[str], new: list[str], n_history: int) -> list[Note]:

@@ -8,7 +8,6 @@ This module does not import locust.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from bss_loadtest.reports.compare.rules import (
     format_metric,
 )
 from bss_loadtest.reports.html import Chart, Table, chart, new_figure, render_page
-from bss_loadtest.reports.results import AGGREGATED
+from bss_loadtest.reports.results import AGGREGATED, json_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,8 +87,8 @@ def to_markdown(comparison: Comparison) -> str:
 
 
 def to_json(comparison: Comparison) -> str:
-    """The comparison as JSON (verdict, rows, notes, rules)."""
-    return json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    """The comparison as strict JSON (verdict, rows, notes, rules): every number finite or null."""
+    return json_text(comparison.to_dict(), source="compare.json")
 
 
 def to_junit(comparison: Comparison) -> str:
@@ -180,6 +179,15 @@ def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.Da
     return chart(fig, "aggregated latency over time, run and baseline")
 
 
+def _drawn(build: Callable[..., Chart | None], *args: object) -> Chart | None:
+    """The chart, or None when its values are beyond what matplotlib can draw (an axis of 1e308 ms
+    overflows); the numbers are still in the tables."""
+    try:
+        return build(*args)
+    except (OverflowError, ValueError):
+        return None
+
+
 def _metric_table(rows: list[MetricComparison], row_classes: list[str]) -> Table:
     headers = ["endpoint", "metric", "baseline", "run", "change", "allowed", "σ (baselines)", "verdict"]
     cells = [[r.endpoint, METRIC_LABELS[r.metric], format_metric(r.metric, r.baseline), format_metric(r.metric, r.run),
@@ -192,7 +200,8 @@ def to_html(comparison: Comparison, run_history_df: pd.DataFrame | None = None,
             baseline_history_df: pd.DataFrame | None = None) -> str:
     """Self-contained HTML: verdict, charts side by side, regressions, all rows, notes."""
     c = comparison
-    charts = [one for one in (_p95_bars(c), _latency_over_time(run_history_df, baseline_history_df)) if one is not None]
+    charts = [one for one in (_drawn(_p95_bars, c), _drawn(_latency_over_time, run_history_df, baseline_history_df))
+              if one is not None]
     return render_page(
         "compare.html", title=f"Compare {c.run_id} vs {c.baseline_run_id}", c=c, charts=charts,
         regressions=_metric_table(c.regressions, ["regression"] * len(c.regressions)) if c.regressions else None,

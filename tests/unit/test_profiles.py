@@ -13,7 +13,7 @@ from bss_loadtest.core.errors import INVALID_CONFIG, ConfigError
 from bss_loadtest.core.profiles import Profile, list_profiles, load_profile, parse_duration
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
-SHIPPED = ["load", "smoke", "soak", "spike", "stress"]
+SHIPPED = ["extreme-spike", "load", "production", "smoke", "soak", "spike", "stress"]
 MIX_CLASSES = [
     "CustomerUser",
     "OrderUser",
@@ -133,7 +133,7 @@ def test_lookup_by_name_in_the_working_directory(tmp_path: Path, monkeypatch: py
 def test_unknown_profile_lists_the_available_ones() -> None:
     with pytest.raises(ConfigError) as raised:
         load_profile("lod", profiles_dir=REPO_PROFILES)
-    assert raised.value.message == "unknown profile 'lod' (available: load, smoke, soak, spike, stress)"
+    assert raised.value.message == f"unknown profile 'lod' (available: {', '.join(SHIPPED)})"
     assert raised.value.exit_code == INVALID_CONFIG
 
 
@@ -465,3 +465,56 @@ def test_anchors_and_aliases_of_a_normal_size_still_work(tmp_path: Path) -> None
     text = GOOD.replace("users: {CustomerUser: 3, OrderUser: 1}", "users: &mix {CustomerUser: 3, OrderUser: 1}")
     text += "tolerances: &tol {p95_pct: 5}\n"
     assert load(write(tmp_path, text)).users == {"CustomerUser": 3, "OrderUser": 1}
+
+
+# -- many users: production (to 8,000) and extreme-spike (to 10,000), the seed's stages exactly --
+
+SEED_OPTIONS = REPO_PROFILES.parents[1] / "shared" / "k6-seed-options"
+
+
+@pytest.mark.parametrize(
+    ("name", "stages", "minutes", "peak"),
+    [
+        ("production", [(120, 1000), (300, 2000), (600, 4000), (300, 6000), (120, 8000), (300, 0)], 29, 8000),
+        ("extreme-spike", [(120, 100), (180, 100), (30, 1000), (300, 1000), (30, 5000), (600, 5000),
+                           (30, 10000), (900, 10000), (120, 100), (300, 100)], 43.5, 10000),
+    ],
+)
+def test_many_user_profiles_keep_the_seed_stages(name: str, stages: list, minutes: float, peak: int) -> None:
+    profile = load_profile(name, user_classes=USER_CLASSES, profiles_dir=REPO_PROFILES)
+    assert [(s.duration, s.target) for s in profile.stages] == stages
+    assert profile.total_duration_s == pytest.approx(minutes * 60)
+    assert max(s.target for s in profile.stages) == peak
+    assert set(profile.users) == set(MIX_CLASSES)
+    assert profile.guard_hosts is True
+    assert not hosts.host_allowed("http://bss.example.com", profile.allowed_hosts, resolver=lambda host: [])
+    assert hosts.host_allowed("http://127.0.0.1:8080", profile.allowed_hosts)
+
+
+@pytest.mark.parametrize("name", ["production", "extreme-spike"])
+def test_many_user_profiles_match_the_k6_options_where_present(name: str) -> None:
+    seed = SEED_OPTIONS / f"{name.replace('production', 'production-load')}-test.json"
+    if not seed.exists():
+        pytest.skip(f"{seed} is not in this checkout")
+    import json
+
+    options = json.loads(seed.read_text())
+    profile = load_profile(name, profiles_dir=REPO_PROFILES)
+    assert [(parse_duration(s["duration"].replace("m0s", "m")), s["target"]) for s in options["stages"]] == [
+        (s.duration, s.target) for s in profile.stages
+    ]
+
+
+def test_many_user_thresholds_carry_the_seed_over() -> None:
+    production = load_profile("production", profiles_dir=REPO_PROFILES)
+    assert production.thresholds == {
+        "http_req_duration": ["p(99.9)<5000", "p(99)<5000"],  # p(99.9) and the custom response_time p(99)
+        "http_req_failed": ["rate<0.01"],  # k6's errors rate<0.01
+    }
+    spike = load_profile("extreme-spike", profiles_dir=REPO_PROFILES)
+    assert spike.thresholds["http_req_duration"] == ["p(95)<2000", "p(99)<5000"]
+    assert spike.thresholds["http_req_failed"][:2] == ["rate<0.1", "rate<0.05"]
+    assert spike.thresholds["http_req_failed"][2] == {"threshold": "rate<0.5", "abortOnFail": True, "delayAbortEval": "5m"}
+    for name in ("production", "extreme-spike"):
+        words = " ".join((REPO_PROFILES / f"{name}.yaml").read_text().replace("#", " ").split())
+        assert "the stages are the truth" in words

@@ -139,6 +139,15 @@ def add_arguments(parser: Any) -> None:
         help="Seconds between two Pushgateway pushes",
     )
     group.add_argument(
+        "--otlp-endpoint",
+        default="",
+        metavar="URL",
+        env_var="BSS_OTLP_ENDPOINT",
+        include_in_web_ui=False,
+        help="Also export the run's metrics over OTLP/HTTP to URL (an OpenTelemetry Collector's http://host:4318; "
+             "/v1/metrics is added) every --push-interval seconds and at the end of the run",
+    )
+    group.add_argument(
         "--request-log",
         default="",
         env_var="BSS_REQUEST_LOG",

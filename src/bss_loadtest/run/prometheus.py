@@ -36,6 +36,7 @@ import math
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -235,65 +236,132 @@ class RunCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         families = self._families()
-        info = dict(self.state.run_info())
-        run_id = str(info.get("run_id") or "")
-        stats = self.state.stats
+        numbers = read_numbers(self.state)
+        run_id = numbers.run_id
+        le_labels = [_format_le(b) for b in numbers.bounds_s] + ["+Inf"]
 
         requests = families["requests"]
         duration = families["duration"]
-        bounds_s = tuple(DURATION_BUCKETS_S)
-        bounds_ms = [round(b * 1000.0, 6) for b in bounds_s]
-        le_labels = [_format_le(b) for b in bounds_s] + ["+Inf"]
-
-        endpoints = _snapshot(stats.endpoints)
-        methods = _snapshot(stats.methods)
-        for key in sorted(endpoints):
-            aggregate: Aggregate = endpoints[key]
-            method, name = methods.get(key) or tuple(key.split(" ", 1))  # type: ignore[assignment]
-            by_class = _snapshot(aggregate.failures_by_class)
-            count, failures = aggregate.count, aggregate.failures
-            requests.add_metric([run_id, method, name, SUCCESS_OUTCOME], max(count - failures, 0))
-            for outcome in (*FAILURE_CLASSES, *sorted(set(by_class) - set(FAILURE_CLASSES))):
-                requests.add_metric([run_id, method, name, outcome], by_class.get(outcome, 0))
-
-            histogram = aggregate.histogram
-            fine = _snapshot(histogram.buckets)
-            cumulative = cumulative_counts(fine, bounds_ms)
-            total = sum(fine.values())
-            exemplars = bucket_exemplars(list(getattr(aggregate, "slowest", None) or ()), bounds_ms)
+        for endpoint in numbers.endpoints:
+            method, name = endpoint.method, endpoint.name
+            for outcome, n in endpoint.outcomes:
+                requests.add_metric([run_id, method, name, outcome], n)
             buckets: list[Any] = []
-            for index, (le, n) in enumerate(zip(le_labels, [*cumulative, total])):
-                exemplar = exemplars.get(index)
+            for index, (le, n) in enumerate(zip(le_labels, endpoint.cumulative)):
+                exemplar = endpoint.exemplars.get(index)
                 buckets.append((le, n) if exemplar is None else (le, n, exemplar))
-            duration.add_metric([run_id, method, name], buckets=buckets, sum_value=histogram.total_ms / 1000.0)
+            duration.add_metric([run_id, method, name], buckets=buckets, sum_value=endpoint.sum_s)
         yield requests
         yield duration
 
         users = families["users"]
-        users.add_metric([run_id], float(self.state.user_count() or 0))
+        users.add_metric([run_id], numbers.users)
         yield users
 
         threshold = families["threshold"]
-        seen: set[str] = set()
-        for result in self.state.threshold_results() or ():
-            label = threshold_label(result)
-            if label in seen:  # one series per label set, whatever the provider returns
-                continue
-            seen.add(label)
-            threshold.add_metric([run_id, label], 1.0 if result.passed else 0.0)
+        for label, passed in numbers.thresholds:
+            threshold.add_metric([run_id, label], 1.0 if passed else 0.0)
         yield threshold
 
         run_info = families["info"]
-        run_info.add_metric([run_id, str(info.get("profile") or ""), redact_url(info.get("host"))], 1.0)
+        run_info.add_metric([run_id, numbers.profile, numbers.host], 1.0)
         yield run_info
 
-        started = info.get("started_at")
-        if not isinstance(started, (int, float)):
-            started = stats.first_request_at
         start = families["start"]
-        if started is not None:
-            start.add_metric([run_id], float(started))
+        if numbers.started_at is not None:
+            start.add_metric([run_id], numbers.started_at)
         yield start
+
+
+@dataclass(frozen=True)
+class EndpointNumbers:
+    """One endpoint's exported numbers, read at one moment."""
+
+    method: str
+    name: str
+    outcomes: tuple[tuple[str, int], ...]
+    """``(outcome, requests)``: ``success``, every failure class (zeros included), then any other class."""
+    cumulative: tuple[int, ...]
+    """Requests at or below each bound of :attr:`LiveNumbers.bounds_s`, then all of them (``+Inf``)."""
+    sum_s: float
+    min_s: float | None
+    max_s: float | None
+    exemplars: Mapping[int, Exemplar]
+    """Per bucket index (``len(bounds_s)`` is ``+Inf``), the exemplar of its slowest kept request."""
+
+    @property
+    def count(self) -> int:
+        return self.cumulative[-1]
+
+
+@dataclass(frozen=True)
+class LiveNumbers:
+    """What every live export shows, read from the state at one moment (:func:`read_numbers`)."""
+
+    run_id: str
+    profile: str
+    host: str
+    """Without userinfo, query or fragment."""
+    started_at: float | None
+    users: float
+    thresholds: tuple[tuple[str, bool], ...]
+    """``(threshold label, passed)``, one per label."""
+    bounds_s: tuple[float, ...]
+    endpoints: tuple[EndpointNumbers, ...]
+
+
+def read_numbers(state: LiveState) -> LiveNumbers:
+    """The live numbers of ``state``: the one reading behind ``/metrics``, the pushes and OTLP."""
+    info = dict(state.run_info())
+    stats = state.stats
+    bounds_s = tuple(DURATION_BUCKETS_S)
+    bounds_ms = [round(b * 1000.0, 6) for b in bounds_s]
+
+    rows: list[EndpointNumbers] = []
+    endpoints = _snapshot(stats.endpoints)
+    methods = _snapshot(stats.methods)
+    for key in sorted(endpoints):
+        aggregate: Aggregate = endpoints[key]
+        method, name = methods.get(key) or tuple(key.split(" ", 1))  # type: ignore[assignment]
+        by_class = _snapshot(aggregate.failures_by_class)
+        count, failures = aggregate.count, aggregate.failures
+        outcomes = [(SUCCESS_OUTCOME, max(count - failures, 0))]
+        for outcome in (*FAILURE_CLASSES, *sorted(set(by_class) - set(FAILURE_CLASSES))):
+            outcomes.append((outcome, by_class.get(outcome, 0)))
+
+        histogram = aggregate.histogram
+        fine = _snapshot(histogram.buckets)
+        cumulative = cumulative_counts(fine, bounds_ms)
+        min_ms, max_ms = histogram.min_ms, histogram.max_ms
+        rows.append(EndpointNumbers(
+            method=method,
+            name=name,
+            outcomes=tuple(outcomes),
+            cumulative=(*cumulative, sum(fine.values())),
+            sum_s=histogram.total_ms / 1000.0,
+            min_s=None if min_ms is None else min_ms / 1000.0,
+            max_s=None if max_ms is None else max_ms / 1000.0,
+            exemplars=bucket_exemplars(list(getattr(aggregate, "slowest", None) or ()), bounds_ms),
+        ))
+
+    thresholds: dict[str, bool] = {}
+    for result in state.threshold_results() or ():
+        # One series per label set, whatever the provider returns: the first verdict of a label.
+        thresholds.setdefault(threshold_label(result), bool(result.passed))
+
+    started = info.get("started_at")
+    if not isinstance(started, (int, float)):
+        started = stats.first_request_at
+    return LiveNumbers(
+        run_id=str(info.get("run_id") or ""),
+        profile=str(info.get("profile") or ""),
+        host=redact_url(info.get("host")),
+        started_at=None if started is None else float(started),
+        users=float(state.user_count() or 0),
+        thresholds=tuple(thresholds.items()),
+        bounds_s=bounds_s,
+        endpoints=tuple(rows),
+    )
 
 
 def _format_le(bound_s: float) -> str:

@@ -125,3 +125,19 @@ def test_the_time_axis_fits_the_run_not_the_planned_stages(made):
         assert ax.get_xlim() == (0.0, pytest.approx(21.0, abs=1.0))
     short, short_history = smoke_like(3.5, requests=20)
     assert over_time_figure(short, aggregated_history(short_history)).axes[0].get_xlim()[1] == pytest.approx(4.0)
+
+
+def test_loop_lag_is_flagged_like_cpu_saturation(made, capsys):
+    lagging = {"cpu_saturated": False, "max_cpu_percent": 60.0, "loop_lag_ms": 3.4, "loop_lag_max_ms": 12.0,
+               "loop_lagging": True}
+    html = render(made, generator=lagging)
+    assert "event loop lagging (3.4 ms at p95, max 12.0 ms)" in html
+    assert "event loop lagging" not in render(made, generator={**lagging, "loop_lagging": False})
+    assert "event loop lagging" not in render(made)  # an older summary without the fields
+
+    from bss_loadtest.run.console import print_console_report
+
+    stats, stages, _ = made
+    summary = validate_summary(make_summary(stats, stages, duration_s=20, generator=lagging)).model_dump()
+    print_console_report(summary, [])
+    assert "WARNING: the load generator's event loop lagged 3.4 ms (p95)" in capsys.readouterr().out

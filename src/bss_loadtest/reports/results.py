@@ -270,6 +270,13 @@ class Cleanup(_Strict):
 class Generator(_Strict):
     cpu_saturated: bool = Field(description="Whether a load generator's CPU was saturated (numbers unreliable).")
     max_cpu_percent: float | None = Field(description="Highest CPU use seen on a load generator.")
+    loop_lag_ms: float | None = Field(
+        default=None,
+        description="The worst generator process's event-loop lag (p95 lateness of a 0.1 s timer, ms): "
+        "time added to the response times it measured. None when not measured.")
+    loop_lag_max_ms: float | None = Field(default=None, description="The largest event-loop lag seen (ms).")
+    loop_lagging: bool = Field(
+        default=False, description="Whether the loop lag exceeded the bound (2 ms): response times overstated.")
 
 
 class Workers(_Strict):

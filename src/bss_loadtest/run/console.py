@@ -34,6 +34,11 @@ def print_console_report(summary: dict[str, Any], results: list) -> None:
             "WARNING: the load generator's CPU was saturated; the load it made may be less than the "
             "profile asked for (add workers: --processes N)"
         )
+    if summary["generator"].get("loop_lagging"):
+        lines.append(
+            f"WARNING: the load generator's event loop lagged {summary['generator']['loop_lag_ms']:.1f} ms (p95); "
+            "response times may include that much of its own delay (add workers: --processes N)"
+        )
     if summary["partial_reason"]:
         lines.append(f"PARTIAL: {summary['partial_reason']}")
     reconciliation = summary.get("reconciliation")

@@ -341,7 +341,7 @@ def read_numbers(state: LiveState) -> LiveNumbers:
             sum_s=histogram.total_ms / 1000.0,
             min_s=None if min_ms is None else min_ms / 1000.0,
             max_s=None if max_ms is None else max_ms / 1000.0,
-            exemplars=bucket_exemplars(list(getattr(aggregate, "slowest", None) or ()), bounds_ms),
+            exemplars=bucket_exemplars(list(aggregate.slowest), bounds_ms),
         ))
 
     thresholds: dict[str, bool] = {}

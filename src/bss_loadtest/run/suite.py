@@ -151,6 +151,8 @@ class Suite:
         self.collector.on_init(runner)
         self.lifecycle.on_init(runner)
         self.signals.install()
+        if self.is_worker:
+            preflight.end_with_master(self.environment)
         if web_ui is not None:
             web_ui.template_args["all_profiles"] = [MANUAL_PROFILE] + [p.name for p in profiles.list_profiles()]
             webui.install(self, web_ui)

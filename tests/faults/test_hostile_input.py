@@ -203,7 +203,6 @@ def test_a_master_refusing_its_profile_takes_its_forked_workers_with_it(tmp_path
         _kill(_processes_of(report_dir))
 
 
-@pytest.mark.xfail(reason="needs Suite.on_init to call preflight.end_with_master on workers", strict=False)
 def test_workers_end_soon_after_their_master_is_killed(tmp_path, reference_server):
     report_dir = tmp_path / "reports"
     run = start_locust(["--profile", str(write_profile(tmp_path, seconds=60)), "--host", reference_server.url,

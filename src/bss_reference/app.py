@@ -21,6 +21,7 @@ from bss_reference.context import Context
 from bss_reference.gateway import Gateway, RouteTable
 from bss_reference.problems import ApiError, error_response, problem_response
 from bss_reference.seed import seed
+from bss_reference.tracing import trace_id_of
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -35,7 +36,7 @@ def _field_of(loc: tuple[Any, ...]) -> str:
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
-        return error_response(exc, request.url.path)
+        return error_response(exc, request.url.path, trace_id=trace_id_of(request.scope))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -46,7 +47,7 @@ def _install_handlers(app: FastAPI) -> None:
             errors.append({"field": field, "message": message})
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Validation failed"
         return problem_response(400, detail, request.url.path, code="validation.failed",
-                                errors=errors)
+                                errors=errors, trace_id=trace_id_of(request.scope))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -54,13 +55,15 @@ def _install_handlers(app: FastAPI) -> None:
         table = getattr(request.app.state, "route_table", None)
         if exc.status_code == 405 and table is not None:
             headers = {**(headers or {}), "Allow": ", ".join(table.allowed_methods(request.url.path))}
-        return problem_response(exc.status_code, str(exc.detail), request.url.path, headers=headers)
+        return problem_response(exc.status_code, str(exc.detail), request.url.path, headers=headers,
+                                trace_id=trace_id_of(request.scope))
 
     async def bad_value(request: Request, exc: Exception):
         # Arithmetic on accepted input that leaves the representable range (dates past 9999,
         # integers too large for SQLite, unencodable text): the input is at fault, not the server.
         return problem_response(400, f"value out of range: {exc}", request.url.path,
-                                code="validation.range", errors=[{"field": "body", "message": str(exc)}])
+                                code="validation.range", errors=[{"field": "body", "message": str(exc)}],
+                                trace_id=trace_id_of(request.scope))
 
     for exc_type in (OverflowError, ValueError, UnicodeError):
         app.add_exception_handler(exc_type, bad_value)
@@ -69,7 +72,7 @@ def _install_handlers(app: FastAPI) -> None:
     async def server_error(request: Request, exc: Exception):
         # A defect in the server: still answer problem JSON (and let the traceback be logged).
         return problem_response(500, f"Internal error: {type(exc).__name__}", request.url.path,
-                                code="system.runtime")
+                                code="system.runtime", trace_id=trace_id_of(request.scope))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -17,9 +17,12 @@ from bss_reference.config import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_RATE_LIMIT_IP,
     DEFAULT_RATE_LIMIT_USER,
+    DEFAULT_RUN_ID_HEADER,
     DEFAULT_TOKEN_TTL_S,
     Settings,
 )
+from bss_reference.otlp import traces_url
+from bss_reference.tracing import TracingError, check_header_name
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -61,6 +64,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="Reproduce known backend bugs (env BSS_REFERENCE_QUIRKS=1).")
     parser.add_argument("--log-level", default="warning", type=str.lower,
                         help=f"Server log level: {', '.join(LOG_LEVELS)} (default warning).")
+    parser.add_argument("--access-log", metavar="PATH", default=None,
+                        help="Write one JSON line per request (trace id, run id, route, status, "
+                             "duration) to PATH (appended; - for stdout).")
+    parser.add_argument("--run-id-header", metavar="NAME", default=DEFAULT_RUN_ID_HEADER,
+                        help=f"Request header with the load test's run id (default {DEFAULT_RUN_ID_HEADER}; "
+                             "else loadtest.run_id from the baggage header).")
+    parser.add_argument("--otlp-endpoint", metavar="URL", default=None,
+                        help="Export the server spans over OTLP/HTTP to URL (e.g. http://127.0.0.1:4318; "
+                             "/v1/traces is added to a URL without a path). Needs the otlp extra.")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -83,10 +95,22 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise StartupError("--client-secret: must not be empty")
     if not args.db:
         raise StartupError("--db: must be a file path or :memory:")
+    if args.access_log is not None and not args.access_log:
+        raise StartupError("--access-log: must be a file path or -")
+    problem = check_header_name(args.run_id_header)
+    if problem:
+        raise StartupError(f"--run-id-header: {problem}")
+    if args.otlp_endpoint is not None:
+        try:
+            traces_url(args.otlp_endpoint)
+        except TracingError as exc:
+            raise StartupError(str(exc)) from None
     return Settings(db=args.db, auth=not args.no_auth, client_secret=args.client_secret,
                     token_ttl_s=args.token_ttl, rate_limit=args.rate_limit,
                     rate_limit_user=args.rate_limit_user, rate_limit_ip=args.rate_limit_ip,
-                    latency_ms=args.latency_ms, error_rate=args.error_rate, quirks=args.quirks)
+                    latency_ms=args.latency_ms, error_rate=args.error_rate, quirks=args.quirks,
+                    access_log=args.access_log, run_id_header=args.run_id_header,
+                    otlp_endpoint=args.otlp_endpoint)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -119,7 +143,13 @@ def run(args: argparse.Namespace) -> int:
             app, ctx = create_app(settings)
         except DatabaseError as exc:
             raise StartupError(f"--db: {exc}") from None
-        sock = bind_socket(args.host, args.port)
+        except TracingError as exc:
+            raise StartupError(str(exc)) from None
+        try:
+            sock = bind_socket(args.host, args.port)
+        except StartupError:
+            ctx.close()
+            raise
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
@@ -143,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         server.run(sockets=[sock])
     finally:
         sock.close()
-        ctx.db.close()
+        ctx.close()  # the last spans are exported here (bounded), after the graceful shutdown
     return EXIT_OK
 
 

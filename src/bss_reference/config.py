@@ -11,6 +11,7 @@ DEFAULT_RATE_LIMIT_IP = 200
 RATE_LIMIT_WINDOW_S = 60.0
 CLIENT_POOL_SIZE = 16
 BACKEND_CLIENT_ID = "bss-backend"
+DEFAULT_RUN_ID_HEADER = "X-Load-Test-Run-Id"
 
 
 def client_ids() -> list[str]:
@@ -30,4 +31,7 @@ class Settings:
     latency_ms: float = 0.0
     error_rate: float = 0.0
     quirks: bool = False
+    access_log: str | None = None  # a file path, "-" for stdout, None for no access log
+    run_id_header: str = DEFAULT_RUN_ID_HEADER
+    otlp_endpoint: str | None = None  # OTLP/HTTP traces URL, None for no span export
     clients: tuple[str, ...] = field(default_factory=lambda: tuple(client_ids()))

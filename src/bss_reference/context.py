@@ -1,4 +1,5 @@
-"""The hub every handler receives: settings, clock, database, metrics, faults, auth, rate limiter.
+"""The hub every handler receives: settings, clock, database, metrics, faults, auth, rate limiter
+and tracing.
 
 ``create_app`` puts the one :class:`Context` on ``app.state``; a handler declares ``ctx: Ctx`` and
 FastAPI passes it in. A test calls the handler itself with a context it built
@@ -19,6 +20,7 @@ from bss_reference.db import Database
 from bss_reference.faults import FaultState
 from bss_reference.metrics import Metrics
 from bss_reference.ratelimit import SlidingWindowLimiter
+from bss_reference.tracing import Tracing
 
 
 @dataclass
@@ -30,9 +32,12 @@ class Context:
     faults: FaultState
     issuer: TokenIssuer
     limiter: SlidingWindowLimiter | None
+    tracing: Tracing
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Context:
+        """Build the hub; opens the access log and starts the span export the settings ask for
+        (:class:`~bss_reference.tracing.TracingError` when they cannot be)."""
         return cls(
             settings=settings,
             clock=clock or Clock(),
@@ -42,7 +47,13 @@ class Context:
             issuer=TokenIssuer(settings.clients, settings.client_secret, settings.token_ttl_s),
             limiter=(SlidingWindowLimiter(settings.rate_limit_user, settings.rate_limit_ip)
                      if settings.rate_limit else None),
+            tracing=Tracing.from_settings(settings),
         )
+
+    def close(self) -> None:
+        """Flush and close what the context holds open: the spans, the access log, the database."""
+        self.tracing.close()
+        self.db.close()
 
 
 async def app_context(request: Request) -> Context:

@@ -1,10 +1,14 @@
-"""The ASGI layer in front of the FastAPI app: metrics, auth, rate limiting and fault injection.
+"""The ASGI layer in front of the FastAPI app: tracing, metrics, auth, rate limiting and faults.
 
 Every HTTP request is observed exactly once in ``http_server_requests_seconds`` with its route
 template as ``uri`` (``UNKNOWN`` when no route matches), including 401, 429, injected 503 and the
 token endpoint. The ``/actuator/prometheus`` scrape itself is not counted. For ``/api/**`` the
 order is: authentication (401) → rate limit (429, only allowed calls count) → faults (latency via
 ``asyncio.sleep``, then maybe an injected 503).
+
+Every HTTP request (the scrape too) is also one server span (``bss_reference.tracing``): the
+request's trace context is in the scope under ``SCOPE_KEY`` for the problems answered further in,
+and when it has been answered it gets its access-log line and its exported span.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from starlette.responses import Response
 from bss_reference.context import Context
 from bss_reference.problems import problem_response
 from bss_reference.ratelimit import RETRY_AFTER_S
+from bss_reference.tracing import SCOPE_KEY, UNKNOWN_ROUTE, RequestTrace
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
-UNKNOWN_URI = "UNKNOWN"
+UNKNOWN_URI = UNKNOWN_ROUTE
 SCRAPE_PATH = "/actuator/prometheus"
 RATE_LIMIT_BODY = json.dumps({"error": "Rate limit exceeded", "retry_after": RETRY_AFTER_S}).encode()
 
@@ -68,6 +73,8 @@ class Gateway:
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
         uri = self.routes.match(method, path)
+        tracing = self.ctx.tracing
+        scope[SCOPE_KEY] = trace = tracing.begin(scope, method, uri)
         status = 500
         extra_headers: list[tuple[bytes, bytes]] = []
 
@@ -81,16 +88,18 @@ class Gateway:
 
         try:
             if path.startswith("/api/"):
-                denial = await self._guard(scope, method, uri, extra_headers)
+                denial = await self._guard(scope, method, uri, trace, extra_headers)
                 if denial is not None:
                     await denial(scope, receive, send_wrapper)
                     return
             await self.app(scope, receive, send_wrapper)
         finally:
+            elapsed = time.perf_counter() - started
             if path != SCRAPE_PATH:
-                self.ctx.metrics.observe_request(uri, method, status, time.perf_counter() - started)
+                self.ctx.metrics.observe_request(uri, method, status, elapsed)
+            tracing.end(trace, status, elapsed)
 
-    async def _guard(self, scope: Scope, method: str, uri: str,
+    async def _guard(self, scope: Scope, method: str, uri: str, trace: RequestTrace,
                      extra_headers: list[tuple[bytes, bytes]]) -> Any:
         ctx = self.ctx
         path = scope["path"]
@@ -109,7 +118,8 @@ class Gateway:
                 return problem_response(
                     401, "Full authentication is required to access this resource"
                     if not token else "Invalid or expired bearer token", path,
-                    code="auth.unauthorized", headers={"WWW-Authenticate": challenge})
+                    code="auth.unauthorized", trace_id=trace.trace_id,
+                    headers={"WWW-Authenticate": challenge})
             scope["bss.principal"] = subject
         if ctx.limiter is not None:
             client = scope.get("client")
@@ -124,5 +134,6 @@ class Gateway:
             if delay > 0:
                 await asyncio.sleep(delay)
             if fail:
-                return problem_response(503, "Injected fault", path, code="fault.injected")
+                return problem_response(503, "Injected fault", path, code="fault.injected",
+                                        trace_id=trace.trace_id)
         return None

@@ -2,13 +2,13 @@
 
 Handlers raise :class:`ApiError` (or its helpers); the exception handlers in ``app.py`` turn it
 into ``application/problem+json``. A 404 for a GET by id is the documented exception: an empty
-body (``ApiError(404, empty=True)``).
+body (``ApiError(404, empty=True)``). ``traceId`` is the trace id of the request's server span
+(``bss_reference.tracing``), so a problem can be found in the access log and in the traces.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from starlette.responses import Response
@@ -63,7 +63,7 @@ def conflict(detail: str) -> ApiError:
     return ApiError(409, detail, code="state.conflict")
 
 
-def problem_body(status: int, detail: str, instance: str, *, code: str | None = None,
+def problem_body(status: int, detail: str, instance: str, *, trace_id: str, code: str | None = None,
                  errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     title = TITLES.get(status, "Error")
     body: dict[str, Any] = {
@@ -73,23 +73,24 @@ def problem_body(status: int, detail: str, instance: str, *, code: str | None = 
         "detail": detail,
         "instance": instance,
         "code": code or f"http.{status}",
-        "traceId": uuid.uuid4().hex,
+        "traceId": trace_id,
     }
     if errors is not None:
         body["errors"] = errors
     return body
 
 
-def problem_response(status: int, detail: str, instance: str, *, code: str | None = None,
-                     errors: list[dict[str, str]] | None = None,
+def problem_response(status: int, detail: str, instance: str, *, trace_id: str,
+                     code: str | None = None, errors: list[dict[str, str]] | None = None,
                      headers: dict[str, str] | None = None) -> Response:
-    content = json.dumps(problem_body(status, detail, instance, code=code, errors=errors))
+    content = json.dumps(problem_body(status, detail, instance, trace_id=trace_id, code=code,
+                                      errors=errors))
     return Response(content, status_code=status, media_type="application/problem+json",
                     headers=headers)
 
 
-def error_response(exc: ApiError, instance: str) -> Response:
+def error_response(exc: ApiError, instance: str, *, trace_id: str) -> Response:
     if exc.empty:
         return Response(status_code=exc.status, headers=exc.headers)
-    return problem_response(exc.status, exc.detail, instance, code=exc.code, errors=exc.errors,
-                            headers=exc.headers)
+    return problem_response(exc.status, exc.detail, instance, trace_id=trace_id, code=exc.code,
+                            errors=exc.errors, headers=exc.headers)

@@ -8,6 +8,7 @@ files comes from the code that makes real runs.
 from __future__ import annotations
 
 import random
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ def make_stats(
     endpoints = [e for e in [*ENDPOINTS, *extra] if f"{e[0]} {e[1]}" not in skip]
     w = [(weights or {}).get(f"{m} {n}", 1.0) for m, n, _ in endpoints]
     stages = stages_for(duration_s)
-    stats = RunStats()
+    stats = RunStats(history=deque())  # a short run: its whole history in memory, for write_run
     curve = [max(users_at(t + 0.5, stages), 0) for t in range(duration_s)]
     area = sum(curve) or 1
     classes = ("CustomerUser", "OrderUser", "BillingUser")

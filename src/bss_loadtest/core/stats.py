@@ -11,7 +11,10 @@ the number of requests.
 Workers record into a *delta* that is shipped to the master and reset; the master merges deltas
 (``RunStats.merge``) so a distributed run reports what a single process would. Per-second history
 keeps a histogram only for intervals that may still receive late worker reports; older intervals
-are folded into compact rows.
+are folded into compact rows and handed to :attr:`RunStats.history_sink` (the run's
+``history.csv``, appended as they close), so a run's memory does not grow with its duration:
+only a bounded tail of rows (:data:`HISTORY_TAIL_ROWS`) and of user counts
+(:data:`USERS_AT_MAX`, older counts thinned) stays in memory.
 
 Per endpoint, the trace ids of its slowest requests (:attr:`Aggregate.slowest`, the top
 :data:`SLOWEST_N`) and, per failure class, its latest failures (:attr:`RunStats.failure_samples`)
@@ -27,7 +30,8 @@ from __future__ import annotations
 import bisect
 import math
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +43,12 @@ HISTORY_INTERVAL_S = 1
 
 HISTORY_OPEN_INTERVALS_S = 15
 """Intervals younger than this keep their histograms, because worker reports may still arrive."""
+
+HISTORY_TAIL_ROWS = 2048
+"""Closed history rows kept in memory (:attr:`RunStats.history`), the newest; the rest is on disk."""
+
+USERS_AT_MAX = 4096
+"""User counts kept (:attr:`RunStats.users_at`): beyond it, the older half is thinned to every other."""
 
 SUMMARY_PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 
@@ -311,6 +321,12 @@ class HistoryRow:
     p95_ms: float | None
     p99_ms: float | None
     max_ms: float | None
+    users: int = 0
+    """Users running at the start of the interval (the latest count sampled at or before it)."""
+
+
+HistorySink = Callable[[list[HistoryRow]], object]
+"""Takes the rows of one closed interval, endpoints in key order, then ``Aggregated``."""
 
 
 @dataclass
@@ -325,8 +341,12 @@ class RunStats:
     last_request_at: float | None = None
     ended_at: float | None = None
     open_intervals: dict[int, dict[str, Aggregate]] = field(default_factory=dict)
-    history: list[HistoryRow] = field(default_factory=list)
+    history: deque[HistoryRow] = field(default_factory=lambda: deque(maxlen=HISTORY_TAIL_ROWS))
+    """The newest closed rows (a bounded tail: the whole history goes to :attr:`history_sink`)."""
     users_at: dict[int, int] = field(default_factory=dict)
+    """User counts by epoch second, oldest first: the newest exact, older ones thinned (bounded)."""
+    history_sink: HistorySink | None = None
+    """Where closed intervals go as they close (the run's ``history.csv``); None keeps only the tail."""
     closed_until: int = 0
     failure_samples: dict[str, list[TraceSample]] = field(default_factory=dict)
     """Per failure class, its :data:`FAILURE_SAMPLES_N` latest traced failures, oldest first."""
@@ -390,7 +410,20 @@ class RunStats:
             del samples[0]
 
     def record_users(self, user_count: int, now: float | None = None) -> None:
-        self.users_at[int(now if now is not None else time.time())] = user_count
+        users_at = self.users_at
+        users_at[int(now if now is not None else time.time())] = user_count
+        if len(users_at) > USERS_AT_MAX:
+            # Thin the older half to every other count: a long run keeps its curve in bounded memory.
+            seconds = sorted(users_at)
+            old, new = seconds[: USERS_AT_MAX // 2], seconds[USERS_AT_MAX // 2:]
+            self.users_at = {s: users_at[s] for s in [*old[::2], *new]}
+
+    def users_for(self, second: int) -> int:
+        """Users at ``second``: the latest count sampled at or before it (0 before the first)."""
+        for at in reversed(self.users_at):  # counts arrive in time order; closes lag a few seconds
+            if at <= second:
+                return self.users_at[at]
+        return 0
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -420,19 +453,25 @@ class RunStats:
     # -- history -------------------------------------------------------------------------------
 
     def close_intervals(self, before: float | None = None) -> None:
-        """Fold intervals that started before ``before`` (default: all but the open window)."""
+        """Fold intervals that started before ``before`` (default: all but the open window) into
+        rows, and hand each interval's rows to :attr:`history_sink` (and the bounded tail)."""
         if before is None:
             before = time.time() - HISTORY_OPEN_INTERVALS_S
         self.closed_until = max(self.closed_until, int(before))
         for second in sorted(s for s in self.open_intervals if s < before):
             interval = self.open_intervals.pop(second)
             overall = Aggregate()
+            users = self.users_for(second)
+            rows = []
             for key in sorted(interval):
                 aggregate = interval[key]
                 overall.merge(aggregate)
                 method, name = self.methods[key]
-                self.history.append(_history_row(second, method, name, aggregate))
-            self.history.append(_history_row(second, "", "Aggregated", overall))
+                rows.append(_history_row(second, method, name, aggregate, users))
+            rows.append(_history_row(second, "", "Aggregated", overall, users))
+            self.history.extend(rows)
+            if self.history_sink is not None:
+                self.history_sink(rows)
 
     # -- transfer between processes -----------------------------------------------------------
 
@@ -488,7 +527,7 @@ class RunStats:
         return data
 
 
-def _history_row(second: int, method: str, name: str, aggregate: Aggregate) -> HistoryRow:
+def _history_row(second: int, method: str, name: str, aggregate: Aggregate, users: int = 0) -> HistoryRow:
     p50, p95, p99 = aggregate.histogram.percentiles((0.5, 0.95, 0.99))
     return HistoryRow(
         timestamp=second,
@@ -500,4 +539,5 @@ def _history_row(second: int, method: str, name: str, aggregate: Aggregate) -> H
         p95_ms=_round(p95),
         p99_ms=_round(p99),
         max_ms=_round(aggregate.max_ms),
+        users=users,
     )

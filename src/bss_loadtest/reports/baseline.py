@@ -43,7 +43,7 @@ from bss_loadtest.reports.results import (
     atomic_write_bytes,
     first_error,
     json_text,
-    load_history,
+    load_aggregated_history,
     load_summary,
     read_json_file,
     summary_path,
@@ -162,9 +162,7 @@ def endpoint_table(summary: Summary) -> list[dict[str, Any]]:
 def _compact_history(run_dir: Path) -> dict[str, list] | None:
     if not (run_dir / HISTORY_FILE).exists():
         return None
-    from bss_loadtest.reports.results import aggregated_history
-
-    agg = aggregated_history(load_history(run_dir))
+    agg = load_aggregated_history(run_dir)
     if agg is None or len(agg) == 0:
         return None
 

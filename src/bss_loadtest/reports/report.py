@@ -65,7 +65,7 @@ def _over_time(summary: Summary, history: pd.DataFrame | None) -> tuple[Chart | 
     profile's planned stages: a run that ended early is not drawn as a short line in an empty plot.
     """
     from bss_loadtest.core.stats import HISTORY_INTERVAL_S
-    from bss_loadtest.reports.results import aggregated_history
+    from bss_loadtest.reports.results import aggregated_history, downsample
 
     agg = aggregated_history(history)
     if agg is None or len(agg) == 0:
@@ -73,7 +73,7 @@ def _over_time(summary: Summary, history: pd.DataFrame | None) -> tuple[Chart | 
     if len(agg) < MIN_PLOT_INTERVALS:
         return None, (f"The run was too short to plot ({summary.duration_s:,.1f} s; a time series needs at least "
                       f"{MIN_PLOT_INTERVALS * HISTORY_INTERVAL_S} s): see the tables below.")
-    fig = over_time_figure(summary, agg)
+    fig = over_time_figure(summary, downsample(agg))  # a 24-hour run: 86,400 s drawn in 2,000 buckets
     return chart(fig, "users, throughput, latency percentiles and errors over time"), None
 
 

@@ -385,11 +385,19 @@ def first_error(exc: ValidationError) -> str:
 # -- writing ---------------------------------------------------------------------------------
 
 
+def history_values(row: HistoryRow, *, started_at: float, users: int | None = None) -> tuple[Any, ...]:
+    """One line of ``history.csv`` (in :data:`HISTORY_COLUMNS` order); ``users`` defaults to the row's."""
+    return (row.timestamp, round(row.timestamp - started_at, 3), row.method, row.name,
+            row.users if users is None else users, row.requests, row.failures,
+            round(row.requests / HISTORY_INTERVAL_S, 3), row.p50_ms, row.p95_ms, row.p99_ms, row.max_ms)
+
+
 def history_frame_rows(
-    history_rows: Sequence[HistoryRow], users_at: Mapping[int, int], *, started_at: float
+    history_rows: Sequence[HistoryRow], users_at: Mapping[int, int] | None = None, *, started_at: float
 ) -> list[dict[str, Any]]:
-    """The rows of ``history.csv`` as dicts, in file order."""
-    known = sorted(users_at.items())
+    """The rows of ``history.csv`` as dicts, in file order (users from ``users_at`` when given,
+    else from each row)."""
+    known = sorted((users_at or {}).items())
     rows: list[dict[str, Any]] = []
     position = 0
     users = 0
@@ -399,23 +407,76 @@ def history_frame_rows(
         while position < len(known) and known[position][0] <= row.timestamp:
             users = known[position][1]
             position += 1
-        rows.append(
-            {
-                "timestamp": row.timestamp,
-                "elapsed_s": round(row.timestamp - started_at, 3),
-                "method": row.method,
-                "name": row.name,
-                "users": users,
-                "requests": row.requests,
-                "failures": row.failures,
-                "rps": round(row.requests / HISTORY_INTERVAL_S, 3),
-                "p50_ms": row.p50_ms,
-                "p95_ms": row.p95_ms,
-                "p99_ms": row.p99_ms,
-                "max_ms": row.max_ms,
-            }
-        )
+        values = history_values(row, started_at=started_at, users=users if users_at else None)
+        rows.append(dict(zip(HISTORY_COLUMNS, values, strict=True)))
     return rows
+
+
+class HistoryWriter:
+    """``history.csv`` written as the run goes: the header at once, then each closed interval's
+    rows appended and flushed together (one write per interval), so the file is readable while the
+    run goes on and a killed run keeps every interval that closed. Pure file I/O.
+
+    Use it as :attr:`~bss_loadtest.core.stats.RunStats.history_sink`; :meth:`close` at the end.
+    A write that fails (disk full) is warned about once and the rows after it are dropped (kept in
+    :attr:`error`): the run goes on, and its summary is still written.
+    """
+
+    BUFFER_BYTES = 1 << 16
+
+    def __init__(self, path: str | os.PathLike[str], *, started_at: float) -> None:
+        self.path = Path(path)
+        self.started_at = started_at
+        self.rows_written = 0
+        self.error: str | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file: io.TextIOWrapper | None = open(  # noqa: SIM115 - open for the whole run
+                self.path, "w", encoding="utf-8", newline="", buffering=self.BUFFER_BYTES)
+            self._csv = csv.writer(self._file, lineterminator="\n")
+            self._csv.writerow(HISTORY_COLUMNS)
+            self._file.flush()
+        except OSError as exc:
+            raise ResultsWriteError(f"{self.path}: cannot write: {_os_reason(exc)}") from exc
+
+    def __call__(self, rows: Sequence[HistoryRow]) -> None:
+        """Append one closed interval's rows and flush them."""
+        if self._file is None:
+            return
+        started_at = self.started_at
+        try:
+            self._csv.writerows([history_values(r, started_at=started_at) for r in rows])
+            self._file.flush()
+        except OSError as exc:
+            self.error = f"{self.path}: cannot write: {_os_reason(exc)}; later history rows are lost"
+            warnings.warn(self.error, RuntimeWarning, stacklevel=2)
+            self._close()
+            return
+        self.rows_written += len(rows)
+
+    def close(self) -> Path:
+        """Flush to disk and close (again: nothing); returns the path."""
+        if self._file is not None:
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError:
+                pass
+            self._close()
+        return self.path
+
+    def _close(self) -> None:
+        file, self._file = self._file, None
+        try:
+            file.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def history_csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -423,7 +484,7 @@ def history_csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HISTORY_COLUMNS)
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in HISTORY_COLUMNS])
+        writer.writerow([row[c] for c in HISTORY_COLUMNS])  # csv writes None as ""
     return buffer.getvalue()
 
 
@@ -449,17 +510,21 @@ def _normalise_history(frame):
 def write_run(
     run_dir: str | os.PathLike[str],
     summary: Mapping[str, Any],
-    history_rows: Sequence[HistoryRow],
-    users_at: Mapping[int, int],
+    history_rows: Sequence[HistoryRow] | None = None,
+    users_at: Mapping[int, int] | None = None,
     *,
     started_at: float,
 ) -> list[Path]:
     """Write a run directory: ``history.csv``, ``report.html``, then ``summary.json`` (last).
 
     ``summary`` is validated with :class:`Summary` first (a bad summary is a bug in the caller and
-    raises :class:`ResultsWriteError` before anything is written). ``started_at`` (epoch seconds)
-    is the origin of ``elapsed_s``. Returns the paths written, in order. If the HTML report cannot
-    be rendered, a short report naming the error is written instead so the numbers are not lost.
+    raises :class:`ResultsWriteError` before anything is written). ``history_rows`` None: the run
+    streamed its ``history.csv`` into ``run_dir`` as its intervals closed (:class:`HistoryWriter`,
+    closed by the caller), and the report reads it from there (a header-only file is written if
+    there is none). Rows given (short runs, tests) are written atomically here, users from
+    ``users_at`` when given. ``started_at`` (epoch seconds) is the origin of ``elapsed_s``. Returns
+    the paths, in order. If the HTML report cannot be rendered, a short report naming the error is
+    written instead so the numbers are not lost.
     """
     directory = Path(run_dir)
     try:
@@ -471,13 +536,16 @@ def write_run(
     except OSError as exc:
         raise ResultsWriteError(f"{directory}: cannot create directory: {_os_reason(exc)}") from exc
 
-    rows = history_frame_rows(history_rows, users_at, started_at=started_at)
-    written = [atomic_write_text(directory / HISTORY_FILE, history_csv_text(rows))]
+    history_file = directory / HISTORY_FILE
+    if history_rows is not None or not history_file.exists():
+        rows = history_frame_rows(history_rows or (), users_at, started_at=started_at)
+        atomic_write_text(history_file, history_csv_text(rows))
+    written = [history_file]
 
     from bss_loadtest.reports.report import render_run_report
 
     try:
-        html = render_run_report(model, history_dataframe(rows))
+        html = render_run_report(model, load_aggregated_history(history_file))
     except Exception as exc:  # noqa: BLE001 - a broken chart must not lose the run's numbers
         warnings.warn(f"report.html could not be rendered: {exc!r}", RuntimeWarning, stacklevel=2)
         from bss_loadtest.reports.report import render_error_page
@@ -487,6 +555,11 @@ def write_run(
 
     written.append(atomic_write_json(directory / SUMMARY_FILE, model.to_json_dict()))
     return written
+
+
+def run_directory(report_dir: str | os.PathLike[str], run_id: str) -> Path:
+    """Where a run's files go: ``<report_dir>/runs/<run_id>``."""
+    return Path(report_dir) / "runs" / run_id
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -539,21 +612,81 @@ def load_summary(path_or_run_dir: str | os.PathLike[str]) -> Summary:
     return validate_summary(data, source=_display(path))
 
 
+def _history_file(run_dir: str | os.PathLike[str]) -> Path:
+    path = Path(run_dir)
+    return path / HISTORY_FILE if path.is_dir() else path
+
+
 def load_history(run_dir: str | os.PathLike[str]):  # -> pandas.DataFrame
     """Read ``history.csv`` of a run directory (or the file itself) as a DataFrame.
 
     Missing, empty, unparsable or wrong-column files raise :class:`InputError` naming the file.
+    Every row is read: for plots of a long run, :func:`load_aggregated_history` reads far less.
     """
-    import pandas as pd
+    path = _history_file(run_dir)
+    return _read_history(path, path, _display(path))
 
-    path = Path(run_dir)
-    if path.is_dir():
-        path = path / HISTORY_FILE
+
+AGGREGATED_MARK = b",," + AGGREGATED.encode() + b","
+"""What every ``Aggregated`` line holds (an empty method, then the name): the scan's needle."""
+SCAN_BLOCK_BYTES = 1 << 24
+
+
+def load_aggregated_history(run_dir: str | os.PathLike[str]):  # -> pandas.DataFrame
+    """Only the ``Aggregated`` rows of ``history.csv`` (as :func:`aggregated_history` of
+    :func:`load_history`), found by a byte scan in blocks, so a 24-hour run's file of hundreds of
+    megabytes is read in well under a second and in bounded memory; only the lines that hold
+    :data:`AGGREGATED_MARK` are parsed (then filtered exactly). Errors as :func:`load_history`.
+    """
+    path = _history_file(run_dir)
     shown = _display(path)
     try:
-        if path.stat().st_size == 0:
+        with path.open("rb") as handle:
+            lines = [handle.readline()]
+            carry = b""
+            while True:
+                block = handle.read(SCAN_BLOCK_BYTES)
+                if not block:
+                    break
+                block = carry + block
+                cut = block.rfind(b"\n") + 1
+                carry = block[cut:]
+                lines.extend(_marked_lines(block, cut))
+            if carry:
+                lines.extend(_marked_lines(carry + b"\n", len(carry) + 1))
+    except FileNotFoundError:
+        raise InputError(f"{shown}: no such history file") from None
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read: {_os_reason(exc)}") from None
+    if not lines[0]:
+        raise InputError(f"{shown}: file is empty")
+    if not lines[0].endswith(b"\n"):
+        lines[0] += b"\n"
+    return aggregated_history(_read_history(io.BytesIO(b"".join(lines)), path, shown))
+
+
+def _marked_lines(block: bytes, end: int) -> list[bytes]:
+    """The whole lines of ``block[:end]`` that contain :data:`AGGREGATED_MARK`."""
+    found = []
+    find, rfind = block.find, block.rfind
+    position = 0
+    while True:
+        at = find(AGGREGATED_MARK, position, end)
+        if at < 0:
+            return found
+        start = rfind(b"\n", 0, at) + 1
+        stop = find(b"\n", at, end) + 1
+        found.append(block[start:stop])
+        position = stop
+
+
+def _read_history(source: Any, path: Path, shown: str):  # -> pandas.DataFrame
+    import pandas as pd
+
+    try:
+        if isinstance(source, Path) and path.stat().st_size == 0:
             raise InputError(f"{shown}: file is empty")
-        frame = pd.read_csv(path, keep_default_na=False, na_values={c: [""] for c in HISTORY_COLUMNS[7:]})
+        frame = pd.read_csv(source, keep_default_na=False, na_values={c: [""] for c in HISTORY_COLUMNS[7:]})
     except FileNotFoundError:
         raise InputError(f"{shown}: no such history file") from None
     except InputError:
@@ -574,6 +707,25 @@ def aggregated_history(frame):
     if frame is None or len(frame) == 0:
         return frame
     return frame[(frame["name"] == AGGREGATED) & (frame["method"] == "")].sort_values("elapsed_s")
+
+
+PLOT_MAX_POINTS = 2000
+"""Points per series a chart draws at most: a longer history is bucketed by time (:func:`downsample`)."""
+
+
+def downsample(frame, max_points: int = PLOT_MAX_POINTS):  # -> pandas.DataFrame
+    """``frame`` (history rows of one series, sorted by ``elapsed_s``) in at most ``max_points``
+    time buckets of equal width, for plots only: per bucket its first ``elapsed_s``, the mean
+    ``rps``, and the max of ``users``, ``failures`` and the latency columns, so a one-second
+    spike stays visible. Tables, thresholds and baselines never read this."""
+    if frame is None or len(frame) <= max_points:
+        return frame
+    elapsed = frame["elapsed_s"]
+    width = (float(elapsed.iloc[-1]) - float(elapsed.iloc[0])) / max_points or 1.0
+    buckets = ((elapsed - float(elapsed.iloc[0])) // width).clip(upper=max_points - 1)
+    spec = {c: "first" if c in ("timestamp", "elapsed_s", "method", "name") else "mean" if c == "rps" else "max"
+            for c in frame.columns}
+    return frame.groupby(buckets.to_numpy(), sort=True).agg(spec).reset_index(drop=True)
 
 
 # -- building a summary from RunStats (for the plugin, tests and benchmarks) -----------------

@@ -404,13 +404,15 @@ class ResultsListener:
         """Write the run directory; on failure say why in one line and set the exit code."""
         from bss_loadtest.reports import results
 
-        run_dir = Path(self.suite.option("report_dir", "reports")) / "runs" / str(run.run_id)
+        run_dir = results.run_directory(self.suite.option("report_dir", "reports"), str(run.run_id))
         self.run_dir = run_dir
+        history = run.stats.history_sink
+        if isinstance(history, results.HistoryWriter):
+            history.close()  # complete: _finish closed the last interval; write_run reads it back
         try:
             try:
                 run_dir.mkdir(parents=True, exist_ok=True)
-                results.write_run(run_dir, summary, run.stats.history, run.stats.users_at,
-                                  started_at=run.started_at or time.time())
+                results.write_run(run_dir, summary, started_at=run.started_at or time.time())
             except OSError as error:
                 raise errors.ConfigError(f"{run_dir}: cannot write results: {error.strerror or error}") from None
         except errors.SuiteError as error:
@@ -453,6 +455,14 @@ class RunLifecycle:
         run = suite.new_run(suite.option("fixed_run_id") or new_run_id())
         if suite.options is not None:
             suite.options.run_id = run.run_id
+        from bss_loadtest.reports.results import HISTORY_FILE, HistoryWriter, run_directory
+
+        try:  # history.csv grows as intervals close: the run keeps no history in memory
+            run.stats.history_sink = HistoryWriter(
+                run_directory(suite.option("report_dir", "reports"), str(run.run_id)) / HISTORY_FILE,
+                started_at=run.started_at or time.time())
+        except errors.SuiteError as error:
+            errors.report(error)
         selection = suite.select()
         host = suite.environment.host
         run.scrape_before = reconcile.scrape(host) if host else None

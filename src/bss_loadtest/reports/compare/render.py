@@ -156,7 +156,7 @@ def _p95_bars(c: Comparison) -> Chart | None:
 
 
 def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.DataFrame | None) -> Chart | None:
-    from bss_loadtest.reports.results import aggregated_history
+    from bss_loadtest.reports.results import aggregated_history, downsample
 
     series = [(label, aggregated_history(df), color) for label, df, color in
               (("baseline", baseline_history, "#9aa5b8"), ("run", run_history, "#2563eb")) if df is not None and len(df)]
@@ -166,11 +166,13 @@ def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.Da
     fig.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.13)
     ax = fig.subplots()
     for label, df, color in series:
-        # Per-second percentiles of a few dozen requests jump around; a rolling median shows the level.
-        x = df["elapsed_s"].to_numpy()
-        ax.plot(x, df["p95_ms"].rolling(SMOOTH_S, min_periods=1).median().to_numpy(), lw=1.2, color=color, label=f"{label} p95")
-        ax.plot(x, df["p50_ms"].rolling(SMOOTH_S, min_periods=1).median().to_numpy(), lw=0.9, ls=":", color=color,
-                label=f"{label} p50")
+        # Per-second percentiles of a few dozen requests jump around; a rolling median shows the level
+        # (over seconds, then bucketed for a long run's plot).
+        smooth = df.assign(**{c: df[c].rolling(SMOOTH_S, min_periods=1).median() for c in ("p50_ms", "p95_ms")})
+        smooth = downsample(smooth)
+        x = smooth["elapsed_s"].to_numpy()
+        ax.plot(x, smooth["p95_ms"].to_numpy(), lw=1.2, color=color, label=f"{label} p95")
+        ax.plot(x, smooth["p50_ms"].to_numpy(), lw=0.9, ls=":", color=color, label=f"{label} p50")
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("latency (ms)")
     ax.set_title(f"Aggregated latency over time ({SMOOTH_S} s rolling median)", fontsize=10)

@@ -13,7 +13,13 @@ from typing import Any
 from bss_loadtest.reports.baseline import DEFAULT_BASELINES_ROOT, LATEST, baseline_history, load_baseline
 from bss_loadtest.reports.compare.compute import Comparison, compare
 from bss_loadtest.reports.compare.render import FORMAT_FILES, FORMATS, Histories, check_formats, render
-from bss_loadtest.reports.results import HISTORY_FILE, ResultsWriteError, atomic_write_text, load_history, load_summary
+from bss_loadtest.reports.results import (
+    HISTORY_FILE,
+    ResultsWriteError,
+    atomic_write_text,
+    load_aggregated_history,
+    load_summary,
+)
 
 NOISE_WINDOW = 10
 """How many of the newest baselines ``run_compare`` reads to estimate the noise."""
@@ -53,7 +59,7 @@ def run_compare(
     except OSError as exc:
         raise ResultsWriteError(f"{directory}: cannot create directory: {exc.strerror or exc}") from exc
     history_file = run_directory / HISTORY_FILE
-    histories = Histories(run=lambda: load_history(history_file) if history_file.exists() else None,
+    histories = Histories(run=lambda: load_aggregated_history(history_file) if history_file.exists() else None,
                           baseline=chosen.history_frame)
     written = {fmt: atomic_write_text(directory / FORMAT_FILES[fmt], render(comparison, fmt, histories)) for fmt in formats}
     return comparison, written

@@ -13,7 +13,7 @@ from bss_loadtest.core.errors import INVALID_CONFIG, ConfigError
 from bss_loadtest.core.profiles import Profile, list_profiles, load_profile, parse_duration
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
-SHIPPED = ["extreme-spike", "load", "production", "smoke", "soak", "spike", "stress"]
+SHIPPED = ["extreme-soak", "extreme-spike", "load", "marathon", "production", "smoke", "soak", "spike", "stress"]
 MIX_CLASSES = [
     "CustomerUser",
     "OrderUser",
@@ -518,3 +518,45 @@ def test_many_user_thresholds_carry_the_seed_over() -> None:
     for name in ("production", "extreme-spike"):
         words = " ".join((REPO_PROFILES / f"{name}.yaml").read_text().replace("#", " ").split())
         assert "the stages are the truth" in words
+
+
+# -- long runs: marathon (11 h 45 m, to 1,000) and extreme-soak (24 h, to 500), the seed's stages --
+
+MARATHON_STAGES = [(1800, 50), (7200, 100), (7200, 200), (3600, 300), (1800, 500), (900, 1000), (3600, 200),
+                   (14400, 100), (900, 800), (900, 50)]
+EXTREME_SOAK_STAGES = [(3600, 100), (14400, 200), (28800, 300), (7200, 500), (14400, 300), (14400, 200), (3600, 100)]
+
+
+@pytest.mark.parametrize(
+    ("name", "stages", "hours", "peak"),
+    [("marathon", MARATHON_STAGES, 11.75, 1000), ("extreme-soak", EXTREME_SOAK_STAGES, 24, 500)],
+)
+def test_long_run_profiles_keep_the_seed_stages(name: str, stages: list, hours: float, peak: int) -> None:
+    profile = load_profile(name, user_classes=USER_CLASSES, profiles_dir=REPO_PROFILES)
+    assert [(s.duration, s.target) for s in profile.stages] == stages
+    assert profile.total_duration_s == pytest.approx(hours * 3600)
+    assert max(s.target for s in profile.stages) == peak
+    assert set(profile.users) == set(MIX_CLASSES)
+    assert profile.guard_hosts is True
+    assert not hosts.host_allowed("http://bss.example.com", profile.allowed_hosts, resolver=lambda host: [])
+    assert hosts.host_allowed("http://127.0.0.1:8080", profile.allowed_hosts)
+    aborts = [t for t in profile.parsed_thresholds if t.abort_on_fail]
+    assert [t.delay_abort_eval_s for t in aborts] == [600], "a broken target does not burn the whole run"
+
+
+def test_long_run_thresholds_carry_the_seed_over() -> None:
+    soak = load_profile("extreme-soak", profiles_dir=REPO_PROFILES)
+    assert soak.thresholds["http_req_duration"] == ["p(95)<4000", "p(99)<10000"]
+    assert soak.thresholds["http_req_failed"][:2] == ["rate<0.05", "rate<0.03"]  # http_req_failed, errors
+    assert soak.thresholds["http_req_failed{failure:connection}"] == ["rate<0.01"]  # connection_errors
+    marathon = load_profile("marathon", profiles_dir=REPO_PROFILES)
+    assert marathon.thresholds["http_req_failed"][:1] == ["rate<0.05"]
+    assert "http_req_duration" not in marathon.thresholds  # the seed's marathon declares no latency bound
+
+
+def test_long_run_discrepancies_are_explained_in_the_files() -> None:
+    marathon = (REPO_PROFILES / "marathon.yaml").read_text()
+    assert "12 hours" in marathon and "11 h 45 m" in marathon and "stages are the truth" in marathon
+    soak = (REPO_PROFILES / "extreme-soak.yaml").read_text()
+    assert "end at 100 users" in soak and "stages are the truth" in soak
+    assert "memory_leaks" in soak and "memory_warnings" in marathon  # what is left out is named

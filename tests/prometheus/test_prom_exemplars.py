@@ -84,12 +84,15 @@ def test_openmetrics_has_one_exemplar_per_bucket_the_slowest_in_it(state):
         assert float(exemplar.timestamp) == pytest.approx(samples[ms].at, abs=1e-6)
 
 
-def test_an_exemplar_sits_in_the_bucket_that_counts_its_sample(fake_state):
-    # 200.04 ms is counted in le=0.2 (its fine bucket is 200.0 ms), so its exemplar is there too.
-    now = time.time()
-    record_traced(fake_state.stats, *CUSTOMER, 200.04, at=now)
+@pytest.mark.parametrize("ms, le", [(200.0, "0.2"), (200.04, "0.25"), (4.0, "0.005"), (10_000.5, "+Inf")])
+def test_an_exemplars_value_lies_in_its_buckets_range(fake_state, ms, le):
+    # 200.04 ms is counted at le=0.2 already (its fine bucket is 200.0 ms), and cumulatively at 0.25,
+    # where its exemplar goes: never above its le.
+    record_traced(fake_state.stats, *CUSTOMER, ms, at=time.time())
     found = exemplars_of(generate_openmetrics(prom.build_registry(fake_state)).decode())
-    assert list(found) == [(key(CUSTOMER), "0.2")]
+    assert list(found) == [(key(CUSTOMER), le)]
+    (exemplar,) = found.values()
+    assert le == "+Inf" or exemplar.value <= float(le)
 
 
 def test_samples_without_a_usable_trace_id_or_time_are_skipped(fake_state):

@@ -60,7 +60,7 @@ from prometheus_client.samples import Exemplar
 from bss_loadtest.core.errors import ConfigError
 from bss_loadtest.core.failures import FAILURE_CLASSES
 from bss_loadtest.core.hosts import redact_url  # the one redaction (listeners and suite import it from here)
-from bss_loadtest.core.stats import Aggregate, RunStats, bucket_key
+from bss_loadtest.core.stats import Aggregate, RunStats
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +157,12 @@ def cumulative_counts(buckets: Mapping[int, int], bounds_ms: Sequence[float]) ->
 def bucket_exemplars(samples: Iterable[TraceSampleLike], bounds_ms: Sequence[float]) -> dict[int, Exemplar]:
     """Per ``le`` bucket (its index; ``len(bounds_ms)`` is ``+Inf``), the exemplar of its slowest sample.
 
-    A sample goes to the bucket that counts it: the one of its fine bucket (:func:`bucket_key`), as in
-    :func:`cumulative_counts`. OpenMetrics allows one exemplar per bucket; the slowest one is kept. A
-    sample without a usable trace id is skipped.
+    A sample goes to the bucket whose range holds its exact time (previous bound < time <= ``le``), so
+    an exemplar's value is never above its ``le``; the cumulative bucket counts it there too (a time
+    just above a bound may be counted one bucket lower, where its fine bucket lies, never higher).
+    OpenMetrics allows one exemplar per bucket: the slowest is kept. A sample without a usable trace
+    id or time is skipped.
     """
-    limits = [bound * 10.0 for bound in bounds_ms]  # fine bucket keys are tenths of a millisecond
     chosen: dict[int, TraceSampleLike] = {}
     for sample in samples:
         trace_id = getattr(sample, "trace_id", None)
@@ -172,7 +173,7 @@ def bucket_exemplars(samples: Iterable[TraceSampleLike], bounds_ms: Sequence[flo
             continue
         if len(EXEMPLAR_TRACE_LABEL) + len(trace_id) > EXEMPLAR_MAX_LABELS_CHARS:
             continue
-        index = bisect_left(limits, bucket_key(ms))
+        index = bisect_left(bounds_ms, ms)
         if index not in chosen or ms > chosen[index].ms:
             chosen[index] = sample
     exemplars: dict[int, Exemplar] = {}

@@ -35,6 +35,7 @@ This module does not import locust.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -196,7 +197,7 @@ class OtlpExport:
             interval = float(interval_s)
         except (TypeError, ValueError):
             raise ConfigError(f"--push-interval {interval_s}: must be a number of seconds") from None
-        if not interval > 0 or interval == float("inf"):
+        if not (interval > 0 and math.isfinite(interval)):
             raise ConfigError(f"--push-interval {interval_s}: must be greater than 0")
         self.url = metrics_url(endpoint)
         self.shown_url = redact_url(self.url)

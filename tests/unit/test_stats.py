@@ -235,3 +235,71 @@ def test_most_requests_cost_one_comparison_once_the_list_is_full():
     assert aggregate.slowest == kept  # not slower than the floor: not kept, the list untouched
     stats.record("GET", "/x", 100.5, None, now=2.0, trace_id=trace_id(100))
     assert aggregate.slowest_floor == 100.5 and aggregate.slowest[-1].trace_id == trace_id(100)
+
+
+# -- long runs: history goes to a sink, memory stays flat ------------------------------------------
+
+
+def test_closed_intervals_go_to_the_sink_in_file_order_with_their_users():
+    from bss_loadtest.core.stats import HISTORY_OPEN_INTERVALS_S
+
+    stats, closed = RunStats(), []
+    stats.history_sink = closed.append
+    for second in range(100, 120):
+        stats.record_users(second - 100, now=second)
+        stats.record("GET", "/b", 5.0, None, None, second + 0.1)
+        stats.record("GET", "/a", 7.0, "timeout", None, second + 0.2)
+        stats.close_intervals(before=second - HISTORY_OPEN_INTERVALS_S + 1)
+    assert [interval[0].timestamp for interval in closed] == [100, 101, 102, 103, 104]
+    assert all([r.name for r in interval] == ["/a", "/b", "Aggregated"] for interval in closed)
+    assert [interval[-1].users for interval in closed] == [0, 1, 2, 3, 4]
+    assert (closed[0][-1].requests, closed[0][-1].failures) == (2, 1)
+
+
+def test_the_tail_and_the_user_counts_stay_bounded():
+    from bss_loadtest.core.stats import HISTORY_TAIL_ROWS, USERS_AT_MAX
+
+    stats = RunStats()
+    stats.history_sink = lambda rows: None
+    for second in range(3 * USERS_AT_MAX):
+        stats.record_users(second % 50, now=second)
+        stats.record("GET", "/a", 5.0, None, None, second)
+    stats.close_intervals(before=1e12)
+    assert len(stats.history) == HISTORY_TAIL_ROWS
+    assert len(stats.users_at) <= USERS_AT_MAX
+    assert stats.users_for(3 * USERS_AT_MAX - 1) == (3 * USERS_AT_MAX - 1) % 50  # the newest counts are exact
+    assert list(stats.users_at) == sorted(stats.users_at) and min(stats.users_at) == 0  # the whole curve
+    assert {b - a for a, b in zip(list(stats.users_at), list(stats.users_at)[1:])} == {stats.users_step}
+
+
+def test_memory_stays_flat_over_a_simulated_day_at_80_endpoints():
+    """A day of synthetic time (a request per endpoint every two simulated minutes, users sampled
+    every 10 s, intervals closed as the run would): after the first hour, memory grows by less than
+    128 KiB an hour (keeping the rows would add about 0.7 MiB an hour here). The latencies repeat
+    within the first hour, so the histograms' buckets are all there by then."""
+    import tracemalloc
+
+    from bss_loadtest.core.stats import HISTORY_OPEN_INTERVALS_S
+
+    t0 = 1_764_000_000
+    endpoints = [("GET" if i % 3 else "POST", f"/api/v1/domain{i % 8}/{{id}}/part{i}") for i in range(80)]
+    written = []
+    stats = RunStats()
+    stats.history_sink = lambda rows: written.append(len(rows))
+    tracemalloc.start()
+    try:
+        at_hour = []
+        for hour in range(24):
+            for second in range(hour * 3600, (hour + 1) * 3600, 10):
+                stats.record_users(100 + second % 7, now=t0 + second)
+                if second % 120 == 0:
+                    for i, (method, name) in enumerate(endpoints):
+                        stats.record(method, name, 5.0 + (i * 7 + second // 120) % 30, None, "U", t0 + second + 0.5)
+                    stats.close_intervals(before=t0 + second - HISTORY_OPEN_INTERVALS_S)
+            at_hour.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    growth = [(b - a) / 1024 for a, b in zip(at_hour[1:], at_hour[2:], strict=False)]
+    assert max(growth) < 128, f"KiB per simulated hour after the first: {[round(g) for g in growth]}"
+    assert sum(written) >= 23 * 30 * 81  # every closed interval went to the sink
+    assert stats.total.count == 24 * 30 * 80

@@ -13,8 +13,8 @@ Workers record into a *delta* that is shipped to the master and reset; the maste
 keeps a histogram only for intervals that may still receive late worker reports; older intervals
 are folded into compact rows and handed to :attr:`RunStats.history_sink` (the run's
 ``history.csv``, appended as they close), so a run's memory does not grow with its duration:
-only a bounded tail of rows (:data:`HISTORY_TAIL_ROWS`) and of user counts
-(:data:`USERS_AT_MAX`, older counts thinned) stays in memory.
+only a bounded tail of rows (:data:`HISTORY_TAIL_ROWS`) and at most :data:`USERS_AT_MAX` user
+counts (one every :attr:`RunStats.users_step` seconds, the step doubling as the run grows) stay.
 
 Per endpoint, the trace ids of its slowest requests (:attr:`Aggregate.slowest`, the top
 :data:`SLOWEST_N`) and, per failure class, its latest failures (:attr:`RunStats.failure_samples`)
@@ -47,8 +47,11 @@ HISTORY_OPEN_INTERVALS_S = 15
 HISTORY_TAIL_ROWS = 2048
 """Closed history rows kept in memory (:attr:`RunStats.history`), the newest; the rest is on disk."""
 
-USERS_AT_MAX = 4096
-"""User counts kept (:attr:`RunStats.users_at`): beyond it, the older half is thinned to every other."""
+USERS_AT_MAX = 2048
+"""User counts kept (:attr:`RunStats.users_at`): beyond it, the step between them doubles."""
+
+USERS_RECENT = 64
+"""The latest user counts kept exactly, for the intervals still to close (:meth:`RunStats.users_for`)."""
 
 SUMMARY_PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 
@@ -344,7 +347,9 @@ class RunStats:
     history: deque[HistoryRow] = field(default_factory=lambda: deque(maxlen=HISTORY_TAIL_ROWS))
     """The newest closed rows (a bounded tail: the whole history goes to :attr:`history_sink`)."""
     users_at: dict[int, int] = field(default_factory=dict)
-    """User counts by epoch second, oldest first: the newest exact, older ones thinned (bounded)."""
+    """User counts by epoch second, oldest first: one every :attr:`users_step` seconds (bounded)."""
+    users_step: int = 1
+    recent_users: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=USERS_RECENT))
     history_sink: HistorySink | None = None
     """Where closed intervals go as they close (the run's ``history.csv``); None keeps only the tail."""
     closed_until: int = 0
@@ -410,17 +415,22 @@ class RunStats:
             del samples[0]
 
     def record_users(self, user_count: int, now: float | None = None) -> None:
-        users_at = self.users_at
-        users_at[int(now if now is not None else time.time())] = user_count
-        if len(users_at) > USERS_AT_MAX:
-            # Thin the older half to every other count: a long run keeps its curve in bounded memory.
-            seconds = sorted(users_at)
-            old, new = seconds[: USERS_AT_MAX // 2], seconds[USERS_AT_MAX // 2:]
-            self.users_at = {s: users_at[s] for s in [*old[::2], *new]}
+        second = int(now if now is not None else time.time())
+        self.recent_users.append((second, user_count))
+        if second % self.users_step == 0:
+            self.users_at[second] = user_count
+            if len(self.users_at) > USERS_AT_MAX:
+                # A long run keeps its whole curve, at half the resolution, in bounded memory.
+                self.users_step *= 2
+                self.users_at = {s: n for s, n in self.users_at.items() if s % self.users_step == 0}
 
     def users_for(self, second: int) -> int:
         """Users at ``second``: the latest count sampled at or before it (0 before the first)."""
-        for at in reversed(self.users_at):  # counts arrive in time order; closes lag a few seconds
+        # Counts arrive in time order, and intervals close a few seconds behind them.
+        for at, users in reversed(self.recent_users):
+            if at <= second:
+                return users
+        for at in reversed(self.users_at):
             if at <= second:
                 return self.users_at[at]
         return 0

@@ -5,7 +5,9 @@ user's FastHttp session with ``catch_response=True`` and names it by template
 (``request_type`` = method, ``name`` = ``/api/v1/customers/{id}``), marks it failed with a
 :mod:`bss_loadtest.core.failures` exception when the status is not an expected one or the body does
 not match its model, and returns the parsed body (``True`` for an endpoint without a body model)
-or ``None`` when the request failed or the target config skips it.
+or ``None`` when the request failed or the target config skips it. Every request carries the
+tracing headers of :mod:`bss_loadtest.client.tracing`; its ``context`` gets the trace id of a
+sampled request (``trace_id``) and the HTTP status (``status``, ``None`` without an answer).
 
 What the users of one run share (tokens, the test-data registry, the routes) is the
 :class:`~bss_loadtest.client.state.ClientState` on their ``Environment``.
@@ -30,6 +32,7 @@ from bss_loadtest.client.data import DataFactory, IdPool
 from bss_loadtest.client.options import client_settings, identity_pool
 from bss_loadtest.client.routes import Route, Target
 from bss_loadtest.client.state import ClientState, client_state, target_of
+from bss_loadtest.client.tracing import RequestTracing
 from bss_loadtest.client.validation import validation_message
 from bss_loadtest.core.failures import ValidationFailure, failure_for_status
 from bss_loadtest.run import runtime
@@ -52,8 +55,12 @@ class BssClient:
         self.identity = identity
         self._refresh_at = -1.0
         # The bearer token rides on the session's own ``auth_header`` (FastHttp adds it to every
-        # request), so a GET passes no header dict at all; bodies add only their content type.
+        # request); bodies add their content type, every request its tracing headers.
         self._json_headers: dict[str, str] = {"Content-Type": "application/json"}
+        environment = user.environment
+        self.tracing = RequestTracing(target.config.tracing, run_id=runtime.run_id(environment),
+                                      user_class=type(user).__name__,
+                                      sample=client_settings(environment).trace_sample)
         if identity is not None:
             self._token_name = urlsplit(identity.token_url).path or identity.token_url
 
@@ -104,13 +111,16 @@ class BssClient:
             url = url + "?" + urlencode(params)
         if body is not None:
             data = body.to_json()
-            headers = self._json_headers
+            trace_id, headers = self.tracing.headers(self._json_headers)
         else:
-            data = headers = None
+            data = None
+            trace_id, headers = self.tracing.headers()
         with self.session.request(
-            route.method, url, name=route.name, data=data, headers=headers, catch_response=True
+            route.method, url, name=route.name, data=data, headers=headers, catch_response=True,
+            context={"trace_id": trace_id} if trace_id is not None else {},
         ) as response:
             status = response.status_code
+            response.request_meta["context"]["status"] = status or None  # 0: no answer
             if status in route.expected:
                 validate = route.validate
                 if validate is None:

@@ -2,7 +2,8 @@
 
 A ``TargetConfig`` says, per target, the base path of each resource, the ``sort`` parameter each
 resource's lists are sent with, which statuses each endpoint may answer on success, and which
-endpoints to skip altogether. ``targets/reference.yaml`` holds the contract's defaults;
+endpoints to skip altogether, and which tracing headers its requests carry (``tracing``:
+:class:`TracingConfig`). ``targets/reference.yaml`` holds the contract's defaults;
 ``targets/droid-spring.yaml`` the real backend's known deviations.
 
 Endpoints are named either by key (``products.list``) or by display name
@@ -11,6 +12,7 @@ Endpoints are named either by key (``products.list``) or by display name
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -21,6 +23,33 @@ from bss_loadtest.core.errors import ConfigError
 from bss_loadtest.core.profiles import parse_yaml
 
 DEFAULT_SORT = "createdAt,desc"
+DEFAULT_RUN_ID_HEADER = "X-Load-Test-Run-Id"
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
+"""An HTTP field name (RFC 9110 token), at most 100 characters."""
+RESERVED_HEADERS = frozenset({"authorization", "baggage", "content-length", "content-type", "host", "traceparent",
+                              "tracestate", "accept-encoding", "transfer-encoding", "connection"})
+"""Headers the client sets itself: a run-id header may not take their name."""
+
+
+class TracingConfig(BaseModel):
+    """The headers that tie a target's traces and logs to the run (see :mod:`bss_loadtest.client.tracing`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    traceparent: bool = Field(True, description="Send a W3C traceparent with a fresh trace id on every request")
+    baggage: bool = Field(True, description="Send W3C baggage with loadtest.run_id and loadtest.user_class")
+    run_id_header: bool = Field(True, description="Send the run id in a header of its own (run_id_header_name)")
+    run_id_header_name: str = Field(DEFAULT_RUN_ID_HEADER, description="The name of the run-id header")
+
+    @field_validator("run_id_header_name")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not HEADER_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not an HTTP header name (letters, digits and !#$%&'*+.^_`|~-, "
+                             "at most 100)")
+        if value.lower() in RESERVED_HEADERS:
+            raise ValueError(f"{value!r}: the client sets that header itself; choose another name")
+        return value
 
 
 class TargetConfig(BaseModel):
@@ -38,6 +67,10 @@ class TargetConfig(BaseModel):
         default_factory=dict, description="Success statuses per endpoint (replaces the contract's)"
     )
     skip: list[str] = Field(default_factory=list, description="Endpoints never called on this target")
+    tracing: TracingConfig = Field(
+        default_factory=TracingConfig,
+        description="Trace context, baggage and run-id header on every request; each can be switched off",
+    )
 
     @field_validator("paths", "sort")
     @classmethod

@@ -10,11 +10,13 @@ defaults the contract gives, so users work with ``parsed_options`` ``None`` (uni
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from bss_loadtest.client.auth import DEFAULT_CLIENT_SECRET, Identity, identities
+from bss_loadtest.core.errors import ConfigError, quote
 
 ENV_VARS = {
     "token_url": "BSS_TOKEN_URL",
@@ -24,10 +26,12 @@ ENV_VARS = {
     "no_auth": "BSS_NO_AUTH",
     "target_config": "BSS_TARGET_CONFIG",
     "request_timeout": "BSS_REQUEST_TIMEOUT",
+    "trace_sample": "BSS_TRACE_SAMPLE",
 }
 """The environment variable of each option (read when the option is not given)."""
 
 DEFAULT_REQUEST_TIMEOUT_S = 30.0
+DEFAULT_TRACE_SAMPLE = 1.0
 
 SECRET_ATTRIBUTE = "client_secret_given"
 """Where ``--client-secret`` / ``BSS_CLIENT_SECRET`` is kept in the parsed options: not under the
@@ -44,7 +48,7 @@ class _SecretOutOfThePage(argparse.Action):
 
 def add_arguments(parser: Any) -> None:
     """Add ``--token-url``, ``--client-id``, ``--client-secret``, ``--client-pool``, ``--no-auth``,
-    ``--target-config`` to a Locust argument parser (idempotent)."""
+    ``--target-config``, ``--trace-sample`` to a Locust argument parser (idempotent)."""
     if "--token-url" in getattr(parser, "_option_string_actions", {}):
         return
     # Locust's web-UI keywords (include_in_web_ui, is_secret) exist on the parser, not on argument groups.
@@ -77,6 +81,11 @@ def add_arguments(parser: Any) -> None:
         help="YAML file with the target's paths, sort, accepted statuses and skipped endpoints "
              "(e.g. targets/droid-spring.yaml; default: the contract)",
     )
+    parser.add_argument(
+        "--trace-sample", default="", metavar="F", env_var=ENV_VARS["trace_sample"], include_in_web_ui=False,
+        help="Fraction (0 to 1) of requests whose traceparent is marked sampled (default: 1); the report's "
+             "slowest requests are taken from the sampled ones, whose traces the backend keeps",
+    )
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class ClientSettings:
     no_auth: bool = False
     target_config: str = ""
     request_timeout: float = 0.0
+    trace_sample: float = DEFAULT_TRACE_SAMPLE
 
 
 def client_settings(environment: Any) -> ClientSettings:
@@ -113,7 +123,23 @@ def client_settings(environment: Any) -> ClientSettings:
         no_auth=bool(no_auth),
         target_config=str(get("target_config", "")),
         request_timeout=float(get("request_timeout", DEFAULT_REQUEST_TIMEOUT_S) or DEFAULT_REQUEST_TIMEOUT_S),
+        trace_sample=trace_sample(getattr(options, "trace_sample", None) if options is not None else None),
     )
+
+
+def trace_sample(given: Any) -> float:
+    """``--trace-sample`` (else ``BSS_TRACE_SAMPLE``, else 1) as a number; ``ConfigError`` unless from 0 to 1."""
+    if given is None or given == "":
+        given = os.environ.get(ENV_VARS["trace_sample"], "")
+    if given is None or given == "":
+        return DEFAULT_TRACE_SAMPLE
+    try:
+        value = float(given)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # NaN compares false
+        raise ConfigError(f"--trace-sample {quote(str(given))}: must be a number from 0 to 1")
+    return value
 
 
 def identity_pool(environment: Any, host: str) -> list[Identity]:

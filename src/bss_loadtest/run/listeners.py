@@ -284,11 +284,13 @@ class RequestLogListener:
 
 
 class LiveExportListener:
-    """The live ``/metrics`` endpoint and Pushgateway pushes (master / local only)."""
+    """The live export (master / local only): the ``/metrics`` endpoint, Pushgateway pushes, and
+    the run's metrics over OTLP (``--otlp-endpoint``) for a Prometheus behind a Collector."""
 
     def __init__(self, suite: Suite) -> None:
         self.suite = suite
         self.export: Any = None
+        self.otlp: Any = None
         suite.environment.events.quitting.add_listener(self.on_quitting)
 
     def on_init(self, runner: Any) -> None:
@@ -298,31 +300,43 @@ class LiveExportListener:
 
         port = int(self.suite.option("prometheus_port", 0) or 0)
         pushgateway = self.suite.option("pushgateway", "")
-        if not port and not pushgateway:
-            return
+        otlp_endpoint = str(self.suite.option("otlp_endpoint", "") or "")
+        interval_s = float(self.suite.option("push_interval", 10.0))
         with errors.boundary():
-            self.export = prometheus.LiveExport(
-                prometheus.build_registry(self.suite),
-                port=port,
-                bind_address=self.suite.option("prometheus_host", "127.0.0.1"),
-                pushgateway=pushgateway or None,
-                push_interval=float(self.suite.option("push_interval", 10.0)),
-            )
+            if port or pushgateway:
+                self.export = prometheus.LiveExport(
+                    prometheus.build_registry(self.suite),
+                    port=port,
+                    bind_address=self.suite.option("prometheus_host", "127.0.0.1"),
+                    pushgateway=pushgateway or None,
+                    push_interval=interval_s,
+                )
+            if otlp_endpoint:
+                from bss_loadtest.run import otlp
+
+                self.otlp = otlp.OtlpExport(self.suite, otlp_endpoint, interval_s=interval_s)
 
     def start_run(self, run_id: str) -> None:
-        if self.export is not None:
-            self.export.start_run(run_id)
+        for export in (self.export, self.otlp):
+            if export is not None:
+                export.start_run(run_id)
 
     def end_run(self) -> None:
-        """The final push holds the final numbers and verdicts."""
-        if self.export is not None:
-            self.export.end_run()
+        """The final push (and OTLP export) holds the final numbers and verdicts."""
+        for export in (self.export, self.otlp):
+            if export is not None:
+                export.end_run()
 
     def on_quitting(self, **kwargs: Any) -> None:
-        if self.export is None:
+        if self.export is None and self.otlp is None:
             return
         # After the run's results (the lifecycle's quitting listener waits for them first).
         self.suite.run.finished.wait(FLUSH_TIMEOUT_S + 30)
+        if self.otlp is not None:
+            self.otlp.stop()
+            self.otlp = None
+        if self.export is None:
+            return
         linger = float(self.suite.option("prometheus_linger", 0.0) or 0.0)
         if linger > 0 and self.export.server is not None:
             logger.info("Serving the final metrics for %.0f s more", linger)

@@ -150,8 +150,10 @@ class StatsListener:
         **kwargs: Any,
     ) -> None:
         failure_class = failures.failure_class_of(exception) if exception is not None else None
-        user_class = context.get("user_class") if context else None
-        self.suite.run.stats.record(request_type, name, response_time, failure_class, user_class)
+        # The client's context: its user class, and for a traced request its trace id and status.
+        context = context or {}
+        self.suite.run.stats.record(request_type, name, response_time, failure_class, context.get("user_class"),
+                                    trace_id=context.get("trace_id"), status=context.get("status"))
 
     # -- workers -> master -------------------------------------------------------------------
 
@@ -412,6 +414,7 @@ class ResultsListener:
             cleanup=merge_cleanup(run.cleanup_reports),
             generator={"cpu_saturated": run.cpu_saturated, "max_cpu_percent": run.max_cpu_percent},
             workers={"count": len(run.known_workers), "lost": sorted(run.lost_workers)},
+            trace_url=self.suite.option("trace_url") or None,
         )
 
     def write(self, run: RunState, summary: dict[str, Any]) -> bool:

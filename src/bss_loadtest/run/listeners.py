@@ -47,6 +47,11 @@ FLUSH_REQUEST = "bss_flush"
 FLUSH_REPLY = "bss_flush_reply"
 FLUSH_TIMEOUT_S = 60.0
 """How long the master waits for workers' last numbers (their test-data cleanup runs first)."""
+FLUSH_UNTRACKED_TIMEOUT_S = 5.0
+"""How long the master waits for the last numbers of a worker that Locust no longer tracks: one
+that reported "stopped" (its cleanup done, so a live one answers at once) and has not come back
+"ready". Locust checks the heartbeats of the workers it tracks only, so a worker cut off then is
+otherwise waited for the whole ``FLUSH_TIMEOUT_S``."""
 
 SAMPLE_INTERVAL_S = 1.0
 """How often the master samples users and CPU, closes history intervals and checks aborts."""
@@ -194,9 +199,21 @@ class StatsListener:
         for client_id in live:
             runner.send_message(FLUSH_REQUEST, {"run_id": run.run_id}, client_id=client_id)
         deadline = time.monotonic() + FLUSH_TIMEOUT_S
+        gone: set[str] = set()
+        untracked_since: dict[str, float] = {}
         while run.pending_flush and time.monotonic() < deadline:
             gevent.sleep(0.05)
-        silent = sorted(run.pending_flush)
+            now = time.monotonic()
+            tracked = {c.id: c.state for c in runner.clients.values()}
+            for worker in sorted(run.pending_flush):
+                if worker in tracked:
+                    untracked_since.pop(worker, None)
+                    if tracked[worker] == "missing":  # Locust's heartbeat check: gone
+                        gone.add(worker)
+                elif now - untracked_since.setdefault(worker, now) > FLUSH_UNTRACKED_TIMEOUT_S:
+                    gone.add(worker)
+            run.pending_flush -= gone
+        silent = sorted(gone | run.pending_flush)
         run.pending_flush = set()
         return silent
 

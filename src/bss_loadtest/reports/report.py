@@ -1,14 +1,17 @@
 """The HTML report of one run: the data of each section; ``templates/run_report.html`` lays it out.
 
 Self-contained (inline CSS, charts as base64 PNG, no external URL, no JavaScript); every text from
-the run reaches the page through Jinja2's autoescaping (:mod:`bss_loadtest.reports.html`).
+the run reaches the page through Jinja2's autoescaping (:mod:`bss_loadtest.reports.html`). The one
+kind of external link is a trace's, built from the run's ``--trace-url`` template (http or https
+only, the trace id 32 hex digits: :func:`~bss_loadtest.reports.results.trace_link`).
 
 This module does not import locust.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bss_loadtest.reports.html import Cell, Chart, Table, chart, fmt, new_figure, pct, render_page
@@ -16,7 +19,7 @@ from bss_loadtest.reports.html import Cell, Chart, Table, chart, fmt, new_figure
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bss_loadtest.reports.results import Summary
+    from bss_loadtest.reports.results import Summary, TraceSampleRow
 
 CHART_WIDTH_IN = 11.0
 STAGE_SHADES = ("#eef3fb", "#ffffff")
@@ -24,6 +27,8 @@ MIN_PLOT_INTERVALS = 3
 """A run with fewer history intervals (of 1 s) than this gets no plots, only a line saying so."""
 MIN_RATE_DURATION_S = 1.0
 """A run shorter than this shows request counts and no rates: 1 request in 0.2 s is not 5 req/s."""
+REPORT_SLOWEST_ROWS = 20
+"""The slowest requests of all endpoints listed first; every endpoint's own follow, folded."""
 
 
 def measured_rate(summary: Summary) -> bool:
@@ -162,6 +167,37 @@ def _left_behind(summary: Summary) -> Table | None:
                  rows=[[n.resource, n.id, n.reason] for n in summary.cleanup.not_deleted], left=3)
 
 
+@dataclass(frozen=True, kw_only=True)
+class TraceRow:
+    """One kept request as the ``traces`` macro shows it; ``href`` is its trace's URL, or None."""
+
+    endpoint: str
+    ms: float
+    status: int | None
+    failure_class: str | None
+    trace_id: str
+    href: str | None
+
+
+def trace_rows(summary: Summary, samples: Iterable[tuple[str, TraceSampleRow]]) -> list[TraceRow]:
+    """(endpoint, sample) pairs as table rows, linked to their traces by the run's ``trace_url``."""
+    return [TraceRow(endpoint=endpoint, ms=s.ms, status=s.status, failure_class=s.failure_class, trace_id=s.trace_id,
+                     href=summary.trace_link(s.trace_id)) for endpoint, s in samples]
+
+
+def _traces(summary: Summary) -> dict[str, Any] | None:
+    """The slowest requests (of all endpoints, then per endpoint) and the failure samples, or None."""
+    slowest = summary.slowest_requests()
+    failed = [(s.endpoint, s) for _, samples in sorted(summary.failure_samples.items()) for s in samples]
+    if not slowest and not failed:
+        return None
+    per_endpoint = [pair for r in sorted(summary.endpoint_rows(), key=lambda r: r.key)
+                    for pair in summary.slowest_requests(r.key)]
+    return {"slowest": trace_rows(summary, slowest[:REPORT_SLOWEST_ROWS]),
+            "per_endpoint": trace_rows(summary, per_endpoint) if len(slowest) > REPORT_SLOWEST_ROWS else [],
+            "failed": trace_rows(summary, failed), "linked": summary.trace_url is not None}
+
+
 def render_run_report(summary: Summary, history_df: pd.DataFrame | None = None) -> str:
     """The self-contained HTML report of one run.
 
@@ -184,6 +220,7 @@ def render_run_report(summary: Summary, history_df: pd.DataFrame | None = None) 
         rate_note=rate_note,
         endpoints=_endpoints(summary), thresholds=_thresholds(summary), failures=failures,
         failures_per_endpoint=failures_per_endpoint, user_classes=_user_classes(summary), left_behind=_left_behind(summary),
+        traces=_traces(summary),
     )
 
 

@@ -11,6 +11,9 @@ NOISE_MIN_BASELINES of them) and, for throughput and error rate, to NOISE_K × t
 on chance. A percentile with fewer than MIN_TAIL_SAMPLES requests above it (in run or baseline)
 is shown but not judged ("too few").
 
+For each regressed endpoint the comparison keeps the slowest requests of both runs with their
+trace ids (:class:`RegressedTraces`), linked by each run's own ``trace_url``.
+
 This module does not import locust.
 """
 
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from bss_loadtest.core import errors
 from bss_loadtest.reports.baseline import Baseline
 from bss_loadtest.reports.compare.rules import METRIC_LABELS, METRICS, NOISE_K, RegressionRule, rules_from
+from bss_loadtest.reports.report import TraceRow, trace_rows
 from bss_loadtest.reports.results import AGGREGATED, Summary
 
 if TYPE_CHECKING:
@@ -36,6 +40,8 @@ MIN_TAIL_SAMPLES = 20
 (count × (1 − q)): p50 needs 40 requests, p95 400, p99 2,000. Below that a percentile is a
 handful of requests deep and its change is mostly sampling noise; the row says "too few"."""
 PERCENTILE_OF = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
+COMPARE_TRACES_N = 3
+"""Slowest requests shown per regressed endpoint, of the run and of the baseline each."""
 
 Status = Literal["regression", "improvement", "ok", "no data", "too few"]
 
@@ -65,6 +71,15 @@ class Note:
 
 
 @dataclass(kw_only=True)
+class RegressedTraces:
+    """The slowest requests of a regressed endpoint in the run and in the baseline, with their traces."""
+
+    endpoint: str
+    run: list[TraceRow]
+    baseline: list[TraceRow]
+
+
+@dataclass(kw_only=True)
 class Comparison:
     """Everything compare found; renderers and :func:`exit_code` read only this."""
 
@@ -81,6 +96,7 @@ class Comparison:
     new_in_run: list[str] = field(default_factory=list)
     noise_baselines: int = 0
     rules: dict[str, str] = field(default_factory=dict)
+    traces: list[RegressedTraces] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[MetricComparison]:
@@ -245,6 +261,17 @@ def _notes(run: Summary, base: Summary, missing: list[str], new: list[str], n_hi
     return notes
 
 
+def regressed_traces(run: Summary, base: Summary, rows: Sequence[MetricComparison]) -> list[RegressedTraces]:
+    """Per regressed endpoint (in the order of ``rows``), its slowest kept requests in both runs."""
+    out = []
+    for key in dict.fromkeys(r.endpoint for r in rows if r.status == "regression"):
+        mine = trace_rows(run, run.slowest_requests(key)[:COMPARE_TRACES_N])
+        theirs = trace_rows(base, base.slowest_requests(key)[:COMPARE_TRACES_N])
+        if mine or theirs:
+            out.append(RegressedTraces(endpoint=key, run=mine, baseline=theirs))
+    return out
+
+
 def compare(
     run: Summary,
     baseline: Baseline,
@@ -285,4 +312,5 @@ def compare(
         notes=_notes(run, base, missing, new, n_history),
         missing_in_run=missing, new_in_run=new, noise_baselines=n_history,
         rules={m: r.describe() for m, r in rules.items()},
+        traces=regressed_traces(run, base, rows),
     )

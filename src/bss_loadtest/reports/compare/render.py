@@ -25,6 +25,7 @@ from bss_loadtest.reports.compare.rules import (
     format_metric,
 )
 from bss_loadtest.reports.html import Chart, Table, chart, new_figure, render_page
+from bss_loadtest.reports.report import TraceRow
 from bss_loadtest.reports.results import AGGREGATED, json_text
 
 if TYPE_CHECKING:
@@ -35,10 +36,33 @@ SMOOTH_S = 15
 
 _MARK = {"regression": "▲ regression", "improvement": "▼ improved", "ok": "", "no data": "no data", "too few": "too few samples"}
 _MD_MARK = {"regression": " ▲", "improvement": " ▼", "too few": " ·"}
+_MD_URL_ESCAPES = {"(": "%28", ")": "%29", "<": "%3C", ">": "%3E", " ": "%20", "|": "%7C", "\\": "%5C", "`": "%60"}
 
 
 def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _md_trace(row: TraceRow, *, endpoint: bool) -> str:
+    """A kept request in Markdown: its trace id (a link when its run has a ``trace_url``), ms, status."""
+    text = f"`{row.trace_id}`"
+    if row.href:
+        # The URL is http(s) (results.trace_link); what would end a Markdown link target is encoded.
+        text = f"[{text}]({''.join(_MD_URL_ESCAPES.get(c, c) for c in row.href)})"
+    status = row.status if row.status is not None else "no answer"
+    return (f"{_md(row.endpoint)} " if endpoint else "") + f"{text} {row.ms:,.1f} ms ({status})"
+
+
+def _md_traces(c: Comparison) -> list[str]:
+    if not c.traces:
+        return []
+    out = ["### Slowest requests of the regressed endpoints", ""]
+    for t in c.traces:
+        across = t.endpoint == AGGREGATED
+        for label, rows in (("run", t.run), ("baseline", t.baseline)):
+            listed = ", ".join(_md_trace(r, endpoint=across) for r in rows) or "none kept"
+            out.append(f"- {_md(t.endpoint)}, {label}: {listed}")
+    return [*out, ""]
 
 
 def _tolerances_line(c: Comparison, escape_text: Callable[[str], str]) -> str:
@@ -60,6 +84,7 @@ def to_markdown(comparison: Comparison) -> str:
                        f"{format_metric(r.metric, r.run)} | {format_change(r.metric, r.baseline, r.run)} | "
                        f"{format_allowance(r.metric, r.allowance)} |")
         out.append("")
+        out += _md_traces(c)
     if c.warnings:
         out += ["### Warnings", ""] + [f"- ⚠️ {_md(w)}" for w in c.warnings] + [""]
     out += ["### All endpoints", "",

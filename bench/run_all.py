@@ -5,8 +5,9 @@
 
 NAME is one of the generator benchmarks of ``bench/generators.py`` (throughput, profile, memory,
 percentiles, scaling) or a colleague's script (reference_server, client_overhead, report_speed,
-prometheus_overhead); those scripts run when they exist, with shorter arguments under ``--quick``.
-A missing tool (nginx, k6, taskset, py-spy) is one line saying which package to install; the
+prometheus_overhead, many_users, wire_accuracy); those scripts run when they exist, with shorter
+arguments under ``--quick``.
+A missing tool (nginx, k6, taskset, py-spy, tshark) is one line saying which package to install; the
 benchmarks that do not need it still run. Exit code: 0 when every benchmark ran, 1 otherwise.
 Nothing here asserts a timing.
 """
@@ -27,7 +28,8 @@ import _harness as h  # noqa: E402
 GENERATOR_STEPS = ("throughput", "profile", "memory", "percentiles", "scaling")
 TOOLS = {"throughput": ("nginx", "taskset", "k6"), "profile": ("nginx", "taskset", "py-spy"),
          "memory": ("nginx", "taskset"), "percentiles": ("nginx", "taskset", "k6"),
-         "scaling": ("nginx", "taskset"), "client_overhead": ("taskset",), "reference_server": ("taskset",)}
+         "scaling": ("nginx", "taskset"), "client_overhead": ("taskset",), "reference_server": ("taskset",),
+         "wire_accuracy": ("tshark",)}
 
 # Colleagues' scripts: (full arguments, --quick arguments).
 OTHERS = {
@@ -35,6 +37,8 @@ OTHERS = {
     "client_overhead": ([], ["--seconds", "5", "--rounds", "2"]),
     "report_speed": ([], ["--cold", "2", "--warm", "1"]),
     "prometheus_overhead": ([], ["--records", "300000", "--scrapes", "10"]),
+    "many_users": ([], ["--users", "2000", "--seconds", "40"]),
+    "wire_accuracy": ([], ["--users", "20,200", "--seconds", "20"]),
 }
 
 

@@ -1,0 +1,271 @@
+"""The suite's reported p50/p95/p99 beside a packet capture of the same requests.
+
+    .venv/bin/python bench/wire_accuracy.py [--users 20,200] [--seconds 40] [--latency-ms 40]
+                                            [--validate-inline] [--json]
+
+For each user count: a fresh reference server with ``--latency-ms`` of injected latency, a
+``dumpcap`` capture on the loopback interface filtered to the server's port, and one local Locust
+process (no workers) running the suite's ``CustomerUser`` (creates, reads, lists, searches,
+updates, deletes; think time 0.5-2 s, scaled up above 200 users so the server's rate stays near
+200 users' and only the generator's load grows). Then ``tshark`` reads every HTTP response's
+``http.time`` (request frame to response frame, as the wire saw it); the token requests are
+left out on both sides (the suite's totals leave out AUTH).
+
+Printed per user count: the wire's exact p50/p95/p99 and the suite's (``summary.json`` totals,
+0.1 ms buckets below 100 ms), the difference, the request counts on both sides, and the event
+loop's lag as the suite's :class:`~bss_loadtest.run.generator.LoopLagSampler` saw it.
+
+tshark and dumpcap come from the Debian package ``tshark`` (``apt-get install -y tshark``);
+capturing needs root or the ``wireshark`` group. Nothing here asserts a timing. Each level runs
+``--seconds`` (default 40 s) plus about 10 s of start and analysis: keep runs short on a shared
+machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import _harness as h  # noqa: E402
+
+ROOT = BENCH.parent
+TOKEN_PATH = "openid-connect/token"
+MISSING = "tshark/dumpcap not found: install the Debian package `tshark` (apt-get install -y tshark)"
+
+# Writes the process's generator record (CPU and loop lag) at the end of the run.
+PROBE = '''
+import json, os
+from locust import events
+
+if os.environ.get("BENCH_VALIDATE_INLINE"):
+    from bss_loadtest.client import base
+
+    base.YIELD_BEFORE_VALIDATION = False
+
+
+@events.quitting.add_listener
+def _bench_generator_record(environment, **kwargs):
+    bss = getattr(environment, "bss", None)
+    if bss is not None and os.environ.get("BENCH_GENERATOR_FILE"):
+        with open(os.environ["BENCH_GENERATOR_FILE"], "w") as fh:
+            json.dump(bss.cpu.snapshot(), fh)
+'''
+
+
+def tools() -> tuple[str, str] | None:
+    tshark, dumpcap = shutil.which("tshark"), shutil.which("dumpcap")
+    return (tshark, dumpcap) if tshark and dumpcap else None
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest rank, as the suite's histogram and k6 report it."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+class Capture:
+    """dumpcap on ``lo`` for one TCP port, into a pcap file; a context manager."""
+
+    def __init__(self, dumpcap: str, port: int, path: Path) -> None:
+        self.command = [dumpcap, "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", str(path), "-B", "64"]
+        self.path = path
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Capture:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (self.path.exists() and self.path.stat().st_size > 0):
+            if self.process.poll() is not None:
+                raise RuntimeError("dumpcap failed: " + self.process.stderr.read().decode()[-500:])
+            time.sleep(0.1)
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)  # dumpcap flushes its file on SIGINT
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                h.stop(self.process)
+
+
+def wire_times(tshark: str, pcap: Path, window: tuple[float, float]) -> list[tuple[float, float, str]]:
+    """``http.time`` in ms of every ``/api`` response (not the token endpoint's) whose request was
+    sent inside ``window`` (epoch seconds: the run's first and last recorded request), so that the
+    start-up checks, the end-of-run cleanup and the reconciliation scrape are left out."""
+    out = subprocess.run([tshark, "-r", str(pcap), "-Y", "http.response", "-T", "fields",
+                          "-e", "frame.time_epoch", "-e", "http.time", "-e", "http.response_for.uri"],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    times = []
+    for line in out.splitlines():
+        at, value, uri = (line.split("\t") + ["", ""])[:3]
+        if not value or TOKEN_PATH in uri or "/api/" not in uri:
+            continue
+        sent = float(at) - float(value)
+        if window[0] <= sent <= window[1]:
+            times.append((sent, float(value) * 1000.0, urlsplit(uri).path))
+    return times
+
+
+def suite_samples(request_log: Path) -> list[tuple[float, float, str]]:
+    """(start, ms, name) of every business request in the suite's --request-log files."""
+    samples = []
+    for path in request_log.parent.glob(request_log.name + ".*"):
+        for line in path.read_text().splitlines():
+            at, method, name, ms, _ = line.split(",", 4)
+            if method != "AUTH":
+                samples.append((float(at) - float(ms) / 1000.0, float(ms), name))
+    return samples
+
+
+def match(suite: list[tuple[float, float, str]], wire: list[tuple[float, float, str]],
+          tolerance_s: float = 0.005) -> list[tuple[float, float]]:
+    """Pairs (suite ms, wire ms) of the same request: the unused wire request on a path of the
+    suite's template whose send time is nearest the suite's start (its end minus its time, which
+    lies a little after the real start: the log line is written after validation)."""
+    patterns: dict[str, re.Pattern] = {}
+    order = sorted(range(len(wire)), key=lambda i: wire[i][0])
+    starts = [wire[i][0] for i in order]
+    used = [False] * len(order)
+    pairs = []
+    for start, ms, name in sorted(suite):
+        pattern = patterns.get(name)
+        if pattern is None:
+            pattern = patterns[name] = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(name)) + "$")
+        at = bisect.bisect_left(starts, start - tolerance_s)
+        best = None
+        while at < len(order) and starts[at] <= start + tolerance_s:
+            if not used[at] and pattern.match(wire[order[at]][2]):
+                if best is None or abs(starts[at] - start) < abs(starts[best] - start):
+                    best = at
+            at += 1
+        if best is not None:
+            used[best] = True
+            pairs.append((ms, wire[order[best]][1]))
+    return pairs
+
+
+def think_for(users: int) -> str:
+    """0.5-2 s up to 200 users; above, stretched so the request rate stays about 200 users'."""
+    scale = max(1.0, users / 200)
+    return f"{0.5 * scale:g},{2 * scale:g}"
+
+
+def run_level(users: int, seconds: float, latency_ms: float, workdir: Path, tshark: str, dumpcap: str,
+              *, validate_inline: bool) -> dict:
+    from bss_reference.process import ReferenceServer
+
+    probe = workdir / "bench_probe.py"
+    probe.write_text(PROBE)
+    record = workdir / f"generator-{users}.json"
+    report_dir = workdir / "reports"
+    run_id = f"wire-{users}"
+    pcap = workdir / f"wire-{users}.pcap"
+    with ReferenceServer(extra_args=["--latency-ms", str(latency_ms)]) as server:
+        command = [str(h.VENV_BIN / "locust"), "-f",
+                   f"{ROOT / 'loadtests' / 'customers.py'},{ROOT / 'loadtests' / 'profile_shape.py'},{probe}",
+                   "--headless", "-u", str(users), "-r", str(min(users, 200)), "-t", f"{int(seconds)}s",
+                   "--host", server.url, "--think-time", think_for(users), "--report-dir", str(report_dir),
+                   "--run-id", run_id, "--prometheus-port", "0", "--loglevel", "WARNING",
+                   "--request-log", str(workdir / f"requests-{users}.csv")]
+        env = {**h.locust_env(), "BENCH_GENERATOR_FILE": str(record)}
+        if validate_inline:
+            env["BENCH_VALIDATE_INLINE"] = "1"
+        with Capture(dumpcap, server.port, pcap):
+            out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120, env=env)
+    summary_path = report_dir / "runs" / run_id / "summary.json"
+    if not summary_path.exists():
+        raise RuntimeError("no summary.json:\n" + (out.stdout + out.stderr)[-3000:])
+    summary = json.loads(summary_path.read_text())
+    history = list(csv.DictReader((report_dir / "runs" / run_id / "history.csv").open()))
+    seconds_seen = [float(r["timestamp"]) for r in history if r["name"] == "Aggregated"]
+    wire = wire_times(tshark, pcap, (min(seconds_seen) - 1.0, max(seconds_seen) + 1.0))
+    totals = summary["totals"]
+    suite = {p: totals[f"p{p}_ms"] for p in ("50", "95", "99")}
+    exact = {p: percentile([w for _, w, _ in wire], int(p) / 100) for p in ("50", "95", "99")} if wire else {}
+    pairs = match(suite_samples(workdir / f"requests-{users}.csv"), wire)
+    quantiles = ("50", "95", "99")
+    matched = {
+        "requests": len(pairs),
+        "suite": {p: percentile([a for a, _ in pairs], int(p) / 100) for p in quantiles} if pairs else {},
+        "wire": {p: percentile([b for _, b in pairs], int(p) / 100) for p in quantiles} if pairs else {},
+        "overhead": {p: percentile([a - b for a, b in pairs], int(p) / 100) for p in quantiles} if pairs else {},
+    }
+    generator = json.loads(record.read_text()) if record.exists() else {}
+    return {
+        "users": users, "think": think_for(users), "seconds": seconds, "latency_ms": latency_ms,
+        "suite_requests": totals["count"], "suite_failures": totals["failures"], "wire_responses": len(wire),
+        "rps": totals["rps"], "suite": suite, "wire": exact,
+        "over_wire": {p: suite[p] - exact[p] for p in exact if suite[p] is not None},
+        "matched": matched,
+        "loop_lag_p95_ms": generator.get("lag_p95_ms"), "loop_lag_max_ms": generator.get("lag_max_ms"),
+        "cpu_max_percent": generator.get("max"),
+    }
+
+
+def show(result: dict) -> None:
+    r = result
+    print(f"{r['users']:>5} users (think {r['think']} s, {r['latency_ms']:g} ms injected, {r['seconds']:g} s): "
+          f"{r['suite_requests']} requests ({r['suite_failures']} failed) at {r['rps']:.0f}/s; "
+          f"wire saw {r['wire_responses']} responses")
+    for p in ("50", "95", "99"):
+        if p in r["wire"]:
+            print(f"   p{p}: wire {r['wire'][p]:8.3f} ms   suite {r['suite'][p]:8.3f} ms   "
+                  f"over the wire {r['over_wire'][p]:+.3f} ms")
+    m = r["matched"]
+    if m["requests"]:
+        print(f"   matched request by request ({m['requests']} of {r['suite_requests']}):")
+        for p in ("50", "95", "99"):
+            print(f"   p{p}: wire {m['wire'][p]:8.3f} ms   suite {m['suite'][p]:8.3f} ms   "
+                  f"over the wire {m['suite'][p] - m['wire'][p]:+.3f} ms   per-request overhead p{p} {m['overhead'][p]:.3f} ms")
+    print(f"   event loop lag: p95 {r['loop_lag_p95_ms']} ms, max {r['loop_lag_max_ms']} ms; "
+          f"CPU max {r['cpu_max_percent']} %")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", default="20,200", help="comma-separated user counts (default 20,200)")
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--latency-ms", type=float, default=40.0)
+    parser.add_argument("--validate-inline", action="store_true",
+                        help="validate bodies before the request is recorded (the old timed path), for comparison")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    found = tools()
+    if found is None:
+        print(MISSING)
+        return 1
+    print(f"machine: {h.machine()}", flush=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-wire-") as tmp:
+        for users in (int(u) for u in args.users.split(",")):
+            result = run_level(users, args.seconds, args.latency_ms, Path(tmp), *found,
+                               validate_inline=args.validate_inline)
+            show(result)
+            results.append(result)
+            sys.stdout.flush()
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,8 +37,8 @@ LOOP_LAG_BUCKETS = 1000
 class LoopLagSampler:
     """How late this process's event loop runs a timer that is due, sampled 10 times a second.
 
-    The lateness of a timer is the time between its due moment (the loop's own clock when it was
-    started, plus the interval) and the moment its greenlet runs: the time the loop spent on other
+    The lateness of a timer is the time between its due moment (when it was started, plus the
+    interval) and the moment its greenlet runs: the time the loop spent on other
     greenlets first. A response that arrives is waited for the same way, so this is the delay
     added to a response time. :meth:`snapshot` is a small dict (p95, max, samples) that workers
     send to the master; :func:`merge_loop_lag` keeps the worst process's.
@@ -60,11 +60,10 @@ class LoopLagSampler:
             self._greenlet = gevent.spawn(self._loop)
 
     def _loop(self) -> None:
-        loop = gevent.get_hub().loop
         while True:
-            # libev's timers run from its cached (wall-clock) time, which can be behind by the work
-            # the loop did since it last polled: measure from the same clock.
-            due = loop.now() + self.interval_s
+            # gevent.sleep() brings the loop's clock up to time.time() before it starts the timer,
+            # so the timer is due interval_s from now on that clock.
+            due = time.time() + self.interval_s
             gevent.sleep(self.interval_s)
             self.note((time.time() - due) * 1000.0)
 

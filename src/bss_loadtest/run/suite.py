@@ -150,6 +150,11 @@ class Suite:
             self.git_commit = suite_git_commit()
         self.collector.on_init(runner)
         self.lifecycle.on_init(runner)
+        if self.is_worker and getattr(runner, "worker_state", None) in (STATE_SPAWNING, STATE_RUNNING):
+            # A worker that joined a running test: Locust handed it the master's spawn while it
+            # connected, before init, so its test_start came before these listeners. Start its run now.
+            self.request_log.on_test_start()
+            self.lifecycle.on_test_start()
         self.signals.install()
         if self.is_worker:
             preflight.end_with_master(self.environment)

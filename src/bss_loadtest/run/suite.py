@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent.event
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from bss_loadtest.core import errors, profiles
 from bss_loadtest.core.plan import StagePlan

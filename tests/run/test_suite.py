@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -172,7 +173,9 @@ def test_results_that_cannot_be_written_are_one_line_and_exit_104(tmp_path, caps
     environment, suite = build(tmp_path)
     environment.events.test_start.fire(environment=environment)
     request(environment, 10)
-    (tmp_path / "reports" / "runs" / "glue-run").write_text("a file where the run directory goes")
+    run_dir = tmp_path / "reports" / "runs" / "glue-run"
+    shutil.rmtree(run_dir, ignore_errors=True)  # history.csv streams into it from the start
+    run_dir.write_text("a file where the run directory goes")
     environment.events.test_stop.fire(environment=environment)
     assert environment.process_exit_code == errors.INVALID_CONFIG
     err = capsys.readouterr().err.strip().splitlines()
@@ -229,11 +232,12 @@ def test_no_module_of_the_glue_keeps_run_state_in_a_global():
                 assert (module, name) == (plugin, "_registered"), f"{module.__name__}.{name} is mutable module state"
 
 
-@pytest.mark.parametrize("full_at", ["history.csv", "report.html", "summary.json"])
+@pytest.mark.parametrize("full_at", ["report.html", "summary.json"])
 def test_disk_full_while_writing_results_leaves_no_half_written_file(full_at, tmp_path, monkeypatch, capsys):
     """ENOSPC (``os.fsync`` of that file's temporary copy fails) while the results are written: one
     line, exit code 104, no partial file and no temporary file. ``summary.json`` is written last,
-    so a run directory without it is an incomplete one, never a complete-looking one."""
+    so a run directory without it is an incomplete one, never a complete-looking one. (history.csv
+    is streamed while the run goes on; its failed writes are tested with the history writer.)"""
     import errno
     import os
 

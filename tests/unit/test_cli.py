@@ -21,7 +21,8 @@ def test_demo_with_an_unusable_report_dir(tmp_path, capsys):
 
 def test_profiles_check_of_an_unknown_profile(capsys):
     assert cli.main(["profiles", "check", "lod"]) == errors.INVALID_CONFIG
-    assert "available: load" in one_error_line(capsys)
+    line = one_error_line(capsys)
+    assert "unknown profile 'lod'" in line and "load" in line.split("available: ", 1)[1].rstrip(")").split(", ")
 
 
 def test_compare_of_a_missing_run(tmp_path, capsys):

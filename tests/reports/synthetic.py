@@ -46,11 +46,11 @@ LOAD_STAGES = [  # the load profile: 2 m ramp to 10, 5 m at 10, 2 m ramp to 20, 
 ]
 
 
-def stages_for(duration_s: float) -> list[dict[str, Any]]:
-    """The load profile's stages scaled to ``duration_s`` (as summary.json carries them)."""
-    scale = duration_s / sum(d for d, _ in LOAD_STAGES)
+def stages_for(duration_s: float, profile_stages: list[tuple[int, int]] = LOAD_STAGES) -> list[dict[str, Any]]:
+    """A profile's stages (default: load's) scaled to ``duration_s`` (as summary.json carries them)."""
+    scale = duration_s / sum(d for d, _ in profile_stages)
     out, start, previous = [], 0.0, 0
-    for length, target in LOAD_STAGES:
+    for length, target in profile_stages:
         end = start + length * scale
         out.append({"start_s": round(start, 3), "end_s": round(end, 3), "target": target,
                     "spawn_rate": round(abs(target - previous) / (length * scale), 3) or 1.0})
@@ -140,4 +140,59 @@ def make_run_dir(root: Path, run_id: str = "run-1", *, duration_s: int = 60, tot
     summary = make_summary(stats, stages, run_id=run_id, profile=profile, duration_s=duration_s, **(summary_meta or {}))
     run_dir = root / run_id
     write_run(run_dir, summary, stats.history, stats.users_at, started_at=T0)
+    return run_dir
+
+
+EXTREME_SOAK_STAGES = [(3600, 100), (14400, 200), (28800, 300), (7200, 500), (14400, 300), (14400, 200), (3600, 100)]
+
+
+def long_endpoints(n: int) -> list[tuple[str, str, float]]:
+    """``n`` endpoints: the 20 above, then more of the same domains (``.../v2``, ``.../v3``...)."""
+    return [(m, name if i < len(ENDPOINTS) else f"{name}/v{i // len(ENDPOINTS) + 1}", base)
+            for i, (m, name, base) in ((i, ENDPOINTS[i % len(ENDPOINTS)]) for i in range(n))]
+
+
+def make_long_run_dir(root: Path, run_id: str = "long-run", *, hours: float = 24, endpoints: int = 80, seed: int = 1,
+                      slow: dict[str, float] | None = None, profile: str = "extreme-soak") -> Path:
+    """A run directory of a long run (default: the extreme-soak profile's 24 h at 80 endpoints),
+    its history.csv streamed through :class:`HistoryWriter` as the plugin writes it, one row per
+    endpoint per second (86,400 × 81 rows, about 500 MB, for a day). The summary comes from a
+    RunStats with a few hundred samples per endpoint spread over the run (its numbers are real
+    statistics of those samples; the per-second rows are drawn from the same latencies)."""
+    import numpy as np
+
+    from bss_loadtest.core.stats import HistoryRow
+    from bss_loadtest.reports.results import HistoryWriter
+
+    duration_s = int(hours * 3600)
+    stages = stages_for(duration_s, EXTREME_SOAK_STAGES)
+    table = long_endpoints(endpoints)
+    slow = slow or {}
+    rng = random.Random(seed)
+    stats = RunStats()
+    for t in range(0, duration_s, max(1, duration_s // 400)):
+        for method, name, base in table:
+            latency = rng.lognormvariate(0.0, 0.25) * base + slow.get(f"{method} {name}", 0.0)
+            stats.record(method, name, latency, "server_error" if rng.random() < 0.002 else None, "CustomerUser",
+                         T0 + t + rng.random())
+    stats.ended_at = T0 + duration_s
+
+    run_dir = root / run_id
+    noise = np.random.default_rng(seed).lognormal(0.0, 0.2, size=(3607, len(table))).tolist()
+    curve = [users_at(t + 0.5, stages) for t in range(duration_s)]
+    extra = [slow.get(f"{method} {name}", 0.0) for method, name, _ in table]
+    with HistoryWriter(run_dir / "history.csv", started_at=T0) as writer:
+        for t in range(duration_s):
+            users, wobble, second, requests = curve[t], noise[t % 3607], int(T0) + t, 1 + curve[t] // 100
+            rows = []
+            for i, (method, name, base) in enumerate(table):
+                p50 = round(base * wobble[i] + extra[i], 2)
+                rows.append(HistoryRow(second, method, name, requests, 0, p50, round(p50 * 1.8, 2),
+                                       round(p50 * 2.6, 2), round(p50 * 3.1, 2), users))
+            rows.append(HistoryRow(int(T0) + t, "", "Aggregated", sum(r.requests for r in rows), 0,
+                                   rows[0].p50_ms, rows[0].p95_ms, rows[0].p99_ms, max(r.max_ms for r in rows), users))
+            writer(rows)
+    summary = make_summary(stats, stages, run_id=run_id, profile=profile, duration_s=duration_s,
+                           thresholds=[], cleanup=None)
+    write_run(run_dir, summary, started_at=T0)
     return run_dir

@@ -47,7 +47,11 @@ def test_rows_are_on_disk_as_intervals_close_before_the_writer_is_closed(tmp_pat
     assert len(load_history(path)) == 40 * 4 and stats.history_sink.rows_written == 40 * 4
 
 
-def test_the_aggregated_scan_equals_the_full_read(tmp_path):
+@pytest.mark.parametrize("block", [1 << 24, 97, 16])  # one block; lines across blocks; lines longer than one
+def test_the_aggregated_scan_equals_the_full_read(tmp_path, monkeypatch, block):
+    from bss_loadtest.reports import results
+
+    monkeypatch.setattr(results, "SCAN_BLOCK_BYTES", block)
     path = tmp_path / "history.csv"
     stats = _stream(path, 30)
     stats.close_intervals(before=1e12)

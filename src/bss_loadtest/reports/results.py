@@ -643,17 +643,23 @@ def load_aggregated_history(run_dir: str | os.PathLike[str]):  # -> pandas.DataF
     try:
         with path.open("rb") as handle:
             lines = [handle.readline()]
-            carry = b""
+            carry = b""  # the end of the previous block: the start of a line
             while True:
                 block = handle.read(SCAN_BLOCK_BYTES)
                 if not block:
                     break
-                block = carry + block
+                first = block.find(b"\n") + 1
+                if not first:  # a line longer than a block
+                    carry += block
+                    continue
+                head = carry + block[:first]  # only the line across the boundary is copied
+                if AGGREGATED_MARK in head:
+                    lines.append(head)
                 cut = block.rfind(b"\n") + 1
+                lines.extend(_marked_lines(block, first, cut))
                 carry = block[cut:]
-                lines.extend(_marked_lines(block, cut))
-            if carry:
-                lines.extend(_marked_lines(carry + b"\n", len(carry) + 1))
+            if AGGREGATED_MARK in carry:
+                lines.append(carry + b"\n")
     except FileNotFoundError:
         raise InputError(f"{shown}: no such history file") from None
     except OSError as exc:
@@ -665,19 +671,19 @@ def load_aggregated_history(run_dir: str | os.PathLike[str]):  # -> pandas.DataF
     return aggregated_history(_read_history(io.BytesIO(b"".join(lines)), path, shown))
 
 
-def _marked_lines(block: bytes, end: int) -> list[bytes]:
-    """The whole lines of ``block[:end]`` that contain :data:`AGGREGATED_MARK`."""
+def _marked_lines(block: bytes, start: int, end: int) -> list[bytes]:
+    """The whole lines of ``block[start:end]`` (``start`` and ``end`` at line starts) that
+    contain :data:`AGGREGATED_MARK`."""
     found = []
     find, rfind = block.find, block.rfind
-    position = 0
+    position = start
     while True:
         at = find(AGGREGATED_MARK, position, end)
         if at < 0:
             return found
-        start = rfind(b"\n", 0, at) + 1
-        stop = find(b"\n", at, end) + 1
-        found.append(block[start:stop])
-        position = stop
+        line_start = rfind(b"\n", 0, at) + 1
+        position = find(b"\n", at, end) + 1
+        found.append(block[line_start:position])
 
 
 def _read_history(source: Any, path: Path, shown: str):  # -> pandas.DataFrame

@@ -37,6 +37,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING
 from bss_loadtest.core import errors, failures, thresholds
 from bss_loadtest.core.stats import AUTH_REQUEST_TYPE
 from bss_loadtest.run import console, reconcile, runtime
+from bss_loadtest.run.generator import loop_lag_summary
 
 if TYPE_CHECKING:
     from bss_loadtest.run.suite import RunState, Suite
@@ -429,7 +430,8 @@ class ResultsListener:
             thresholds=[r.to_dict() for r in results],
             tolerances=None if tolerances is None else tolerances.as_compare_mapping(),
             cleanup=merge_cleanup(run.cleanup_reports),
-            generator={"cpu_saturated": run.cpu_saturated, "max_cpu_percent": run.max_cpu_percent},
+            generator={"cpu_saturated": run.cpu_saturated, "max_cpu_percent": run.max_cpu_percent,
+                       **loop_lag_summary(run.loop_lag)},
             workers={"count": len(run.known_workers), "lost": sorted(run.lost_workers)},
             trace_url=self.suite.option("trace_url") or None,
         )

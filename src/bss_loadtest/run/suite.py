@@ -23,7 +23,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from bss_loadtest.core import errors, profiles
 from bss_loadtest.core.plan import StagePlan
 from bss_loadtest.core.stats import RunStats
-from bss_loadtest.run.generator import CPU_SATURATION_SAMPLES, CpuSampler
+from bss_loadtest.run.generator import CPU_SATURATION_SAMPLES, CpuSampler, merge_loop_lag
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class RunState:
     cleanup_reports: list[dict] = field(default_factory=list)
     max_cpu_percent: float | None = None
     cpu_high_samples: int = 0
+    loop_lag: dict | None = None
+    """The worst generator process's event-loop lag record (generator.merge_loop_lag)."""
     known_workers: set[str] = field(default_factory=set)
     lost_workers: set[str] = field(default_factory=set)
     final_received: set[str] = field(default_factory=set)
@@ -72,6 +74,7 @@ class RunState:
             return
         self.max_cpu_percent = max(self.max_cpu_percent or 0.0, float(sample["max"]))
         self.cpu_high_samples = max(self.cpu_high_samples, int(sample["high"]))
+        self.loop_lag = merge_loop_lag(self.loop_lag, sample)
 
     @property
     def cpu_saturated(self) -> bool:

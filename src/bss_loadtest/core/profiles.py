@@ -398,6 +398,26 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+_BOUND_MESSAGES = {
+    "greater_than": ("greater than", "gt"),
+    "greater_than_equal": ("at least", "ge"),
+    "less_than": ("less than", "lt"),
+    "less_than_equal": ("at most", "le"),
+}
+"""pydantic's bound errors: the words of the message and the ``ctx`` key holding the bound."""
+
+_TYPE_MESSAGES = {
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "an integer"),
+    **dict.fromkeys(("float_type", "float_parsing"), "a number"),
+    "finite_number": "a finite number",
+    **dict.fromkeys(("bool_type", "bool_parsing"), "true or false"),
+    "string_type": "a string",
+    "list_type": "a list",
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type"), "a mapping"),
+}
+"""pydantic's type errors: what the value must be."""
+
+
 def _message(error: dict[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -407,28 +427,13 @@ def _message(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         allowed = _allowed_keys(error["loc"][:-1])
         return "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-    if kind == "greater_than":
-        return f"must be greater than {_number(ctx['gt'])}"
-    if kind == "greater_than_equal":
-        return f"must be at least {_number(ctx['ge'])}"
-    if kind == "less_than":
-        return f"must be less than {_number(ctx['lt'])}"
-    if kind == "less_than_equal":
-        return f"must be at most {_number(ctx['le'])}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"must be an integer, got {_short(value)}"
-    if kind in ("float_type", "float_parsing"):
-        return f"must be a number, got {_short(value)}"
-    if kind == "finite_number":
-        return f"must be a finite number, got {_short(value)}"
-    if kind in ("bool_type", "bool_parsing"):
-        return f"must be true or false, got {_short(value)}"
-    if kind == "string_type":
-        return f"must be a string, got {_short(value)}"
-    if kind == "list_type":
-        return f"must be a list, got {_short(value)}"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping, got {_short(value)}"
+    bound = _BOUND_MESSAGES.get(kind)
+    if bound is not None:
+        word, key = bound
+        return f"must be {word} {_number(ctx[key])}"
+    expected = _TYPE_MESSAGES.get(kind)
+    if expected is not None:
+        return f"must be {expected}, got {_short(value)}"
     if kind in ("too_short", "string_too_short"):
         return "must not be empty"
     message = str(error["msg"])

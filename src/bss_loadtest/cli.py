@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC
 from pathlib import Path
@@ -68,10 +70,32 @@ def locust_command(
     return command + list(extra)
 
 
+LOCUST_USAGE_ERROR = 2
+"""Locust's exit code when its argument parser refuses the command line."""
+PARSER_ERROR = re.compile(r"^\S+: error: (.*)$")
+"""How argparse says what it refused (``locust: error: unrecognized arguments: --bogus``)."""
+
+
 def run_locust(command: list[str], *, env: dict[str, str] | None = None) -> int:
     """Run Locust in the foreground and hand it SIGINT / SIGTERM, so an interrupted run still
-    writes its partial result and no Locust process is left behind."""
-    process = subprocess.Popen(command, env=env)
+    writes its partial result and no Locust process is left behind.
+
+    Locust's stderr is passed through line by line, except its argument parser's usage text: when
+    Locust refuses an option given after ``--``, that is one ``error:`` line (exit 104), not a page
+    of usage."""
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, errors="replace")
+    held: list[str] = []
+
+    def relay() -> None:
+        for line in process.stderr:
+            if held or line.startswith("usage: ") or PARSER_ERROR.match(line):
+                held.append(line)  # the parser's usage block and error, up to the exit
+                continue
+            sys.stderr.write(line)
+            sys.stderr.flush()
+
+    relaying = threading.Thread(target=relay, daemon=True)
+    relaying.start()
 
     def forward(signum: int, frame: object) -> None:
         if process.poll() is None:
@@ -79,10 +103,18 @@ def run_locust(command: list[str], *, env: dict[str, str] | None = None) -> int:
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return process.wait()
+        code = process.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    relaying.join(5)
+    refused = [PARSER_ERROR.match(line) for line in held]
+    refused = [match.group(1).strip() for match in refused if match]
+    if code == LOCUST_USAGE_ERROR and refused:
+        hints = [line.strip() for line in held if line.startswith("Did you mean")]
+        raise errors.ConfigError(" ".join([f"locust: {refused[-1]}", *hints[:1]]))
+    sys.stderr.writelines(held)
+    return code
 
 
 def new_run_id(prefix: str = "") -> str:

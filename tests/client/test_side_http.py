@@ -67,6 +67,10 @@ class _Handler(socketserver.BaseRequestHandler):
     def mode_garbage_long(self, sock):
         sock.sendall(b"Z" * 100_000)
 
+    def mode_many_headers(self, sock):
+        headers = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"v" * 40) for i in range(150))
+        sock.sendall(b"HTTP/1.1 200 OK\r\n" + headers + b"Content-Length: 2\r\n\r\n{}")
+
     def mode_huge(self, sock):
         sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n" + b"x" * 100_000)
 
@@ -147,12 +151,13 @@ def test_a_dripping_or_silent_server_cannot_hold_it_past_the_deadline(server, mo
     assert DEADLINE_S - 0.1 <= elapsed < DEADLINE_S + SLACK_S, elapsed
 
 
-@pytest.mark.parametrize("mode", ["garbage", "garbage_long", "bad_chunk"])
+@pytest.mark.parametrize("mode", ["garbage", "garbage_long", "bad_chunk", "many_headers"])
 def test_garbage_is_one_short_line(server, mode):
     _, base = server
     error, elapsed = _fails(base + "/" + mode)
     assert error.failure_class == "connection"
     assert "AAAAAAAAAA" * 10 not in str(error) and "ZZZZZZZZZZ" * 10 not in str(error)
+    assert "vvvvvvvvvv" * 4 not in str(error) and len(str(error)) <= 200
     assert elapsed < DEADLINE_S + SLACK_S
 
 

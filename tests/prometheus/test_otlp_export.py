@@ -376,6 +376,7 @@ print("OK")
 '''
 
 
+@pytest.mark.slow  # seconds of CPU: outside the --fast loop
 def test_exports_under_gevent_monkey_patching_never_block_the_loop():
     pytest.importorskip("gevent")
     result = subprocess.run([sys.executable, "-c", GEVENT_SCRIPT], capture_output=True, text=True, timeout=50)

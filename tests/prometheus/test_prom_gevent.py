@@ -46,6 +46,7 @@ print("OK")
 '''
 
 
+@pytest.mark.slow  # seconds of CPU: outside the --fast loop
 @pytest.mark.timeout(60)
 def test_server_and_pusher_under_gevent_monkey_patching():
     pytest.importorskip("gevent")

@@ -234,6 +234,7 @@ def noisy_store(root):
     return store, history
 
 
+@pytest.mark.slow  # seconds of CPU: outside the --fast loop
 def test_noise_of_several_baselines_absorbs_a_within_noise_change(root, noisy_store):
     store, history = noisy_store
     summary = load_summary(run(root, "noisy-run", seed=200, slow={KEYS[5]: 24.0}))
@@ -334,6 +335,7 @@ def test_counting_noise_widens_throughput_and_error_rate():
     assert _sampling_error("p95_ms", 100, 100, 1.0, 1.0, 10.0, 10.0) is None
 
 
+@pytest.mark.slow  # seconds of CPU: outside the --fast loop
 def test_small_endpoints_do_not_cry_wolf(root):
     """~100 requests per endpoint: chance alone moves counts by ±10 %; nothing may flag."""
     small_base = baseline_of(run(root, "small-base", seed=11, total_requests=2_000), root / "small-store")

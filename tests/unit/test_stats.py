@@ -208,6 +208,7 @@ def test_slowest_and_failure_samples_are_exact_over_worker_deltas():
     assert {s.status for s in merged.failure_samples["server_error"]} == {500}
 
 
+@pytest.mark.slow  # seconds of CPU: outside the --fast loop
 def test_kept_samples_are_bounded_whatever_the_number_of_requests():
     rng = random.Random(3)
     stats = RunStats()
@@ -272,6 +273,7 @@ def test_the_tail_and_the_user_counts_stay_bounded():
     assert {b - a for a, b in zip(list(stats.users_at), list(stats.users_at)[1:])} == {stats.users_step}
 
 
+@pytest.mark.slow  # seconds of CPU: outside the --fast loop
 def test_memory_stays_flat_over_a_simulated_day_at_80_endpoints():
     """A day of synthetic time (a request per endpoint every two simulated minutes, users sampled
     every 10 s, intervals closed as the run would): after the first hour, memory grows by less than

@@ -252,6 +252,33 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return errors.OK
 
 
+def cmd_import_k6(args: argparse.Namespace) -> int:
+    """A k6 script's options as a profile: ``k6 inspect``, the mapping, validation, an atomic write."""
+    from bss_loadtest.k6 import importer
+    from bss_loadtest.k6.inspect import inspect_script, read_script
+
+    users = importer.parse_users(args.users) if args.users is not None else None
+    read_script(args.script)
+    to_stdout = args.output == "-"
+    output = Path(args.output) if args.output and not to_stdout else importer.default_output(args.script)
+    if not to_stdout:
+        importer.check_output(output, force=args.force)
+    inspection = inspect_script(args.script)
+    result = importer.import_inspection(
+        inspection, script_shown=args.script, output_shown="-" if to_stdout else str(output), users=users,
+        user_classes=_user_class_names(), endpoints=_endpoints())
+    for warning in result.warnings:
+        print(f"warning: {args.script}: {warning}", file=sys.stderr)
+    if to_stdout:
+        sys.stdout.write(result.text)
+        return errors.OK
+    importer.write_profile(result.text, output, force=args.force)
+    print(f"Wrote {output} ({result.shape}; {len(result.profile.parsed_thresholds)} thresholds, "
+          f"{len(result.warnings)} not carried over). Check it with: bss-loadtest profiles check {output}; "
+          f"run it with: bss-loadtest run --profile {output} --host URL")
+    return errors.OK
+
+
 def _user_class_names() -> list[str]:
     """User classes defined in loadtests/, read without importing Locust."""
     import ast
@@ -420,6 +447,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "check"], default="list")
     p.add_argument("file", nargs="?", help="profile name or path (for check)")
     p.set_defaults(func=cmd_profiles)
+
+    p = sub.add_parser("import-k6", help="write a profile from a k6 script's options (k6 inspect)")
+    p.add_argument("script", help="the k6 script (.js)")
+    p.add_argument("-o", "--output", default=None,
+                   help="the profile file to write (default: profiles/<script name>.yaml; - for stdout)")
+    p.add_argument("--users", default=None, metavar="CLASS=WEIGHT,...",
+                   help="the user mix, e.g. CustomerUser=3,OrderUser=1 (default: the mix of profiles/load.yaml)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing profile file")
+    p.set_defaults(func=cmd_import_k6)
 
     p = sub.add_parser("baseline", help="save a run as a baseline, or list the baselines")
     p.add_argument("action", choices=["save", "list"])

@@ -65,8 +65,9 @@ def test_parse_key(key: str, metric: str, scope: Scope) -> None:
 @pytest.mark.parametrize(
     ("key", "message"),
     [
-        ("http_req_duraton", "unknown metric 'http_req_duraton' (known: http_req_duration, http_req_failed, http_reqs)"),
-        ("http_req_duration{method:GET}", "unknown scope tag 'method' (known: name, user_class, failure)"),
+        ("http_req_duraton", "unknown metric 'http_req_duraton' (known: http_req_duration, http_req_failed, http_reqs, "),
+        ("http_req_duraton", "; did you mean 'http_req_duration'?"),
+        ("http_req_duration{methd:GET}", "unknown scope tag 'methd' (known: name, user_class, failure, method, "),
         ("http_req_duration{name}", "malformed scope {name}"),
         ("http_req_duration{name:GET /x", "malformed scope in"),
         ("http_req_duration{name:/api/v1/customers}", "must be 'METHOD /path'"),

@@ -556,6 +556,11 @@ class RunStats:
     def __post_init__(self) -> None:
         self._tags: tuple[str, ...] = self.tracking.tags
 
+    @property
+    def configured(self) -> bool:
+        """Whether :meth:`configure` was called (with any tracking, an empty one too)."""
+        return self.tracking is not NO_TRACKING
+
     # -- recording (the hot path) -------------------------------------------------------------
 
     def record(

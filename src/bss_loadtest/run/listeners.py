@@ -156,10 +156,17 @@ class StatsListener:
         **kwargs: Any,
     ) -> None:
         failure_class = failures.failure_class_of(exception) if exception is not None else None
-        # The client's context: its user class, and for a traced request its trace id and status.
+        # The client's context: its user class, for a traced request its trace id, its status, its
+        # checks (passed, failed), whether the status was expected, its k6 scenario and group.
         context = context or {}
-        self.suite.run.stats.record(request_type, name, response_time, failure_class, context.get("user_class"),
-                                    trace_id=context.get("trace_id"), status=context.get("status"))
+        stats = self.suite.run.stats
+        if not stats.configured:  # the run's first request: what its thresholds need kept
+            self.suite.thresholds.configure(self.suite.run)
+        checks = context.get("checks")
+        stats.record(request_type, name, response_time, failure_class, context.get("user_class"),
+                     trace_id=context.get("trace_id"), status=context.get("status"),
+                     checks=(int(checks[0]), int(checks[1])) if checks is not None else None,
+                     expected=context.get("expected"), scenario=context.get("scenario"), group=context.get("group"))
 
     # -- workers -> master -------------------------------------------------------------------
 
@@ -172,7 +179,9 @@ class StatsListener:
             return
         run = self.suite.run
         run.known_workers.add(client_id)
-        run.stats.merge_dict(data["bss"])
+        if not run.stats.configured:
+            self.suite.thresholds.configure(run)
+        run.stats.merge_dict(data["bss"], source=client_id)
         run.note_cpu(data.get("bss_cpu"))
 
     def check_workers(self) -> None:
@@ -240,7 +249,9 @@ class StatsListener:
 
     def on_flush_reply(self, environment: Any, msg: Any, **kwargs: Any) -> None:
         run = self.suite.run
-        run.stats.merge_dict(msg.data["stats"])
+        if not run.stats.configured:
+            self.suite.thresholds.configure(run)
+        run.stats.merge_dict(msg.data["stats"], source=msg.node_id)
         run.note_cpu(msg.data.get("cpu"))
         if msg.data.get("cleanup"):
             run.cleanup_reports.append(msg.data["cleanup"])
@@ -371,8 +382,21 @@ class ThresholdListener:
     def __init__(self, suite: Suite) -> None:
         self.suite = suite
 
+    def configure(self, run: RunState) -> None:
+        """Tell the run's statistics what its thresholds read beyond the always-on numbers (the tag
+        scopes they name; for windowed and stage thresholds the run's start and the stages), once
+        per run: on its first request (workers, local), its first worker report (master), or its
+        first check. Workers select the same profile, so their deltas carry the same scopes."""
+        suite = self.suite
+        selection = suite.selection if suite.selection.profile is not None else suite.select()
+        run.stats.configure(thresholds.tracking_for(
+            selection.thresholds, origin=run.started_at,
+            stages=thresholds.stage_spans(selection.plan, selection.profile)))
+
     def check(self, run: RunState, now: float) -> str | None:
         """Evaluate the thresholds live; the reason to abort the run, or None."""
+        if not run.stats.configured:
+            self.configure(run)
         active = self.suite.selection.thresholds
         if not active:
             return None
@@ -386,6 +410,8 @@ class ThresholdListener:
     def verdict(self, run: RunState, *, interrupted: bool) -> tuple[list, int | None]:
         """The final results and exit code (None: manual mode, Locust's own code stands)."""
         active = self.suite.selection.thresholds
+        if not run.stats.configured:
+            self.configure(run)
         results = thresholds.evaluate_all(active, run.stats) if active else []
         run.live_results = results
         if self.suite.selection.profile is None:

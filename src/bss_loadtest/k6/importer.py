@@ -437,7 +437,7 @@ def import_inspection(
 ) -> ImportResult:
     """The profile for an inspected script, validated (``user_classes``/``endpoints`` as ``profiles check``)."""
     default = profiles.load_profile(default_mix_profile)
-    default_shown = profiles._display(default.source_path) if default.source_path else default_mix_profile
+    default_shown = f"profiles/{default_mix_profile}.yaml"
     notes = _Notes()
     data, threshold_comments, users_comment, shape = build_profile_data(
         inspection, users=users, default_mix=(default.users, default_shown), notes=notes)

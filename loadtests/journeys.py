@@ -16,37 +16,42 @@ INVOICE_STEPS = ("ISSUED", "SENT")
 
 
 class OrderJourneyUser(BssUser):
+    journey = True  # one pass of order_to_payment is one iteration, k6 group ::order_to_payment
+
     @task
     def order_to_payment(self) -> None:
-        customer = self.create_customer()
-        product = self.catalogue_product()
-        if customer is None or product is None:
-            return
-        order = self.create_order(customer.id)
-        for status in ORDER_STEPS:
+        with self.group("order"):
+            customer = self.create_customer()
+            product = self.catalogue_product()
+            if customer is None or product is None:
+                return
+            order = self.create_order(customer.id)
+            for status in ORDER_STEPS:
+                if order is None:
+                    return
+                order = self.advance_order(order, status)
             if order is None:
                 return
-            order = self.advance_order(order, status)
-        if order is None:
-            return
-        self.api.call("orders.get", path={"id": order.id})
-        self.create_subscription(customer.id, product.id, order.id)
-        invoice = self.create_invoice(customer.id)
-        for status in INVOICE_STEPS:
+            self.api.call("orders.get", path={"id": order.id})
+            self.create_subscription(customer.id, product.id, order.id)
+        with self.group("billing"):
+            invoice = self.create_invoice(customer.id)
+            for status in INVOICE_STEPS:
+                if invoice is None:
+                    return
+                invoice = self.advance_invoice(invoice, status)
             if invoice is None:
                 return
-            invoice = self.advance_invoice(invoice, status)
-        if invoice is None:
-            return
-        payment = self.create_payment(customer.id, invoice.id, invoice.total_amount)
-        if payment is None:
-            return
-        for status in ("PROCESSING", "COMPLETED"):
-            payment = self.api.call("payments.change_status", path={"id": payment.id},
-                                    body=m.ChangePaymentStatus(id=payment.id, status=status))
+        with self.group("payment"):
+            payment = self.create_payment(customer.id, invoice.id, invoice.total_amount)
             if payment is None:
                 return
-        self.advance_invoice(invoice, "PAID")
+            for status in ("PROCESSING", "COMPLETED"):
+                payment = self.api.call("payments.change_status", path={"id": payment.id},
+                                        body=m.ChangePaymentStatus(id=payment.id, status=status))
+                if payment is None:
+                    return
+            self.advance_invoice(invoice, "PAID")
         # the journey's data is done with; keep the pools small
         self.ids.remove("orders", order)
 
@@ -55,6 +60,7 @@ NEXT_CUSTOMER_STATUS = {"ACTIVE": "SUSPENDED", "SUSPENDED": "ACTIVE"}
 
 
 class CustomerCareUser(BssUser):
+    journey = True  # each look-up is one pass: a k6 group named after its task
     def on_start(self) -> None:
         # The agent's own book of customers, so status changes never collide with other users.
         for _ in range(2):

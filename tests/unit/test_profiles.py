@@ -153,11 +153,11 @@ BAD_PROFILES = {
     "not a mapping": ("- 1\n- 2\n", r"must be a mapping, got a list"),
     "unknown top-level key": (
         GOOD + "stagez: []\n",
-        r"stagez: unknown key \(allowed: description, stages, users, .*tolerances\)",
+        r"stagez: unknown key \(allowed: description, stages, scenarios, users, .*tolerances\)",
     ),
     "unknown key in a stage": (
         GOOD.replace("target: 10}", "target: 10, spawnrate: 2}", 1),
-        r"stages\[0\]\.spawnrate: unknown key \(allowed: duration, target, spawn_rate\)",
+        r"stages\[0\]\.spawnrate: unknown key \(allowed: duration, target, spawn_rate, name\)",
     ),
     "missing key": (GOOD.replace("description: a test profile\n", ""), r"description: required key is missing"),
     "wrong type": (GOOD.replace("target: 10}", "target: ten}", 1), r"stages\[0\]\.target: must be an integer, got 'ten'"),

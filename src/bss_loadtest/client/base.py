@@ -15,15 +15,19 @@ What the users of one run share (tokens, the test-data registry, the routes) is 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import gevent
 from locust import FastHttpUser, events
+from locust.exception import StopUser
+from locust.user.users import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 from pydantic import ValidationError
 
 from bss_loadtest.client import lifecycle
@@ -127,10 +131,15 @@ class BssClient:
             context={"trace_id": trace_id} if trace_id is not None else {},
         ) as response:
             status = response.status_code
-            response.request_meta["context"]["status"] = status or None  # 0: no answer
-            if status in route.expected:
+            context = response.request_meta["context"]
+            context["status"] = status or None  # 0: no answer
+            # k6's checks: the expected status, then the body's model, then the endpoint's own check.
+            expected = status in route.expected
+            context["expected"] = expected
+            if expected:
                 validate = route.validate
                 if validate is None:
+                    context["checks"] = (1, 0)
                     response.success()
                     result: Any = True
                 else:
@@ -139,17 +148,23 @@ class BssClient:
                     try:
                         result = validate(response.content or b"")
                     except ValidationError as error:
+                        context["checks"] = (1, 1)
                         response.failure(ValidationFailure(validation_message(status, error)))
                         return None
                     if route.check is not None:
                         problem = route.check(result)
                         if problem:
+                            context["checks"] = (2, 1)
                             response.failure(ValidationFailure(f"HTTP {status} {problem}"))
                             return None
+                        context["checks"] = (3, 0)
+                    else:
+                        context["checks"] = (2, 0)
                     response.success()
                 if route.tracks is not None:
                     self._track(route, result, path)
                 return result
+            context["checks"] = (0, 1)
             response.failure(failure_for_status(status, route.expected_text, getattr(response, "error", None)))
             if status == 401 and self.identity is not None:
                 self.tokens.invalidate(self.identity)
@@ -167,19 +182,110 @@ class BssClient:
             self.registry.discard(route.tracks, str(path.get("id")))
 
 
+def _engine_of(user: Any) -> Any:
+    """The scenario engine of the user's run (``run.scenarios``), or None (a stages profile)."""
+    suite = getattr(user.environment, "bss", None)
+    run = getattr(suite, "run", None)
+    return getattr(run, "scenarios", None)
+
+
+def _stats_of(user: Any) -> Any:
+    suite = getattr(user.environment, "bss", None)
+    return getattr(getattr(suite, "run", None), "stats", None)
+
+
+def _park(user: Any) -> None:
+    """A user whose scenario has no more iterations for it waits, killable, until the run ends."""
+    user._state = LOCUST_STATE_WAITING
+    gevent.sleep(_PARK_S)
+
+
+_PARK_S = 1e9
+
+
+def as_iteration(task: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a task so that each call is one k6 iteration: paced by the scenario's executor (when
+    the profile has scenarios), timed as ``iteration_duration``, and, for a journey, run inside
+    the group named after the task (k6's ``group()``)."""
+    if getattr(task, "bss_iteration", False) or not callable(task) or isinstance(task, type):
+        return task
+    group = "::" + task.__name__
+
+    @functools.wraps(task)
+    def iteration(user: Any, *args: Any, **kwargs: Any) -> Any:
+        engine = _engine_of(user)
+        lane = engine.lane_of(user) if engine is not None else None
+        if lane is not None:
+            if user._state == LOCUST_STATE_STOPPING:
+                raise StopUser()
+            user._state = LOCUST_STATE_WAITING  # killable while it waits, as in Locust's own wait()
+            allowed = engine.begin(user)
+            if user._state == LOCUST_STATE_STOPPING:
+                raise StopUser()
+            if not allowed:
+                _park(user)
+                raise StopUser()
+            user._state = LOCUST_STATE_RUNNING
+        journey = type(user).journey
+        if journey:
+            user._context["group"] = group
+        start = time.perf_counter()
+        interrupted = True
+        try:
+            result = task(user, *args, **kwargs)
+            interrupted = False
+            return result
+        except Exception:
+            interrupted = False  # the task failed: the iteration still ran (Locust logs the error)
+            raise
+        finally:
+            duration_ms = (time.perf_counter() - start) * 1000.0
+            if journey:
+                user._context.pop("group", None)
+            if lane is not None:
+                engine.end(user, duration_ms, interrupted)
+            if not interrupted:
+                stats = _stats_of(user)
+                if stats is not None and hasattr(stats, "record_iteration"):
+                    stats.record_iteration(user.scenario_name, duration_ms)
+
+    iteration.bss_iteration = True  # type: ignore[attr-defined]
+    return iteration
+
+
 class BssUser(FastHttpUser):
-    """Base of every BSS user: a :class:`BssClient` as ``self.api``, test data, id pools."""
+    """Base of every BSS user: a :class:`BssClient` as ``self.api``, test data, id pools.
+
+    Each task is one k6 iteration (:func:`as_iteration`). In a profile with scenarios, every user
+    belongs to one scenario (``scenario_name``) and asks its executor before each iteration.
+    """
 
     abstract = True
     network_timeout = 30.0
     connection_timeout = 10.0
+    scenario_name = "default"
+    """The k6 scenario this class's users run in (a profile with ``scenarios`` makes one subclass
+    per scenario and class; a stages profile runs everything in ``default``)."""
+    user_class_name: str | None = None
+    """The user class a scenario subclass stands for (its requests count under this name)."""
+    journey = False
+    """True for a journey: each task is one pass of the journey, a k6 group named after the task."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        tasks = cls.__dict__.get("tasks")
+        if tasks:
+            wrapped: dict[int, Callable[..., Any]] = {}
+            cls.tasks = [wrapped.setdefault(id(t), as_iteration(t)) for t in tasks]
 
     def __init__(self, environment: Any) -> None:
         if "network_timeout" not in type(self).__dict__:  # a subclass's own value wins
             self.network_timeout = client_settings(environment).request_timeout
         super().__init__(environment)
         state = client_state(environment)
-        self._context = {"user_class": type(self).__name__}
+        self._context = {"user_class": self.user_class_name or type(self).__name__}
+        if self.scenario_name != "default":
+            self._context["scenario"] = self.scenario_name
         pool = identity_pool(environment, self.host or "")
         index = state.next_user_number() + int(getattr(getattr(environment, "runner", None), "worker_index", 0) or 0)
         self.api = BssClient(self, assign(pool, index) if pool else None, state, target_of(environment))
@@ -194,8 +300,28 @@ class BssUser(FastHttpUser):
         return self._context
 
     def wait_time(self) -> float:
-        low, high = runtime.think_time(self.environment)
+        engine = _engine_of(self)
+        if engine is not None:
+            paced = engine.think_time(self)
+            if paced is not None:
+                return paced
+        low, high = runtime.think_time(self.environment, self.scenario_name)
         return self.rng.uniform(low, high)
+
+    @contextlib.contextmanager
+    def group(self, name: str) -> Iterator[None]:
+        """k6's ``group(name, ...)``: the requests inside carry ``group`` = the path of the groups
+        they are in (``::order_to_payment::billing``), for thresholds such as
+        ``http_req_duration{group:::order_to_payment::billing}``."""
+        outer = self._context.get("group", "")
+        self._context["group"] = f"{outer}::{name}"
+        try:
+            yield
+        finally:
+            if outer:
+                self._context["group"] = outer
+            else:
+                self._context.pop("group", None)
 
     # --- shared building blocks the locustfiles compose ---------------------------------------
     def create_and_keep(self, key: str, body: m._Body) -> Any:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -46,6 +46,7 @@ __all__ = [
     "PROFILES_DIR",
     "Profile",
     "ProfileInfo",
+    "Scenario",
     "Stage",
     "ThinkTime",
     "Tolerances",
@@ -122,6 +123,10 @@ class Stage(_Strict):
             "Given: Locust is asked for `target` at this rate; the ramp must fit in the stage."
         ),
     )
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")] | None = Field(
+        default=None,
+        description="A name for the stage, for threshold scopes such as http_req_duration{stage:peak}.",
+    )
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -147,6 +152,170 @@ class ThinkTime(_Strict):
         if self.min > self.max:
             raise ValueError(f"min ({self.min:g} s) is greater than max ({self.max:g} s)")
         return self
+
+
+EXECUTOR_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "constant-vus": (("duration",), ("vus",)),
+    "ramping-vus": (("stages",), ("startVUs", "gracefulRampDown")),
+    "per-vu-iterations": ((), ("vus", "iterations", "maxDuration")),
+    "shared-iterations": ((), ("vus", "iterations", "maxDuration")),
+    "constant-arrival-rate": (("rate", "duration", "preAllocatedVUs"), ("timeUnit", "maxVUs")),
+    "ramping-arrival-rate": (("stages", "preAllocatedVUs"), ("startRate", "timeUnit", "maxVUs")),
+}
+"""k6's executors: (required fields, optional fields) of each, beside the common ones."""
+
+SCENARIO_COMMON_FIELDS = ("executor", "startTime", "gracefulStop", "users", "think_time")
+_SCENARIO_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+Executor = Literal[
+    "constant-vus", "ramping-vus", "per-vu-iterations", "shared-iterations",
+    "constant-arrival-rate", "ramping-arrival-rate",
+]
+
+
+def _duration_field(description: str, default: float | None = None) -> Any:
+    return Field(default=default, description=description)
+
+
+class Scenario(_Strict):
+    """One k6 scenario: an executor with k6's fields and meaning, a start time and a user mix.
+
+    Field names are k6's (camelCase) so that a k6 script's ``options.scenarios`` reads the same.
+    An iteration is one task of a user class (a journey's task is one pass of the journey).
+    """
+
+    executor: Executor = Field(description="The k6 executor: " + ", ".join(EXECUTOR_FIELDS) + ".")
+    startTime: float = Field(default=0.0, description="When the scenario starts, from the start of the run.")
+    gracefulStop: float = Field(
+        default=30.0, description="How long iterations still running at the scenario's end may take to finish."
+    )
+    users: dict[str, Annotated[int, Field(strict=True, gt=0)]] | None = Field(
+        default=None, description="This scenario's user mix (class → weight); omitted: the profile's `users`."
+    )
+    think_time: ThinkTime | None = Field(
+        default=None,
+        description=(
+            "Wait between two iterations of one user (VU and iteration executors; arrival-rate executors "
+            "pace by arrivals and never wait); omitted: the profile's `think_time`."
+        ),
+    )
+    vus: Annotated[int, Field(strict=True, gt=0, le=MAX_USERS)] | None = Field(
+        default=None, description="Users (constant-vus, per-vu-iterations, shared-iterations; default 1)."
+    )
+    duration: float | None = _duration_field("How long new iterations start (constant-vus, constant-arrival-rate).")
+    iterations: Annotated[int, Field(strict=True, gt=0, le=1_000_000_000)] | None = Field(
+        default=None, description="Iterations per user (per-vu-iterations) or in all (shared-iterations); default 1."
+    )
+    maxDuration: float | None = _duration_field("The longest an iteration executor may run (default 10m).")
+    startVUs: Annotated[int, Field(strict=True, ge=0, le=MAX_USERS)] | None = Field(
+        default=None, description="Users at the start of a ramping-vus scenario (default 1)."
+    )
+    stages: list[Stage] | None = Field(
+        default=None,
+        min_length=1,
+        description="ramping-vus: users over time; ramping-arrival-rate: iterations per timeUnit over time.",
+    )
+    gracefulRampDown: float | None = _duration_field(
+        "ramping-vus: how long a user that is no longer needed may finish its iteration (default 30s).")
+    rate: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(
+        default=None, description="constant-arrival-rate: iterations started per timeUnit."
+    )
+    startRate: Annotated[float, Field(ge=0, le=1_000_000)] | None = Field(
+        default=None, description="ramping-arrival-rate: iterations per timeUnit at the start (default 0)."
+    )
+    timeUnit: float | None = _duration_field("The period of rate, startRate and stage targets (default 1s).")
+    preAllocatedVUs: Annotated[int, Field(strict=True, ge=0, le=MAX_USERS)] | None = Field(
+        default=None, description="Arrival-rate executors: users allocated at the start."
+    )
+    maxVUs: Annotated[int, Field(strict=True, gt=0, le=MAX_USERS)] | None = Field(
+        default=None, description="Arrival-rate executors: the most users it may use (default preAllocatedVUs)."
+    )
+
+    @field_validator("startTime", "gracefulStop", "duration", "maxDuration", "gracefulRampDown", "timeUnit",
+                     mode="before")
+    @classmethod
+    def _parse_duration(cls, value: Any, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
+        seconds = parse_duration(value)
+        if seconds <= 0 and info.field_name in ("duration", "maxDuration", "timeUnit"):
+            raise ValueError(f"must be longer than 0 s, got {quote(value)}")
+        return seconds
+
+    @model_validator(mode="after")
+    def _fields_of_executor(self) -> Scenario:
+        required, optional = EXECUTOR_FIELDS[self.executor]
+        given = self.model_fields_set - set(SCENARIO_COMMON_FIELDS)
+        foreign = sorted(given - set(required) - set(optional))
+        if foreign:
+            allowed = ", ".join((*required, *optional, *SCENARIO_COMMON_FIELDS[1:]))
+            raise ValueError(f"{foreign[0]} does not apply to {self.executor} (its fields: {allowed})")
+        missing = [name for name in required if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{self.executor} needs {missing[0]}")
+        if self.maxVUs is not None and self.preAllocatedVUs is not None and self.maxVUs < self.preAllocatedVUs:
+            raise ValueError(f"maxVUs ({self.maxVUs}) is less than preAllocatedVUs ({self.preAllocatedVUs})")
+        if self.executor.endswith("arrival-rate") and self.pool_size == 0:
+            raise ValueError("an arrival-rate scenario needs at least one user: set preAllocatedVUs or maxVUs above 0")
+        return self
+
+    # -- k6 defaults, resolved -----------------------------------------------------------------
+
+    def value(self, name: str) -> Any:
+        """A field with k6's default applied."""
+        given = getattr(self, name)
+        if given is not None:
+            return given
+        return _SCENARIO_DEFAULTS.get(name)
+
+    @property
+    def pool_size(self) -> int:
+        """How many users the scenario may use at most (they are all started with the run)."""
+        executor = self.executor
+        if executor in ("constant-vus", "per-vu-iterations", "shared-iterations"):
+            return int(self.value("vus"))
+        if executor == "ramping-vus":
+            return max([int(self.value("startVUs")), *(stage.target for stage in self.stages or ())])
+        return int(self.maxVUs if self.maxVUs is not None else (self.preAllocatedVUs or 0))
+
+    @property
+    def span_s(self) -> float:
+        """Seconds from its start time until it starts no new iteration (maxDuration for iteration executors)."""
+        executor = self.executor
+        if executor in ("constant-vus", "constant-arrival-rate"):
+            return float(self.duration or 0.0)
+        if executor in ("ramping-vus", "ramping-arrival-rate"):
+            return sum(stage.duration for stage in self.stages or ())
+        return float(self.value("maxDuration"))
+
+    @property
+    def end_s(self) -> float:
+        """When it starts no new iteration, from the start of the run."""
+        return self.startTime + self.span_s
+
+    def scaled(self, time_scale: float) -> Scenario:
+        """Times multiplied by ``time_scale`` (rates, counts and their timeUnit stay: a compressed
+        run keeps the load's intensity); think time only when its ``scale_with_time`` says so."""
+        update: dict[str, Any] = {"startTime": self.startTime * time_scale, "gracefulStop": self.gracefulStop * time_scale}
+        for name in ("duration", "maxDuration", "gracefulRampDown"):
+            if getattr(self, name) is not None:
+                update[name] = getattr(self, name) * time_scale
+        if self.stages is not None:
+            update["stages"] = [stage.model_copy(update={"duration": stage.duration * time_scale})
+                                for stage in self.stages]
+        if self.think_time is not None and self.think_time.scale_with_time:
+            update["think_time"] = self.think_time.model_copy(
+                update={"min": self.think_time.min * time_scale, "max": self.think_time.max * time_scale})
+        copy = self.model_copy(update=update)
+        copy.__pydantic_fields_set__ = set(self.model_fields_set)
+        return copy
+
+
+_SCENARIO_DEFAULTS: dict[str, Any] = {
+    "vus": 1, "iterations": 1, "maxDuration": 600.0, "startVUs": 1, "gracefulRampDown": 30.0,
+    "startRate": 0.0, "timeUnit": 1.0,
+}
+"""k6's defaults of the executor fields."""
 
 
 class Tolerances(_Strict):
@@ -178,7 +347,17 @@ class Profile(_Strict):
     """A load profile: stages, user mix, think time, thresholds and guards of one kind of run."""
 
     description: str = Field(min_length=1, description="What this profile is for, in one or two sentences.")
-    stages: list[Stage] = Field(min_length=1, description="The load over time, in order (k6 `stages`).")
+    stages: list[Stage] = Field(
+        default_factory=list,
+        description="The load over time, in order (k6 `stages`: ramping users). A profile has stages or scenarios.",
+    )
+    scenarios: dict[str, Scenario] | None = Field(
+        default=None,
+        description=(
+            "k6 scenarios: name → executor with k6's fields, startTime and its own user mix, all running "
+            "side by side. A profile has stages or scenarios."
+        ),
+    )
     users: dict[str, Annotated[int, Field(strict=True, gt=0)]] = Field(
         min_length=1, description="The user mix: User class name → relative weight (> 0)."
     )
@@ -249,7 +428,22 @@ class Profile(_Strict):
 
     @property
     def total_duration_s(self) -> float:
+        """How long the load lasts: the stages' sum, or when the last scenario starts no new iteration."""
+        if self.scenarios:
+            return max(scenario.end_s for scenario in self.scenarios.values())
         return sum(stage.duration for stage in self.stages)
+
+    @property
+    def peak_users(self) -> int:
+        """The most users the profile runs at once (for scenarios: every scenario's pool together)."""
+        if self.scenarios:
+            return sum(scenario.pool_size for scenario in self.scenarios.values())
+        return max((stage.target for stage in self.stages), default=0)
+
+    def scenario_mix(self, name: str) -> dict[str, int]:
+        """The user mix of scenario ``name``: its own, or the profile's."""
+        scenario = (self.scenarios or {})[name]
+        return dict(scenario.users or self.users)
 
     @property
     def parsed_thresholds(self) -> list[Threshold]:
@@ -269,7 +463,10 @@ class Profile(_Strict):
             think_time = think_time.model_copy(
                 update={"min": think_time.min * time_scale, "max": think_time.max * time_scale}
             )
-        copy = self.model_copy(update={"stages": stages, "think_time": think_time})
+        update: dict[str, Any] = {"stages": stages, "think_time": think_time}
+        if self.scenarios:
+            update["scenarios"] = {name: scenario.scaled(time_scale) for name, scenario in self.scenarios.items()}
+        copy = self.model_copy(update=update)
         copy._hash = self.hash
         copy._time_scale = self._time_scale * time_scale
         copy._thresholds = [threshold.scaled(time_scale) for threshold in self._thresholds]
@@ -298,6 +495,31 @@ def _semantic_problems(
 ) -> list[str]:
     """Every problem of meaning, as ``"dotted.path: message"``; stores the parsed thresholds."""
     problems: list[str] = []
+    if "stages" in profile.model_fields_set and not profile.stages and not profile.scenarios:
+        problems.append("stages: must not be empty")
+    elif bool(profile.stages) == bool(profile.scenarios):
+        problems.append("a profile has either stages (ramping users, k6 `stages`) or scenarios (k6 `scenarios`)"
+                        + (", not both" if profile.stages else "; it has neither"))
+    for name, scenario in (profile.scenarios or {}).items():
+        where = format_loc(("scenarios", name))
+        if not _SCENARIO_NAME.match(name):
+            problems.append(f"{where}: a scenario name is letters, digits, '_' and '-' (at most 64)")
+        if user_classes is not None:
+            for class_name in scenario.users or {}:
+                if class_name not in user_classes:
+                    problems.append(f"{format_loc(('scenarios', name, 'users', class_name))}: "
+                                    f"{_unknown_name('user class', class_name, user_classes)}")
+        mix = scenario.users or profile.users
+        if scenario.executor in ("per-vu-iterations", "shared-iterations", "constant-vus") and \
+                scenario.pool_size < len(mix):
+            problems.append(f"{where}: {scenario.pool_size} user(s) cannot run a mix of {len(mix)} user classes; "
+                            "give at least one user per class, or a smaller mix under this scenario's users")
+    total_pool = sum(scenario.pool_size for scenario in (profile.scenarios or {}).values())
+    if total_pool > MAX_USERS:
+        problems.append(f"scenarios: their users add up to {total_pool}, more than {MAX_USERS}")
+    stage_names = [stage.name for stage in profile.stages if stage.name]
+    for duplicate in sorted({n for n in stage_names if stage_names.count(n) > 1}):
+        problems.append(f"stages: the name {quote(duplicate)} is given to more than one stage")
     previous = 0
     for index, stage in enumerate(profile.stages):
         rate = abs(stage.target - previous) / stage.duration
@@ -630,6 +852,8 @@ class ProfileInfo:
     stages: list[Stage] = field(default_factory=list)
     thresholds: dict[str, Any] = field(default_factory=dict)
     total_duration_s: float = 0.0
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    peak_users: int = 0
     error: str | None = None
     """The one-line ConfigError when the file does not validate (then the other facts are empty)."""
 
@@ -648,13 +872,20 @@ def format_profile_info(info: ProfileInfo) -> str:
     """What ``bss-loadtest profiles`` prints for one profile: a header line, then indented details."""
     if info.error is not None:
         return f"{info.name}  INVALID\n    {info.error}"
-    peak = max((stage.target for stage in info.stages), default=0)
-    count = len(info.stages)
+    peak = info.peak_users or max((stage.target for stage in info.stages), default=0)
+    if info.scenarios:
+        count, noun = len(info.scenarios), "scenario"
+    else:
+        count, noun = len(info.stages), "stage"
     lines = [
-        f"{info.name}  {format_duration(info.total_duration_s)}, {count} stage{'s' * (count != 1)}, "
+        f"{info.name}  {format_duration(info.total_duration_s)}, {count} {noun}{'s' * (count != 1)}, "
         f"peak {peak} user{'s' * (peak != 1)}",
         f"    {info.description}",
     ]
+    for name, scenario in info.scenarios.items():
+        start = f" from {format_duration(scenario.startTime)}" if scenario.startTime else ""
+        lines.append(f"    scenario {name}: {scenario.executor}{start}, {scenario.pool_size} "
+                     f"user{'s' * (scenario.pool_size != 1)}")
     expressions = [
         f"{key} {spec.get('threshold')}{' (abortOnFail)' if spec.get('abortOnFail') else ''}"
         if isinstance(spec, dict)
@@ -684,6 +915,8 @@ def list_profiles(profiles_dir: Path | None = None) -> list[ProfileInfo]:
                 stages=list(profile.stages),
                 thresholds=dict(profile.thresholds),
                 total_duration_s=profile.total_duration_s,
+                scenarios=dict(profile.scenarios or {}),
+                peak_users=profile.peak_users,
             )
         )
     return infos

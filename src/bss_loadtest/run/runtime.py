@@ -36,8 +36,14 @@ def run_id(environment: Any) -> str:
     return str(_option(environment, "run_id", _fallback_run_id))
 
 
-def think_time(environment: Any) -> tuple[float, float]:
-    """(min, max) seconds a user waits between tasks."""
+def think_time(environment: Any, scenario: str | None = None) -> tuple[float, float]:
+    """(min, max) seconds a user waits between tasks: ``--think-time``, else the scenario's own
+    ``think_time`` (a profile with scenarios), else the profile's."""
+    if scenario not in (None, "default") and not _option(environment, "think_time_given", False):
+        profile = getattr(getattr(getattr(environment, "bss", None), "selection", None), "profile", None)
+        own = getattr((getattr(profile, "scenarios", None) or {}).get(scenario), "think_time", None)
+        if own is not None:
+            return float(own.min), float(own.max)
     value = _option(environment, "think_time")
     if not value:
         return DEFAULT_THINK_TIME

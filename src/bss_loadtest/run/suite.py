@@ -24,6 +24,7 @@ from bss_loadtest.core import errors, profiles
 from bss_loadtest.core.plan import StagePlan
 from bss_loadtest.core.stats import RunStats
 from bss_loadtest.run.generator import CPU_SATURATION_SAMPLES, CpuSampler, merge_loop_lag
+from bss_loadtest.run.scenarios import ScenarioListener, ScenarioPlan, scenario_user_classes
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ class RunState:
     """Set once the results are written (another greenlet may wait for them)."""
     finishing: Any = None
     """The greenlet that writes the results (master / local), once it is started."""
+    scenarios: Any = None
+    """The run's :class:`~bss_loadtest.run.scenarios.ScenarioEngine` (a profile with scenarios), or None."""
 
     def __post_init__(self) -> None:
         if self.finalized:
@@ -113,6 +116,8 @@ class Selection:
     thresholds: list = field(default_factory=list)
     error: str | None = None
     """Why the selected profile could not be used (the run then ends at once)."""
+    scenario_classes: list | None = None
+    """A profile with scenarios: the user classes of its lanes (one per scenario and class)."""
 
 
 class Suite:
@@ -136,6 +141,7 @@ class Suite:
         self.thresholds = listeners.ThresholdListener(self)
         self.results = listeners.ResultsListener(self)
         self.lifecycle = listeners.RunLifecycle(self)
+        self.scenarios = ScenarioListener(self)  # after the lifecycle: its test_start needs the new RunState
         # Last, so that it runs first (quitting fires in reverse): signals during the shutdown are noted only.
         environment.events.quitting.add_listener(self.signals.on_quitting)
 
@@ -153,6 +159,7 @@ class Suite:
             self.git_commit = suite_git_commit()
         self.collector.on_init(runner)
         self.lifecycle.on_init(runner)
+        self.scenarios.on_init(runner)
         if self.is_worker and getattr(runner, "worker_state", None) in (STATE_SPAWNING, STATE_RUNNING):
             # A worker that joined a running test: Locust handed it the master's spawn while it
             # connected, before init, so its test_start came before these listeners. Start its run now.
@@ -229,13 +236,22 @@ class Suite:
         scaled = profile.scaled(self.time_scale)
         environment = self.environment
         by_name = environment.available_user_classes or {cls.__name__: cls for cls in environment.user_classes}
+        options = self.options
+        if scaled.scenarios:
+            if options is not None and not getattr(options, "think_time_given", False):
+                options.think_time = f"{scaled.think_time.min},{scaled.think_time.max}"
+            lanes = scenario_user_classes(scaled, by_name)
+            # Every process registers the same classes, so that the master's spawn names them.
+            names = {cls.__name__ for cls in lanes}
+            environment.user_classes = [c for c in environment.user_classes if c.__name__ not in names] + lanes
+            return Selection(profile=scaled, plan=ScenarioPlan(self, scaled, lanes), user_classes=lanes,
+                             thresholds=list(scaled.parsed_thresholds), scenario_classes=lanes)
         classes = []
         for name, weight in scaled.users.items():
             cls = by_name[name]
             cls.weight = weight
             cls.fixed_count = 0
             classes.append(cls)
-        options = self.options
         if options is not None and not getattr(options, "think_time_given", False):
             options.think_time = f"{scaled.think_time.min},{scaled.think_time.max}"
         # delayAbortEval is scaled with the stages.

@@ -39,6 +39,12 @@ thresholds:
   http_req_duration: ["p(95)<500"]
 """
 
+SCENARIOS = """\
+description: a test profile with scenarios
+users: {CustomerUser: 3, OrderUser: 1}
+scenarios:
+"""
+
 
 def write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
     path = tmp_path / name
@@ -227,6 +233,42 @@ BAD_PROFILES = {
     "bad delayAbortEval": (
         GOOD + "  http_req_failed: [{threshold: 'rate<0.1', abortOnFail: true, delayAbortEval: soon}]\n",
         r'thresholds\."http_req_failed"\[0\]\.delayAbortEval: invalid duration \'soon\'',
+    ),
+    "stages and scenarios": (
+        GOOD + "scenarios: {a: {executor: constant-vus, vus: 2, duration: 1m}}\n",
+        r"a profile has either stages .* or scenarios .*, not both$",
+    ),
+    "unknown executor": (
+        SCENARIOS + "  a: {executor: constant-rate, duration: 1m}\n",
+        r"scenarios\.a\.executor: input should be 'constant-vus', .*'ramping-arrival-rate'",
+    ),
+    "field of another executor": (
+        SCENARIOS + "  a: {executor: constant-vus, duration: 1m, rate: 5}\n",
+        r"scenarios\.a: rate does not apply to constant-vus \(its fields: duration, vus, startTime",
+    ),
+    "required executor field": (
+        SCENARIOS + "  a: {executor: constant-arrival-rate, rate: 5, duration: 1m}\n",
+        r"scenarios\.a: constant-arrival-rate needs preAllocatedVUs$",
+    ),
+    "maxVUs below preAllocatedVUs": (
+        SCENARIOS + "  a: {executor: constant-arrival-rate, rate: 5, duration: 1m, preAllocatedVUs: 5, maxVUs: 2}\n",
+        r"scenarios\.a: maxVUs \(2\) is less than preAllocatedVUs \(5\)$",
+    ),
+    "bad startTime": (
+        SCENARIOS + "  a: {executor: constant-vus, duration: 1m, startTime: later}\n",
+        r"scenarios\.a\.startTime: invalid duration 'later'",
+    ),
+    "unknown class in a scenario's mix": (
+        SCENARIOS + "  a: {executor: constant-vus, vus: 2, duration: 1m, users: {CustomerUsr: 1}}\n",
+        r"scenarios\.a\.users\.CustomerUsr: unknown user class 'CustomerUsr' \(did you mean 'CustomerUser'\?",
+    ),
+    "fewer users than classes": (
+        SCENARIOS + "  a: {executor: shared-iterations, vus: 1, iterations: 10}\n",
+        r"scenarios\.a: 1 user\(s\) cannot run a mix of 2 user classes",
+    ),
+    "bad scenario name": (
+        SCENARIOS + "  'two words': {executor: constant-vus, vus: 2, duration: 1m}\n",
+        r"scenarios\.\"two words\": a scenario name is letters, digits",
     ),
 }
 

@@ -133,13 +133,28 @@ def _endpoints(summary: Summary) -> Table:
                  rows=rows)
 
 
+def judged_over(threshold: Any) -> str:
+    """What a threshold row was judged over: ``the run``, its worst window or its (worst) stage."""
+    from bss_loadtest.core.thresholds import format_seconds
+
+    if threshold.window_s is not None:
+        window = format_seconds(threshold.window_s)
+        if threshold.window_start_s is None:
+            return f"{window} windows"
+        return f"worst {window} window, from {format_seconds(threshold.window_start_s)}"
+    if threshold.stage is not None:
+        return f"stage {threshold.stage}"
+    return "the run"
+
+
 def _thresholds(summary: Summary) -> Table | None:
     if not summary.thresholds:
         return None
     rows = [[Cell("PASS", cls="pass") if t.passed else Cell("FAIL", cls="fail"),
-             t.metric + (f"{{{t.scope}}}" if t.scope else ""), t.expression,
+             t.metric + (f"{{{t.scope}}}" if t.scope else ""), t.expression, judged_over(t),
              fmt(t.observed, 3), t.reason or "", "yes" if t.abort_on_fail else ""] for t in summary.thresholds]
-    return Table(headers=["verdict", "metric", "expression", "observed", "reason", "abort on fail"], rows=rows, left=3)
+    return Table(headers=["verdict", "metric", "expression", "judged over", "observed", "reason", "abort on fail"],
+                 rows=rows, left=4)
 
 
 def _failures(summary: Summary) -> tuple[Table | None, Table | None]:

@@ -202,13 +202,19 @@ class Stage(_Strict):
 
 
 class ThresholdRow(_Strict):
-    metric: str = Field(description="k6 metric: http_req_duration, http_req_failed or http_reqs.")
+    metric: str = Field(description="k6 metric: http_req_duration, http_req_failed, http_reqs, checks, errors, "
+                        "iterations, iteration_duration, dropped_iterations, vus or vus_max.")
     expression: str = Field(description='The expression as written, e.g. "p(95)<500".')
     scope: str | None = Field(description="The scope tag as written, e.g. name:GET /x; null for the whole run.")
-    observed: float | None = Field(description="The observed value; null when the scope had no requests.")
+    observed: float | None = Field(description="The observed value (a windowed or stage threshold: its worst "
+                                   "window's or stage's); null when the scope had no data.")
     passed: bool = Field(description="Whether the threshold held.")
     reason: str | None = Field(description="Why it failed (or why there is no value).")
     abort_on_fail: bool = Field(description="Whether crossing it aborts the run.")
+    window_s: float | None = Field(None, gt=0, description="A windowed threshold: its window, seconds (time-scaled).")
+    window_start_s: float | None = Field(
+        None, ge=0, description="A windowed threshold: the worst window's start, seconds from the run's start.")
+    stage: int | None = Field(None, ge=0, description="A stage scope: the stage judged (steady: the worst), 0-based.")
 
 
 class TraceSampleRow(_Strict):
@@ -284,6 +290,69 @@ class Workers(_Strict):
     lost: list[str] = Field(default_factory=list, description="Workers that stopped reporting during the run.")
 
 
+class TrendMetric(_Strict):
+    """A k6 Trend in ms (k6's keys): null values without samples."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    avg: float | None = Field(ge=0, description="Mean.")
+    min: float | None = Field(ge=0, description="Smallest.")
+    med: float | None = Field(ge=0, description="Median.")
+    max: float | None = Field(ge=0, description="Largest.")
+    p90: float | None = Field(alias="p(90)", ge=0, description="90th percentile.")
+    p95: float | None = Field(alias="p(95)", ge=0, description="95th percentile.")
+    p99: float | None = Field(alias="p(99)", ge=0, description="99th percentile.")
+
+
+class CounterMetric(_Strict):
+    """A k6 Counter: its count and its rate per second over the run (null: no time to divide by)."""
+
+    count: int = Field(ge=0, le=MAX_COUNT, description="Samples.")
+    rate: float | None = Field(ge=0, description="Per second over the run.")
+
+
+class RateMetric(_Strict):
+    """A k6 Rate: ``passes`` are the samples that are true, ``fails`` the false ones,
+    ``value`` passes / (passes + fails), null without samples."""
+
+    passes: int = Field(ge=0, le=MAX_COUNT, description="True samples.")
+    fails: int = Field(ge=0, le=MAX_COUNT, description="False samples.")
+    value: float | None = Field(ge=0, le=1, description="The share of true samples.")
+
+
+class GaugeMetric(_Strict):
+    """A k6 Gauge: its last value and its min and max over the run, null before it was set."""
+
+    value: int | float | None = Field(description="The last value.")
+    min: int | float | None = Field(description="The smallest value.")
+    max: int | float | None = Field(description="The largest value.")
+
+
+class Metrics(_Strict):
+    """k6's end-of-test metrics under k6's names (what ``--summary-export`` is made of).
+
+    ``http_req_failed``: passes are the FAILED requests (k6's Rate of "failed" being true);
+    ``checks``: passes are the checks that passed; ``errors``: passes are the checks that failed.
+    Durations in ms."""
+
+    http_req_duration: TrendMetric
+    http_reqs: CounterMetric
+    http_req_failed: RateMetric
+    checks: RateMetric
+    errors: RateMetric
+    iterations: CounterMetric
+    iteration_duration: TrendMetric
+    dropped_iterations: CounterMetric
+    vus: GaugeMetric
+    vus_max: GaugeMetric
+
+
+class ScenarioRow(_Strict):
+    iterations: int = Field(ge=0, le=MAX_COUNT, description="Iterations the scenario completed.")
+    dropped_iterations: int = Field(ge=0, le=MAX_COUNT, description="Iterations it could not start on schedule.")
+    iteration_duration_p95_ms: float | None = Field(ge=0, description="95th percentile of its iterations' durations.")
+
+
 class Summary(_Strict):
     """``summary.json``, schema_version 1: the complete, final account of one run."""
 
@@ -316,6 +385,9 @@ class Summary(_Strict):
     failure_samples: dict[str, list[FailureSampleRow]] = Field(
         default_factory=dict, description="Per failure class, its latest sampled failures with their trace ids.")
     trace_url: str | None = Field(None, description="Link template of a trace, with {trace_id} (--trace-url).")
+    metrics: Metrics | None = Field(None, description="k6's end-of-test metrics under k6's names and keys.")
+    scenarios: dict[str, ScenarioRow] | None = Field(
+        None, description="Per scenario, its iterations; present when the run recorded any.")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -820,7 +892,72 @@ def summary_from_stats(
         "failure_samples": {name: [{**_sample_row(s), "endpoint": s.endpoint or ""} for s in samples]
                             for name, samples in sorted(getattr(stats, "failure_samples", {}).items())},
         "trace_url": trace_url or None,
+        "metrics": k6_metrics(stats, request_window, _activity_window(stats, ended_at)),
+        **({"scenarios": scenario_rows(stats)} if _iterations_recorded(stats) else {}),
     }
+
+
+def _trend(histogram: Any) -> dict[str, float | None]:
+    count = histogram.count
+    p50, p90, p95, p99 = histogram.percentiles((0.5, 0.9, 0.95, 0.99))
+    return {"avg": _round2(histogram.total_ms / count if count else None), "min": _round2(histogram.min_ms),
+            "med": _round2(p50), "max": _round2(histogram.max_ms),
+            "p(90)": _round2(p90), "p(95)": _round2(p95), "p(99)": _round2(p99)}
+
+
+def _round2(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _counter(count: int, window_s: float) -> dict[str, Any]:
+    return {"count": int(count), "rate": round(count / window_s, 3) if window_s > 0 else None}
+
+
+def _rate(passes: int, fails: int) -> dict[str, Any]:
+    total = passes + fails
+    return {"passes": int(passes), "fails": int(fails), "value": passes / total if total else None}
+
+
+def _gauge(gauge: tuple[int, int, int] | None) -> dict[str, float | None]:
+    value, low, high = gauge if gauge is not None else (None, None, None)
+    return {"value": value, "min": low, "max": high}
+
+
+def k6_metrics(stats: Any, request_window: float, iteration_window: float) -> dict[str, Any]:
+    """summary.json's ``metrics``: k6's built-in metrics (and the BSS scripts' ``errors``) of a run
+    under k6's names and keys, from its :class:`~bss_loadtest.core.stats.RunStats`. Request rates
+    are over ``request_window`` (first request to the end), iteration rates over
+    ``iteration_window`` (first request or iteration to the end); null where there is no data."""
+    total = stats.total
+    passed, failed = stats.checks_of()
+    return {
+        "http_req_duration": _trend(total.histogram),
+        "http_reqs": _counter(total.count, request_window),
+        "http_req_failed": _rate(total.failures, total.count - total.failures),
+        "checks": _rate(passed, failed),
+        "errors": _rate(failed, passed),
+        "iterations": _counter(stats.iterations.count, iteration_window),
+        "iteration_duration": _trend(stats.iterations),
+        "dropped_iterations": _counter(stats.dropped, iteration_window),
+        "vus": _gauge(stats.vus_gauge()),
+        "vus_max": _gauge(stats.vus_max_gauge()),
+    }
+
+
+def _activity_window(stats: Any, ended_at: float) -> float:
+    starts = [t for t in (stats.first_request_at, stats.first_iteration_at) if t is not None]
+    return max(ended_at - min(starts), 1e-9) if starts else 0.0
+
+
+def _iterations_recorded(stats: Any) -> bool:
+    return bool(stats.iterations.count or stats.dropped)
+
+
+def scenario_rows(stats: Any) -> dict[str, dict[str, Any]]:
+    """summary.json's ``scenarios``: per scenario its iterations, dropped ones and p95 duration."""
+    return {name: {"iterations": scenario.iterations.count, "dropped_iterations": scenario.dropped,
+                   "iteration_duration_p95_ms": _round2(scenario.iterations.percentile(0.95))}
+            for name, scenario in sorted(stats.scenarios.items())}
 
 
 def stamp(epoch: float) -> str:

@@ -39,6 +39,9 @@ def print_console_report(summary: dict[str, Any], results: list) -> None:
             f"WARNING: the load generator's event loop lagged {summary['generator']['loop_lag_ms']:.1f} ms (p95); "
             "response times may include that much of its own delay (add workers: --processes N)"
         )
+    k6_line = k6_metrics_line(summary.get("metrics"))
+    if k6_line:
+        lines.append(k6_line)
     if summary["partial_reason"]:
         lines.append(f"PARTIAL: {summary['partial_reason']}")
     reconciliation = summary.get("reconciliation")
@@ -60,6 +63,24 @@ def print_console_report(summary: dict[str, Any], results: list) -> None:
         verdict = "PASSED" if all(r.passed for r in results) else "FAILED (exit code 99)"
         lines.append(f"Thresholds: {verdict}")
     say("\n".join(lines))
+
+
+def k6_metrics_line(metrics: dict[str, Any] | None) -> str:
+    """``checks: 99.50% of 400 passed; iterations: 200 (3.3/s), 0 dropped; vus max 10``: the k6
+    metrics the per-endpoint table does not show, those with data; "" when none has."""
+    if not metrics:
+        return ""
+    parts = []
+    checks = metrics["checks"]
+    if checks["value"] is not None:
+        parts.append(f"checks: {checks['value'] * 100:.2f}% of {checks['passes'] + checks['fails']} passed")
+    iterations, dropped = metrics["iterations"], metrics["dropped_iterations"]
+    if iterations["count"] or dropped["count"]:
+        rate = f" ({iterations['rate']:.1f}/s)" if iterations["rate"] is not None else ""
+        parts.append(f"iterations: {iterations['count']}{rate}, {dropped['count']} dropped")
+    if metrics["vus_max"]["max"] is not None:
+        parts.append(f"vus max {metrics['vus']['max']:g} of {metrics['vus_max']['max']:g} allocated")
+    return "; ".join(parts)
 
 
 def _ms(value: float | None) -> str:

@@ -228,11 +228,39 @@ def _run_command(args: argparse.Namespace, run_id: str) -> list[str]:
     )
 
 
+def _summary_export_target(args: argparse.Namespace) -> Path | None:
+    """``--summary-export FILE``, checked before the run starts (a bad path costs no run)."""
+    if args.summary_export is None:
+        return None
+    from bss_loadtest.k6.summary_export import check_export_path
+
+    return check_export_path(args.summary_export)
+
+
+def _write_summary_export(target: Path | None, run_dir: Path, code: int) -> int:
+    """k6's summary-export JSON of the finished run; the run's exit code, or 104 when it cannot be written."""
+    if target is None or not (run_dir / "summary.json").is_file():
+        return code  # no results (bad configuration, target unreachable): nothing to export, as in k6
+    from bss_loadtest.k6.summary_export import write_summary_export
+
+    try:
+        notes = write_summary_export(run_dir, target)
+    except errors.USER_ERRORS as error:
+        reported = errors.report(error)
+        return code if code != errors.OK else reported
+    for note in notes:
+        print(f"warning: --summary-export {target}: {note}", file=sys.stderr)
+    print(f"k6 summary export: {target}")
+    return code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bss_loadtest.core.run_ids import check_run_id
 
     run_id = check_run_id(args.run_id, "--run-id") if args.run_id else new_run_id()
+    export = _summary_export_target(args)
     code = run_locust(_run_command(args, run_id))
+    code = _write_summary_export(export, Path(args.report_dir) / "runs" / run_id, code)
     print(f"Run {run_id}: exit code {code} ({_explain_exit(code)})")
     return code
 
@@ -341,8 +369,10 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
     run_id = new_run_id("nightly-")
     report_dir = Path(args.report_dir)
+    export = _summary_export_target(args)
     run_code = run_locust(_run_command(args, run_id))
     run_dir = report_dir / "runs" / run_id
+    run_code = _write_summary_export(export, run_dir, run_code)
     if not (run_dir / "summary.json").exists():
         if run_code in (errors.INVALID_CONFIG, errors.TARGET_UNREACHABLE):
             return run_code  # Locust has said why, in its one error: line
@@ -488,6 +518,8 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-scale", type=_time_scale, default=None)
     p.add_argument("--processes", type=_processes, default=None, help="Locust worker processes (-1: one per CPU)")
     p.add_argument("--report-dir", default="reports")
+    p.add_argument("--summary-export", default=None, metavar="FILE",
+                   help="also write the run's numbers as k6's --summary-export JSON (checked before the run starts)")
     p.add_argument("locust_args", nargs=argparse.REMAINDER, help="after --: more locust options")
 
 

@@ -11,6 +11,11 @@ metric                                            OTLP type         attributes
 ``bss_loadtest_requests_total``                   cumulative sum    ``run_id, method, name, outcome``
 ``bss_loadtest_request_duration_seconds``         histogram (s)     ``run_id, method, name``
 ``bss_loadtest_users``                            gauge             ``run_id``
+``bss_loadtest_iterations_total``                 cumulative sum    ``run_id, scenario``
+``bss_loadtest_dropped_iterations_total``         cumulative sum    ``run_id, scenario``
+``bss_loadtest_checks_total``                     cumulative sum    ``run_id, outcome`` (passed, failed)
+``bss_loadtest_vus``                              gauge             ``run_id``
+``bss_loadtest_vus_max``                          gauge             ``run_id``
 ``bss_loadtest_threshold_passing``                gauge             ``run_id, threshold``
 ``bss_loadtest_run_info``                         gauge (1)         ``run_id, profile, host``
 ``bss_loadtest_run_start_time_seconds``           gauge             ``run_id``
@@ -70,6 +75,11 @@ P = METRIC_PREFIX
 REQUESTS = f"{P}_requests_total"
 DURATION = f"{P}_request_duration_seconds"
 USERS = f"{P}_users"
+ITERATIONS = f"{P}_iterations_total"
+DROPPED = f"{P}_dropped_iterations_total"
+CHECKS = f"{P}_checks_total"
+VUS = f"{P}_vus"
+VUS_MAX = f"{P}_vus_max"
 THRESHOLD = f"{P}_threshold_passing"
 RUN_INFO = f"{P}_run_info"
 RUN_START = f"{P}_run_start_time_seconds"
@@ -340,6 +350,25 @@ def _instruments(sdk: SimpleNamespace, meter: Any, reading: _Reading) -> None:
         n = reading.numbers()
         return [observation(n.users, {"run_id": n.run_id})]
 
+    def per_scenario(field: str) -> Any:
+        def callback(options: Any) -> list[Any]:
+            n = reading.numbers()
+            return [observation(count, {"run_id": n.run_id, "scenario": scenario})
+                    for scenario, count in getattr(n, field)]
+        return callback
+
+    def checks(options: Any) -> list[Any]:
+        n = reading.numbers()
+        return [observation(count, {"run_id": n.run_id, "outcome": outcome}) for outcome, count in n.checks]
+
+    def vus(options: Any) -> list[Any]:
+        n = reading.numbers()
+        return [observation(n.vus, {"run_id": n.run_id})]
+
+    def vus_max(options: Any) -> list[Any]:
+        n = reading.numbers()
+        return [observation(n.vus_max, {"run_id": n.run_id})]
+
     def thresholds(options: Any) -> list[Any]:
         n = reading.numbers()
         return [observation(1 if passed else 0, {"run_id": n.run_id, "threshold": label}) for label, passed in n.thresholds]
@@ -358,6 +387,22 @@ def _instruments(sdk: SimpleNamespace, meter: Any, reading: _Reading) -> None:
         description="Requests completed, by endpoint template and outcome (success or failure class).",
     )
     meter.create_observable_gauge(USERS, callbacks=[users], unit="{user}", description="Simulated users running now.")
+    meter.create_observable_counter(
+        ITERATIONS, callbacks=[per_scenario("iterations")], unit="{iteration}",
+        description="Iterations completed (a task of a user class, a pass of a journey), by k6 scenario.",
+    )
+    meter.create_observable_counter(
+        DROPPED, callbacks=[per_scenario("dropped")], unit="{iteration}",
+        description="Iterations that could not start on schedule (every VU busy, maxVUs reached), by k6 scenario.",
+    )
+    meter.create_observable_counter(
+        CHECKS, callbacks=[checks], unit="{check}",
+        description="Checks the client made on responses (expected status, body), by outcome (passed or failed).",
+    )
+    meter.create_observable_gauge(VUS, callbacks=[vus], unit="{vu}", description="k6's vus: VUs running now (all workers).")
+    meter.create_observable_gauge(
+        VUS_MAX, callbacks=[vus_max], unit="{vu}", description="k6's vus_max: VUs allocated now (all workers)."
+    )
     meter.create_observable_gauge(
         THRESHOLD, callbacks=[thresholds], description="1 if the threshold passes on the numbers so far, else 0."
     )

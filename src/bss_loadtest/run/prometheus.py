@@ -60,7 +60,8 @@ from prometheus_client.samples import Exemplar
 from bss_loadtest.core.errors import ConfigError
 from bss_loadtest.core.failures import FAILURE_CLASSES
 from bss_loadtest.core.hosts import redact_url  # the one redaction (listeners and suite import it from here)
-from bss_loadtest.core.stats import Aggregate, RunStats
+from bss_loadtest.core.stats import DEFAULT_SCENARIO, Aggregate, RunStats
+from bss_loadtest.core.thresholds import format_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +135,12 @@ class LiveState(Protocol):
 
 
 def threshold_label(result: ThresholdResultLike) -> str:
-    """``"http_req_duration: p(95)<500"``, or ``"http_req_duration{name:GET /x}: p(95)<500"``."""
+    """``"http_req_duration: p(95)<500"``, ``"http_req_duration{name:GET /x}: p(95)<500"``, or for a
+    windowed threshold ``"http_req_duration: p(95)<500 (window 1m)"``."""
     scope = f"{{{result.scope}}}" if result.scope else ""
-    return f"{result.metric}{scope}: {result.expression}"
+    window = getattr(result, "window_s", None)
+    suffix = f" (window {format_seconds(window)})" if window is not None else ""
+    return f"{result.metric}{scope}: {result.expression}{suffix}"
 
 
 def cumulative_counts(buckets: Mapping[int, int], bounds_ms: Sequence[float]) -> list[int]:
@@ -218,6 +222,25 @@ class RunCollector(Collector):
                 labels=["run_id", "method", "name"],
             ),
             "users": GaugeMetricFamily(f"{p}_users", "Simulated users running now.", labels=["run_id"]),
+            "iterations": CounterMetricFamily(
+                f"{p}_iterations",
+                "Iterations completed (a task of a user class, a pass of a journey), by k6 scenario.",
+                labels=["run_id", "scenario"],
+            ),
+            "dropped": CounterMetricFamily(
+                f"{p}_dropped_iterations",
+                "Iterations that could not start on schedule (every VU busy, maxVUs reached), by k6 scenario.",
+                labels=["run_id", "scenario"],
+            ),
+            "checks": CounterMetricFamily(
+                f"{p}_checks",
+                "Checks the client made on responses (expected status, body), by outcome (passed or failed).",
+                labels=["run_id", "outcome"],
+            ),
+            "vus": GaugeMetricFamily(f"{p}_vus", "k6's vus: VUs running now (all workers).", labels=["run_id"]),
+            "vus_max": GaugeMetricFamily(
+                f"{p}_vus_max", "k6's vus_max: VUs allocated now (all workers).", labels=["run_id"]
+            ),
             "threshold": GaugeMetricFamily(
                 f"{p}_threshold_passing",
                 "1 if the threshold passes on the numbers so far, else 0.",
@@ -258,6 +281,20 @@ class RunCollector(Collector):
         users = families["users"]
         users.add_metric([run_id], numbers.users)
         yield users
+
+        for family, counts in (("iterations", numbers.iterations), ("dropped", numbers.dropped)):
+            metric = families[family]
+            for scenario, n in counts:
+                metric.add_metric([run_id, scenario], n)
+            yield metric
+        checks = families["checks"]
+        for outcome, n in numbers.checks:
+            checks.add_metric([run_id, outcome], n)
+        yield checks
+        for family, value in (("vus", numbers.vus), ("vus_max", numbers.vus_max)):
+            gauge = families[family]
+            gauge.add_metric([run_id], value)
+            yield gauge
 
         threshold = families["threshold"]
         for label, passed in numbers.thresholds:
@@ -309,6 +346,15 @@ class LiveNumbers:
     """``(threshold label, passed)``, one per label."""
     bounds_s: tuple[float, ...]
     endpoints: tuple[EndpointNumbers, ...]
+    iterations: tuple[tuple[str, int], ...] = ((DEFAULT_SCENARIO, 0),)
+    """``(scenario, iterations completed)``; without any, the default scenario's 0."""
+    dropped: tuple[tuple[str, int], ...] = ((DEFAULT_SCENARIO, 0),)
+    """``(scenario, iterations dropped)``, the same scenarios."""
+    checks: tuple[tuple[str, int], ...] = (("passed", 0), ("failed", 0))
+    vus: float = 0.0
+    """The executor engine's VUs running, or else the users running."""
+    vus_max: float = 0.0
+    """The engine's VUs allocated, or else the most users so far (at least the users running now)."""
 
 
 def read_numbers(state: LiveState) -> LiveNumbers:
@@ -353,13 +399,27 @@ def read_numbers(state: LiveState) -> LiveNumbers:
     started = info.get("started_at")
     if not isinstance(started, (int, float)):
         started = stats.first_request_at
+    scenarios = _snapshot(stats.scenarios)
+    names = sorted(scenarios) or [DEFAULT_SCENARIO]
+    users = float(state.user_count() or 0)
+    engine = bool(stats.vus_by_source)
+    vus_gauge, vus_max_gauge = stats.vus_gauge(), stats.vus_max_gauge()
+    vus = float(vus_gauge[0]) if engine and vus_gauge is not None else users
+    vus_max = float(vus_max_gauge[0]) if engine and vus_max_gauge is not None else max(
+        users, float(vus_max_gauge[0]) if vus_max_gauge is not None else 0.0)
+    passed, failed = stats.checks_of()
     return LiveNumbers(
         run_id=str(info.get("run_id") or ""),
         profile=str(info.get("profile") or ""),
         host=redact_url(info.get("host")),
         started_at=None if started is None else float(started),
-        users=float(state.user_count() or 0),
+        users=users,
         thresholds=tuple(thresholds.items()),
+        iterations=tuple((n, scenarios[n].iterations.count if n in scenarios else 0) for n in names),
+        dropped=tuple((n, scenarios[n].dropped if n in scenarios else 0) for n in names),
+        checks=(("passed", passed), ("failed", failed)),
+        vus=vus,
+        vus_max=vus_max,
         bounds_s=bounds_s,
         endpoints=tuple(rows),
     )

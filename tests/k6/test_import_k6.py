@@ -178,13 +178,16 @@ def test_custom_metrics_env_and_setup_become_comments_and_one_warning_each(workd
     text = written.read_text()
     assert "  # response_time: [p(99)<4000]   # not carried over: custom metric 'response_time'" in text
     assert "  # surge_seen: [rate<0.5]   # not carried over: custom metric 'surge_seen'" in text
+    assert "  # http_req_waiting: [p(95)<1500]   # not carried over: http_req_waiting cannot be evaluated" in text
     warnings = warnings_of(err)
     expected = [
         "threshold response_time p(99)<4000: custom metric",
         "threshold surge_seen rate<0.5: custom metric",
+        "threshold http_req_waiting p(95)<1500: http_req_waiting cannot be evaluated",
         "option hosts {bss.internal: 10.1.2.3}",
         "option userAgent catalogue-volume/2.0",
-        "option summaryTrendStats",
+        "option summaryTrendStats [avg, p(95), p(99.9), count]: --summary-export writes avg, min, med, max, p(90), "
+        "p(95), p(99), not p(99.9), count",
         "setup() runs once before the load",
         "teardown() does not carry over",
         "options read from __ENV: iterations (__ENV.TOTAL_ITERATIONS → 240), vus (__ENV.TOTAL_VUS → 20)",

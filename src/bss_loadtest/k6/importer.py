@@ -31,6 +31,7 @@ import yaml
 
 from bss_loadtest.core import profiles, thresholds
 from bss_loadtest.core.errors import ConfigError, one_line
+from bss_loadtest.k6 import summary_export
 from bss_loadtest.k6.inspect import Inspection
 
 DEFAULT_MIX_PROFILE = "load"
@@ -49,6 +50,12 @@ SCENARIO_FIELDS = (
 DURATION_FIELDS = {"startTime", "gracefulStop", "duration", "maxDuration", "gracefulRampDown", "timeUnit"}
 FIXED_POOL_EXECUTORS = ("constant-vus", "per-vu-iterations", "shared-iterations")
 MAPPED_OPTIONS = {"stages", "scenarios", "vus", "duration", "iterations", "thresholds"}
+
+K6_BUILTIN_METRICS = (
+    "http_req_blocked", "http_req_connecting", "http_req_tls_handshaking", "http_req_sending", "http_req_waiting",
+    "http_req_receiving", "data_sent", "data_received", "group_duration",
+)
+"""k6's own metrics beside those the suite evaluates: the suite's threshold parser says why each is not one."""
 
 OPTION_NOTES = {
     "hosts": "k6 resolves these names to fixed addresses; the suite uses the system resolver (or give --host the address)",
@@ -228,7 +235,7 @@ def _thresholds(raw: Any, notes: _Notes) -> tuple[dict[str, list[Any]], list[str
             if not problems:
                 kept.setdefault(key, []).append(spec)
                 continue
-            if metric not in thresholds.METRIC_STATISTICS:
+            if metric not in thresholds.METRIC_STATISTICS and metric not in K6_BUILTIN_METRICS:
                 why = (f"custom metric {metric!r}: the script's code fed it, and the suite measures only its own "
                        f"metrics ({', '.join(thresholds.METRIC_STATISTICS)})")
             else:
@@ -331,8 +338,14 @@ def build_profile_data(
     data["thresholds"] = kept
 
     for key in sorted(set(options) - MAPPED_OPTIONS):
+        if key == "summaryTrendStats" and isinstance(options[key], list) \
+                and set(options[key]) <= set(summary_export.TREND_KEYS):
+            continue  # --summary-export writes these already
         if _given(options[key]):
             why = OPTION_NOTES.get(key, "no counterpart in the suite")
+            if key == "summaryTrendStats" and isinstance(options[key], list):
+                missing = [stat for stat in options[key] if stat not in summary_export.TREND_KEYS]
+                why = f"{why}, not {', '.join(map(str, missing))}"
             notes.add(f"option {key} {_shown(options[key])}: {why}")
     for found in sorted({a or b for a, b in _LIFECYCLE.findall(inspection.source)}):
         notes.add(_LIFECYCLE_NOTES[found])

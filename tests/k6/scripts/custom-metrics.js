@@ -16,9 +16,10 @@ export const options = {
   iterations: parseInt(__ENV.TOTAL_ITERATIONS || '240'),
   userAgent: 'catalogue-volume/2.0',
   hosts: { 'bss.internal': '10.1.2.3' },
-  summaryTrendStats: ['avg', 'p(95)', 'p(99)'],
+  summaryTrendStats: ['avg', 'p(95)', 'p(99.9)', 'count'],
   thresholds: {
     http_req_duration: ['p(95)<2200'],
+    http_req_waiting: ['p(95)<1500'],
     response_time: ['p(99)<4000'],
     surge_seen: ['rate<0.5'],
     errors: ['rate<0.04'],

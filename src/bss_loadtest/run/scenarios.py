@@ -49,6 +49,9 @@ START_DELAY_S = 1.0
 own test data) and, distributed, for the split to reach every worker, so that no arrival is
 dropped only because the run had just begun (k6 starts its clock once its VUs are initialised)."""
 MAX_SPAWN_RATE = 1000.0
+STALL_ALLOWANCE_S = 30.0
+"""How long past its last gracefulStop (and the pools' spawn) a run of scenarios may go before it
+is ended anyway (workers that never spawned, reports that never came)."""
 """How fast the pools are started (users per second)."""
 _FOREVER_S = 1e9
 
@@ -412,10 +415,17 @@ class ScenarioPlan:
         self.classes = classes
         self.users = sum(int(cls.fixed_count) for cls in classes)
         self.current_stage: int | None = None
+        spawn_s = self.users / MAX_SPAWN_RATE
+        self.bound_s = max(s.stop_by_s for s in executors.schedules(profile).values()) + START_DELAY_S + \
+            spawn_s + STALL_ALLOWANCE_S
+        """Past this (from the shape's start) the run ends whatever the engine says."""
 
     def advance(self, t: float) -> tuple[int, float] | None:
         engine = getattr(self.suite.run, "scenarios", None)
         if engine is not None and engine.finished():
+            return None
+        if t > self.bound_s:
+            logger.warning("The scenarios did not end by %.0f s (every gracefulStop passed): ending the run", t)
             return None
         return self.users, float(min(max(self.users, 1), MAX_SPAWN_RATE))
 

@@ -140,6 +140,71 @@ def test_users_thresholds_run_info(state):
     assert start.value == pytest.approx(state.stats.first_request_at)
 
 
+def test_iterations_dropped_checks_and_vus_equal_the_stats(state):
+    stats = state.stats
+    for i in range(30):
+        stats.record_iteration("browse" if i % 3 else "buy", 50.0 + i, now=1_700_000_000 + i)
+    stats.record_dropped("buy", 4)
+    stats.set_vus(6, 9, source="w1")
+    stats.set_vus(5, 9, source="w2")
+    families = scrape(prom.build_registry(state))
+    iterations = {s.labels["scenario"]: s.value for s in families["bss_loadtest_iterations"]}
+    assert iterations == {"browse": 20, "buy": 10}
+    assert {s.name for s in families["bss_loadtest_iterations"]} == {"bss_loadtest_iterations_total"}
+    dropped = {s.labels["scenario"]: s.value for s in families["bss_loadtest_dropped_iterations"]}
+    assert dropped == {"browse": 0, "buy": 4}
+    checks = {s.labels["outcome"]: s.value for s in families["bss_loadtest_checks"]}
+    passed, failed = stats.checks_of()
+    assert checks == {"passed": passed, "failed": failed}
+    assert failed == stats.total.failures and passed + failed == stats.total.count  # one check per request here
+    (vus,) = families["bss_loadtest_vus"]
+    (vus_max,) = families["bss_loadtest_vus_max"]
+    assert (vus.value, vus_max.value) == (11, 18)  # the engine's, summed over the workers, not the 17 users
+
+
+def test_checks_count_the_clients_checks(fake_state):
+    fake_state.stats.record("GET", "/api/v1/customers/{id}", 5.0, None, "U", checks=(3, 1))
+    fake_state.stats.record("GET", "/api/v1/customers/{id}", 5.0, "server_error", "U")
+    checks = {s.labels["outcome"]: s.value for s in scrape(prom.build_registry(fake_state))["bss_loadtest_checks"]}
+    assert checks == {"passed": 3, "failed": 2}
+
+
+def test_without_an_engine_vus_are_the_users_and_iterations_are_zero(state):
+    state.stats.record_users(25, now=1_700_000_000)
+    families = scrape(prom.build_registry(state))
+    assert families["bss_loadtest_vus"][0].value == 17  # the users running now
+    assert families["bss_loadtest_vus_max"][0].value == 25  # the most users so far
+    assert [(s.labels["scenario"], s.value) for s in families["bss_loadtest_iterations"]] == [("default", 0)]
+
+
+def test_thresholds_on_every_metric_appear_in_the_verdicts(fake_state):
+    from bss_loadtest.core.thresholds import evaluate_all, parse_thresholds, tracking_for
+
+    thresholds = parse_thresholds({
+        "checks": ["rate>0.5"], "errors": ["rate<0.01"], "iterations": ["count>0"],
+        "iteration_duration": ["p(95)<100"], "dropped_iterations": ["count<1"], "vus": ["max<100"],
+        "vus_max": ["value<100"], "http_req_duration{method:GET}": ["p(95)<60000"],
+        "http_req_duration": [{"threshold": "p(95)<500", "window": "1m"}],
+    })
+    fake_state.stats.configure(tracking_for(thresholds, origin=1_700_000_000))
+    fill(fake_state.stats)
+    fake_state.stats.record_iteration("default", 20.0)
+    fake_state.stats.record_users(3)
+    fake_state.thresholds = evaluate_all(thresholds, fake_state.stats)
+    verdicts = {s.labels["threshold"]: s.value for s in scrape(prom.build_registry(fake_state))["bss_loadtest_threshold_passing"]}
+    assert verdicts == {
+        "checks: rate>0.5": 1.0,
+        "errors: rate<0.01": 0.0,
+        "iterations: count>0": 1.0,
+        "iteration_duration: p(95)<100": 1.0,
+        "dropped_iterations: count<1": 1.0,
+        "vus: max<100": 1.0,
+        "vus_max: value<100": 1.0,
+        "http_req_duration{method:GET}: p(95)<60000": 1.0,
+        "http_req_duration: p(95)<500 (window 1m)": 0.0,  # no complete window yet
+    }
+
+
 def test_every_metric_carries_run_id(state):
     for family, samples in scrape(prom.build_registry(state)).items():
         assert samples, family

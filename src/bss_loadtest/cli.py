@@ -237,21 +237,21 @@ def _summary_export_target(args: argparse.Namespace) -> Path | None:
     return check_export_path(args.summary_export)
 
 
-def _write_summary_export(target: Path | None, run_dir: Path, code: int) -> int:
-    """k6's summary-export JSON of the finished run; the run's exit code, or 104 when it cannot be written."""
+def _write_summary_export(target: Path | None, run_dir: Path) -> bool:
+    """k6's summary-export JSON of the finished run; False when it could not be written (said in one line)."""
     if target is None or not (run_dir / "summary.json").is_file():
-        return code  # no results (bad configuration, target unreachable): nothing to export, as in k6
+        return True  # no results (bad configuration, target unreachable): nothing to export, as in k6
     from bss_loadtest.k6.summary_export import write_summary_export
 
     try:
         notes = write_summary_export(run_dir, target)
     except errors.USER_ERRORS as error:
-        reported = errors.report(error)
-        return code if code != errors.OK else reported
+        errors.report(error)
+        return False
     for note in notes:
         print(f"warning: --summary-export {target}: {note}", file=sys.stderr)
     print(f"k6 summary export: {target}")
-    return code
+    return True
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -260,7 +260,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_id = check_run_id(args.run_id, "--run-id") if args.run_id else new_run_id()
     export = _summary_export_target(args)
     code = run_locust(_run_command(args, run_id))
-    code = _write_summary_export(export, Path(args.report_dir) / "runs" / run_id, code)
+    if not _write_summary_export(export, Path(args.report_dir) / "runs" / run_id) and code == errors.OK:
+        code = errors.INVALID_CONFIG  # as --junit: a result file that cannot be written is exit 104
     print(f"Run {run_id}: exit code {code} ({_explain_exit(code)})")
     return code
 
@@ -365,14 +366,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
+    export = _summary_export_target(args)
+    exported: list[bool] = []
+    code = _nightly(args, export, exported)
+    return errors.INVALID_CONFIG if code == errors.OK and not all(exported) else code
+
+
+def _nightly(args: argparse.Namespace, export: Path | None, exported: list[bool]) -> int:
     from bss_loadtest.reports import baseline, compare, history, results
 
     run_id = new_run_id("nightly-")
     report_dir = Path(args.report_dir)
-    export = _summary_export_target(args)
     run_code = run_locust(_run_command(args, run_id))
     run_dir = report_dir / "runs" / run_id
-    run_code = _write_summary_export(export, run_dir, run_code)
+    exported.append(_write_summary_export(export, run_dir))
     if not (run_dir / "summary.json").exists():
         if run_code in (errors.INVALID_CONFIG, errors.TARGET_UNREACHABLE):
             return run_code  # Locust has said why, in its one error: line

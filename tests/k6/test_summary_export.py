@@ -130,10 +130,11 @@ def test_a_directory_that_takes_no_file_is_refused(tmp_path):
         check_export_path(str(locked / "k6.json"))
 
 
-def test_a_bad_export_path_costs_no_run(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["run", "nightly"])
+def test_a_bad_export_path_costs_no_run(tmp_path, capsys, command):
     reports = tmp_path / "reports"
     started = time.monotonic()
-    code = cli.main(["run", "--profile", "smoke", "--host", "http://127.0.0.1:9", "--report-dir", str(reports),
+    code = cli.main([command, "--profile", "smoke", "--host", "http://127.0.0.1:9", "--report-dir", str(reports),
                      "--summary-export", str(tmp_path / "nowhere" / "k6.json")])
     _, err = capsys.readouterr()
     assert code == 104
@@ -217,3 +218,17 @@ def test_the_suites_export_has_every_key_of_k6s_with_the_same_meaning(reference_
     # durations in milliseconds in both: the medians of the same GET on the same server are of one order
     ratio = ours["metrics"]["http_req_duration"]["med"] / theirs["metrics"]["http_req_duration"]["med"]
     assert 0.1 < ratio < 10, ratio
+
+
+def test_an_export_that_cannot_be_written_after_the_run_is_one_line(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text(json.dumps(summary_with_metrics()))
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    target = check_export_path(str(gone / "k6.json"))
+    gone.rmdir()  # the directory went away while the run went on
+    assert cli._write_summary_export(target, run_dir) is False
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {target}: cannot write: ")
+    assert cli._write_summary_export(target, tmp_path / "no-run") is True  # no results: nothing to export

@@ -379,7 +379,8 @@ class Threshold:
         chosen = stages_named(self.scope.value or "", stages)
         if not chosen:
             return None
-        ranges = tuple((origin + s.start_s, origin + s.end_s, s.describe(), s.index) for s in chosen)
+        base = math.floor(origin)  # as the windows: the run's intervals are whole seconds
+        ranges = tuple((base + s.start_s, base + s.end_s, s.describe(), s.index) for s in chosen)
         return Slicing(scope=scope, value=self.request_value, worse=self.worse, origin=origin, ranges=ranges)
 
     def _observe(self, stats: RunStats, elapsed_s: float | None) -> _Observation:

@@ -794,19 +794,16 @@ class RunStats:
 
     # -- slices (windowed and stage thresholds) ------------------------------------------------
 
-    def _second_of(self, second: int, scope: str, interval: dict[str, Aggregate]) -> Aggregate | None:
+    def _second_of(self, second: int, scope: str, interval: dict[str, Aggregate], overall: Aggregate) -> Aggregate | None:
         if not scope:
-            overall = Aggregate()
-            for aggregate in interval.values():
-                overall.merge(aggregate)
             return overall if overall.count else None
         if scope.startswith("name:"):
             return interval.get(scope[5:])
         return self.open_scope_intervals.get(second, {}).get(scope)
 
-    def _feed_slices(self, second: int, interval: dict[str, Aggregate]) -> None:
+    def _feed_slices(self, second: int, interval: dict[str, Aggregate], overall: Aggregate) -> None:
         for key, slicing in self.tracking.slicings.items():
-            aggregate = self._second_of(second, slicing.scope, interval)
+            aggregate = self._second_of(second, slicing.scope, interval, overall)
             if aggregate is None:
                 continue
             index = slicing.index_of(second)
@@ -885,9 +882,6 @@ class RunStats:
         slicing = bool(self.tracking.slicings)
         for second in sorted(s for s in self.open_intervals if s < before):
             interval = self.open_intervals.pop(second)
-            if slicing:
-                self._feed_slices(second, interval)
-            self.open_scope_intervals.pop(second, None)
             overall = Aggregate()
             users = self.users_for(second)
             rows = []
@@ -897,6 +891,9 @@ class RunStats:
                 method, name = self.methods[key]
                 rows.append(_history_row(second, method, name, aggregate, users))
             rows.append(_history_row(second, "", "Aggregated", overall, users))
+            if slicing:
+                self._feed_slices(second, interval, overall)
+            self.open_scope_intervals.pop(second, None)
             self.history.extend(rows)
             if self.history_sink is not None:
                 self.history_sink(rows)

@@ -291,3 +291,14 @@ def test_a_bad_output_path_is_one_line_before_k6_runs(workdir, capsys, output, f
 def test_durations_read_as_the_profiles_write_them(k6, ours):
     assert importer.format_duration(profiles.parse_duration(k6)) == ours
     assert profiles.parse_duration(ours) == profiles.parse_duration(k6)
+
+
+@needs_k6
+def test_k6_inspect_that_does_not_finish_is_stopped_and_one_line(workdir, capsys, monkeypatch):
+    from bss_loadtest.k6 import inspect
+
+    monkeypatch.setattr(inspect, "INSPECT_TIMEOUT_S", 2.0)
+    code, _, err = import_k6(capsys, str(SCRIPTS / "endless-init.js"))
+    assert code == 104
+    assert err.splitlines() == [f"error: {SCRIPTS / 'endless-init.js'}: k6 inspect did not finish within 2 s"]
+    assert list((workdir / "profiles").iterdir()) == []

@@ -159,6 +159,7 @@ def test_scenarios_keep_every_executor_field_and_start_time(workdir, capsys):
     assert any("scenario browse: tags {journey: browse}" in w for w in warnings)
     assert any("scenario climb: env {MODE: climb}" in w for w in warnings)
     assert profile.guard_hosts is (profile.peak_users > importer.GUARD_ABOVE_USERS)
+    assert cli.main(["profiles", "check", str(workdir / "profiles" / "mixed-scenarios.yaml")]) == 0
 
 
 # -- what does not carry over ------------------------------------------------------------------

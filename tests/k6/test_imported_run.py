@@ -24,7 +24,8 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = Path(__file__).parent / "scripts" / "catalogue-load.js"
+SCRIPTS = Path(__file__).parent / "scripts"
+SCRIPT = SCRIPTS / "catalogue-load.js"
 TIME_SCALE = 0.025
 """The script's 9 minutes in 13.5 s."""
 TIMEOUT_S = 180
@@ -78,3 +79,24 @@ def test_an_imported_stages_profile_runs_time_scaled_against_the_reference_serve
     assert metrics["http_req_failed"]["thresholds"] == {"rate<0.04": False, "rate<0.3": False}
     assert metrics["http_reqs"]["count"] == summary["totals"]["count"]
     assert metrics["http_req_duration{name:GET /api/v1/customers}"]["thresholds"] == {"p(90)<400": False}
+
+
+@pytest.mark.skipif("scenarios" not in profiles.Profile.model_fields,
+                    reason="profiles have no scenarios yet (the schema in core/profiles.py)")
+def test_an_imported_vus_iterations_script_runs_exactly_its_iterations(reference_server, tmp_path):
+    profile_path = tmp_path / "one-pass.yaml"
+    imported = bss_loadtest("import-k6", str(SCRIPTS / "one-pass.js"), "-o", str(profile_path),
+                            "--users", "ProductUser=1", cwd=ROOT)
+    assert imported.returncode == 0, imported.stderr
+    reports, export = tmp_path / "reports", tmp_path / "k6-summary.json"
+    run = bss_loadtest("run", "--profile", str(profile_path), "--host", reference_server.url, "--report-dir",
+                       str(reports), "--run-id", "one-pass", "--summary-export", str(export),
+                       "--", "--prometheus-port", "0", cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((reports / "runs" / "one-pass" / "summary.json").read_text())
+    # k6's shared-iterations of vus 1, iterations 1: one iteration in all, by one user
+    assert summary["metrics"]["iterations"]["count"] == 1
+    assert summary["metrics"]["vus_max"]["max"] == 1
+    exported = json.loads(export.read_text())["metrics"]
+    assert exported["iterations"]["count"] == 1
+    assert exported["http_req_failed"]["thresholds"] == {"rate<0.02": False}

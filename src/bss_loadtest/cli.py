@@ -291,6 +291,9 @@ def cmd_import_k6(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     output = Path(args.output) if args.output and not to_stdout else importer.default_output(args.script)
     if not to_stdout:
+        if args.output is None and not output.parent.is_dir():
+            raise errors.ConfigError(f"{output}: there is no profiles/ directory here; run from the repository "
+                                     "root or name the file to write with -o")
         importer.check_output(output, force=args.force)
     inspection = inspect_script(args.script)
     result = importer.import_inspection(

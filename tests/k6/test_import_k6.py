@@ -277,6 +277,14 @@ def test_an_unknown_user_class_is_refused_before_anything_is_written(workdir, ca
     assert list((workdir / "profiles").iterdir()) == []
 
 
+def test_the_default_output_outside_a_repository_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no profiles/ here
+    code, _, err = import_k6(capsys, str(SCRIPTS / "catalogue-load.js"))
+    assert code == 104
+    assert err.splitlines() == [f"error: {Path('profiles') / 'catalogue-load.yaml'}: there is no profiles/ directory "
+                                "here; run from the repository root or name the file to write with -o"]
+
+
 @pytest.mark.parametrize("output, fragment", [
     ("profiles/x.json", "a profile file ends in .yaml or .yml"),
     ("missing-dir/x.yaml", "directory missing-dir does not exist"),

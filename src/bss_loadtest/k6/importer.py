@@ -449,11 +449,12 @@ def import_inspection(
     default_mix_profile: str = DEFAULT_MIX_PROFILE,
 ) -> ImportResult:
     """The profile for an inspected script, validated (``user_classes``/``endpoints`` as ``profiles check``)."""
-    default = profiles.load_profile(default_mix_profile)
-    default_shown = f"profiles/{default_mix_profile}.yaml"
+    default_mix = ({}, "")
+    if not users:  # the default mix is read only when it is used
+        default_mix = (profiles.load_profile(default_mix_profile).users, f"profiles/{default_mix_profile}.yaml")
     notes = _Notes()
     data, threshold_comments, users_comment, shape = build_profile_data(
-        inspection, users=users, default_mix=(default.users, default_shown), notes=notes)
+        inspection, users=users, default_mix=default_mix, notes=notes)
     description = f"Imported from the k6 script {Path(script_shown).name} by bss-loadtest import-k6: {shape}."
     text = render(data, script=script_shown, version=inspection.version, description=description,
                   notes=notes.lines, threshold_comments=threshold_comments, users_comment=users_comment)

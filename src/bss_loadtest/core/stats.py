@@ -684,8 +684,7 @@ class RunStats:
         """The latest VUs running and allocated of ``source``; the run's gauges are the sums over
         sources, their min and max over time. (``now`` is accepted for symmetry: gauges keep no times.)"""
         self.vus_by_source[source] = (int(vus), int(vus_max))
-        total = sum(v for v, _ in self.vus_by_source.values())
-        total_max = sum(m for _, m in self.vus_by_source.values())
+        total, total_max = self._vus_sums()
         known = self.vus_range
         if known is None:
             self.vus_range = [total, total, total_max, total_max]
@@ -693,11 +692,15 @@ class RunStats:
             known[0], known[1] = min(known[0], total), max(known[1], total)
             known[2], known[3] = min(known[2], total_max), max(known[3], total_max)
 
+    def _vus_sums(self) -> tuple[int, int]:
+        pairs = tuple(self.vus_by_source.values())  # one C-level copy: a scrape thread may read
+        return sum(v for v, _ in pairs), sum(m for _, m in pairs)
+
     def vus_gauge(self) -> tuple[int, int, int] | None:
         """``(value, min, max)`` of ``vus``: the executor engine's (:meth:`set_vus`), or else the
         sampled user count; None before either."""
         if self.vus_by_source and self.vus_range is not None:
-            return sum(v for v, _ in self.vus_by_source.values()), self.vus_range[0], self.vus_range[1]
+            return self._vus_sums()[0], self.vus_range[0], self.vus_range[1]
         if self.users_range is not None:
             return self.users_range[0], self.users_range[1], self.users_range[2]
         return None
@@ -707,7 +710,7 @@ class RunStats:
         (a ``stages`` run allocates users as it ramps: its value and max are that peak, its min the
         first count)."""
         if self.vus_by_source and self.vus_range is not None:
-            return sum(m for _, m in self.vus_by_source.values()), self.vus_range[2], self.vus_range[3]
+            return self._vus_sums()[1], self.vus_range[2], self.vus_range[3]
         if self.users_range is not None:
             return self.users_range[2], self.users_range[3], self.users_range[2]
         return None
@@ -925,8 +928,7 @@ class RunStats:
             "first_iteration_at": self.first_iteration_at,
             "last_iteration_at": self.last_iteration_at,
             # The latest gauges of this process, summed over its sources: in every delta.
-            "vus": [sum(v for v, _ in self.vus_by_source.values()), sum(m for _, m in self.vus_by_source.values())]
-            if self.vus_by_source else None,
+            "vus": list(self._vus_sums()) if self.vus_by_source else None,
             "scopes": {k: a.to_dict() for k, a in self.scopes.items()},
             "open_scope_intervals": {
                 str(s): {k: a.to_dict() for k, a in interval.items()}

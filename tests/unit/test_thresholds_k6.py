@@ -561,9 +561,9 @@ def test_stage_and_window_thresholds_without_their_plan_say_so() -> None:
     steady_run(stats, 5, slow=range(0))
     stats.ended_at = T0 + 5
     staged = one({"http_req_duration{stage:1}": ["p(95)<300"]}).evaluate(stats)
-    assert staged.reason == "cannot judge per stage: the profile's stages (none in manual mode) unknown"
+    assert staged.reason == "cannot judge per stage: no profile stages to read (manual mode, or a profile of scenarios)"
     windowed = one({"http_req_duration": [{"threshold": "p(95)<300", "window": "1m"}]}).evaluate(stats)
-    assert windowed.reason == "cannot judge per window: the run's start unknown"
+    assert windowed.reason == "cannot judge per window: the run's start is unknown"
 
 
 # -- profile checks (what profiles.py calls) -----------------------------------------------------
@@ -597,3 +597,5 @@ def test_scope_problem_without_scenarios_or_steady_stages() -> None:
     assert "this profile's: default" in scope_problem(one({"iterations{scenario:x}": ["count>0"]}), [None], [])
     ramp_only = scope_problem(one({"http_req_duration{stage:steady}": ["p(95)<1"]}), [None, None], [], [5, 10])
     assert ramp_only.startswith("no steady stage")
+    no_stages = scope_problem(one({"http_req_duration{stage:0}": ["p(95)<1"]}), [], ["a"])
+    assert no_stages.startswith("this profile has no stages")

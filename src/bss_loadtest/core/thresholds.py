@@ -438,8 +438,9 @@ class Threshold:
         verdict = stats.slice_verdict(self)
         kind = "window" if self.window_s is not None else "stage"
         if verdict is None:
-            missing = "the run's start" if kind == "window" else "the profile's stages (none in manual mode)"
-            return _Observation(None, f"cannot judge per {kind}: {missing} unknown")
+            missing = ("the run's start is unknown" if kind == "window"
+                       else "no profile stages to read (manual mode, or a profile of scenarios)")
+            return _Observation(None, f"cannot judge per {kind}: {missing}")
         worst, judged = verdict
         slicing = stats.tracking.slicings[self]
         if worst is None:
@@ -575,6 +576,8 @@ def scope_problem(
         return None
     value = scope.value or ""
     count = len(stage_names)
+    if not count:
+        return "this profile has no stages: a {stage:...} scope reads the profile's stages (not scenarios')"
     if value.isdigit():
         if int(value) >= count:
             return f"no stage {value}: this profile has {count} stage(s), {{stage:0}} to {{stage:{count - 1}}} (0-based, as stages[N])"

@@ -162,6 +162,40 @@ def test_iterations_dropped_checks_and_vus_equal_the_stats(state):
     assert (vus.value, vus_max.value) == (11, 18)  # the engine's, summed over the workers, not the 17 users
 
 
+def test_otlp_exports_the_same_new_numbers_as_metrics(state):
+    """The OTLP instruments read the same LiveNumbers: their observations equal the scrape's."""
+    from types import SimpleNamespace
+
+    from bss_loadtest.run import otlp
+
+    stats = state.stats
+    for i in range(12):
+        stats.record_iteration("browse" if i % 4 else "buy", 10.0, now=1_700_000_000 + i)
+    stats.record_dropped("browse", 2)
+    stats.set_vus(3, 7)
+    registered = {}
+
+    def instrument(name, callbacks=(), **kwargs):
+        (registered[name],) = callbacks
+
+    meter = SimpleNamespace(create_observable_counter=instrument, create_observable_gauge=instrument)
+    sdk = SimpleNamespace(Observation=lambda value, attributes: (value, dict(attributes)))
+    otlp._instruments(sdk, meter, otlp._Reading(state))
+
+    def observed(name, label):
+        return {attrs[label]: value for value, attrs in registered[name](None)}
+
+    families = scrape(prom.build_registry(state))
+    for name, family, label in ((otlp.ITERATIONS, "bss_loadtest_iterations", "scenario"),
+                                (otlp.DROPPED, "bss_loadtest_dropped_iterations", "scenario"),
+                                (otlp.CHECKS, "bss_loadtest_checks", "outcome")):
+        assert observed(name, label) == {s.labels[label]: s.value for s in families[family]}, name
+    for name in (otlp.ITERATIONS, otlp.DROPPED, otlp.CHECKS, otlp.VUS, otlp.VUS_MAX):
+        assert {attrs["run_id"] for _, attrs in registered[name](None)} == {"20261125-abc"}, name
+    assert [v for v, _ in registered[otlp.VUS](None)] == [families["bss_loadtest_vus"][0].value] == [3]
+    assert [v for v, _ in registered[otlp.VUS_MAX](None)] == [families["bss_loadtest_vus_max"][0].value] == [7]
+
+
 def test_checks_count_the_clients_checks(fake_state):
     fake_state.stats.record("GET", "/api/v1/customers/{id}", 5.0, None, "U", checks=(3, 1))
     fake_state.stats.record("GET", "/api/v1/customers/{id}", 5.0, "server_error", "U")

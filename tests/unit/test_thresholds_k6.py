@@ -599,3 +599,32 @@ def test_scope_problem_without_scenarios_or_steady_stages() -> None:
     assert ramp_only.startswith("no steady stage")
     no_stages = scope_problem(one({"http_req_duration{stage:0}": ["p(95)<1"]}), [], ["a"])
     assert no_stages.startswith("this profile has no stages")
+
+
+# -- abortOnFail on every metric -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "crossed", "held"),
+    [
+        ("checks", "rate>0.95", "rate>0.5"),
+        ("errors", "rate<0.05", "rate<0.5"),
+        ("iterations", "count>100", "count>10"),
+        ("iteration_duration", "p(95)<100", "p(95)<5000"),
+        ("dropped_iterations", "count<1", "count<10"),
+        ("vus", "max<3", "max<30"),
+        ("http_req_duration{method:GET}", "max<5", "max<50"),
+    ],
+)
+def test_abort_on_fail_and_delay_abort_eval_work_for_every_metric(key: str, crossed: str, held: str) -> None:
+    thresholds = parse_thresholds({key: [{"threshold": crossed, "abortOnFail": True, "delayAbortEval": "30s"},
+                                         {"threshold": held, "abortOnFail": True}]})
+    stats = checks_run(thresholds)
+    for i in range(20):
+        stats.record_iteration("browse", 100.0 * (i + 1), now=T0 + i * 0.5)
+    stats.record_dropped("browse", 2, now=T0 + 5)
+    stats.set_vus(4, 10)
+    abort, keep = thresholds
+    assert abort.should_abort(stats, elapsed_s=10) is False  # crossed, but before delayAbortEval
+    assert abort.should_abort(stats, elapsed_s=30) is True
+    assert keep.should_abort(stats, elapsed_s=30) is False

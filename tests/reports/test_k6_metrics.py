@@ -160,3 +160,15 @@ def test_the_console_shows_the_window_and_the_k6_metrics(capsys) -> None:
 def test_k6_metrics_line_says_only_what_has_data() -> None:
     assert k6_metrics_line(None) == ""
     assert k6_metrics_line(summary_of(RunStats())["metrics"]) == ""
+
+
+def test_the_report_lists_the_k6_metrics_with_data(stats: RunStats) -> None:
+    html = render_run_report(Summary.model_validate(
+        summary_from_stats(stats, run_id="k6-run", profile="load", started_at=T0, ended_at=T0 + 10)))
+    assert "<h3>k6 metrics</h3>" in html
+    assert "95.00 % passed" in html and "114 passed of 120" in html  # checks
+    assert "5.00 % failed" in html  # errors: the share of failed checks
+    assert "dropped_iterations" in html and "iteration_duration" in html
+    empty = render_run_report(Summary.model_validate(
+        summary_from_stats(RunStats(), run_id="k6-run", profile="load", started_at=T0, ended_at=T0 + 10)))
+    assert "k6 metrics" not in empty

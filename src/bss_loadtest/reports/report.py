@@ -157,6 +157,33 @@ def _thresholds(summary: Summary) -> Table | None:
                  rows=rows, left=4)
 
 
+def _k6_metrics(summary: Summary) -> Table | None:
+    """k6's checks, errors, iterations and VUs of the run (``summary.metrics``), those with data;
+    the request metrics are the endpoint table's."""
+    metrics = summary.metrics
+    if metrics is None:
+        return None
+    rows = []
+    for name in ("checks", "errors"):
+        rate = getattr(metrics, name)
+        if rate.value is not None:
+            what = "passed" if name == "checks" else "failed"
+            rows.append([name, f"{pct(rate.value)} {what}", f"{fmt(rate.passes)} {what} of {fmt(rate.passes + rate.fails)}"])
+    for name in ("iterations", "dropped_iterations"):
+        counter = getattr(metrics, name)
+        if counter.count or metrics.iterations.count:
+            rows.append([name, fmt(counter.count), f"{fmt(counter.rate, 2)}/s" if counter.rate is not None else ""])
+    trend = metrics.iteration_duration
+    if trend.avg is not None:
+        rows.append(["iteration_duration", f"p95 {fmt(trend.p95)} ms",
+                     f"avg {fmt(trend.avg)}, med {fmt(trend.med)}, max {fmt(trend.max)} ms"])
+    for name in ("vus", "vus_max"):
+        gauge = getattr(metrics, name)
+        if gauge.value is not None:
+            rows.append([name, fmt(gauge.value), f"min {fmt(gauge.min)}, max {fmt(gauge.max)}"])
+    return Table(headers=["metric", "value", "detail"], rows=rows, left=3) if rows else None
+
+
 def _failures(summary: Summary) -> tuple[Table | None, Table | None]:
     """Failures by class, and by endpoint and class (None where there are none)."""
     if not summary.failures_by_class:
@@ -233,7 +260,8 @@ def render_run_report(summary: Summary, history_df: pd.DataFrame | None = None) 
         "run_report.html", title=f"Load test {summary.profile} – {summary.run_id}", s=summary, duration=duration,
         reconciliation=_reconciliation(summary.reconciliation), over_time=over_time, over_time_note=over_time_note,
         rate_note=rate_note,
-        endpoints=_endpoints(summary), thresholds=_thresholds(summary), failures=failures,
+        endpoints=_endpoints(summary), thresholds=_thresholds(summary), k6_metrics=_k6_metrics(summary),
+        failures=failures,
         failures_per_endpoint=failures_per_endpoint, user_classes=_user_classes(summary), left_behind=_left_behind(summary),
         traces=_traces(summary),
     )

@@ -341,6 +341,25 @@ def test_only_the_tag_scopes_named_are_kept() -> None:
     assert unknown.evaluate(stats).reason == "no requests for {status:500}"
 
 
+def test_a_count_on_a_tag_value_no_request_had_is_zero() -> None:
+    thresholds = parse_thresholds({
+        "http_req_failed{status:503}": ["count<1"], "http_reqs{expected_response:false}": ["count<1", "rate<1"],
+        "http_req_failed{method:DELETE}": ["rate<0.1"], "http_req_duration{status:503}": ["p(95)<1"],
+    })
+    stats = configured(thresholds)
+    steady_run(stats, 5, slow=range(0))
+    stats.ended_at = T0 + 5
+    count_503, unexpected, unexpected_rate, delete_rate, duration_503 = evaluate_all(thresholds, stats)
+    assert (count_503.observed, count_503.passed) == (0.0, True)
+    assert (unexpected.observed, unexpected_rate.observed) == (0.0, 0.0) and unexpected.passed
+    assert delete_rate.reason == "no requests for {method:DELETE}", "a rate of no requests is no data"
+    assert duration_503.reason == "no requests for {status:503}"
+    assert evaluate_all(thresholds[:1], RunStats())[0].passed is False, "a run without requests has no data"
+    untracked = RunStats()
+    steady_run(untracked, 5, slow=range(0))
+    assert thresholds[0].evaluate(untracked).observed is None, "not kept: not known to be 0"
+
+
 def test_tag_scopes_travel_in_deltas_and_the_configuration_survives_take_delta() -> None:
     thresholds = parse_thresholds({"http_req_failed{expected_response:false}": ["count<1"]})
     tracking = tracking_for(thresholds, origin=T0)
@@ -406,6 +425,17 @@ def test_a_short_last_window_gives_no_verdict_a_long_one_does(end: int, passed: 
     assert result.passed is passed, result.reason
     whole = one({"http_req_duration": ["p(95)<300"]}).evaluate(stats)
     assert whole.passed
+
+
+def test_the_load_ends_with_its_last_request_not_with_the_flush_after_it() -> None:
+    """A run whose results are written 4 s after its last request (cleanup, workers' flush): the
+    last window is as long as the load lasted, here 1 s of 10, and gives no verdict on the rate."""
+    threshold = one({"http_reqs": [{"threshold": "rate>5", "window": "10s"}]})
+    stats = configured([threshold])
+    steady_run(stats, 21, slow=range(0))
+    finish(stats, T0 + 25)
+    result = threshold.evaluate(stats)
+    assert result.passed and result.observed == pytest.approx(10.0)
 
 
 def test_a_run_shorter_than_half_a_window_is_still_judged() -> None:

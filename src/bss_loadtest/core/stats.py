@@ -849,28 +849,33 @@ class RunStats:
         """(the worst slice, slices with a value) of the sliced threshold ``key``, None when it is
         not configured. While the run goes, only the slices already closed count; once it ended
         (:attr:`ended_at`), the last ones too: a stage cut short or not reached, and a last window
-        cut short by the end when it lasted at least half the window (or is the only one)."""
+        cut short by the end of the load (the run's end, or the second of its last request if
+        earlier) when it lasted at least half the window (or is the only one)."""
         slicing = self.tracking.slicings.get(key)
         if slicing is None:
             return None
         state = self.slices[key]
         if self.ended_at is None:
             return state.worst, state.judged
+        # The load ends with its last request (then come the cleanup and the workers' flush).
+        run_end = self.ended_at
+        if self.last_request_at is not None:
+            run_end = min(run_end, math.floor(self.last_request_at) + 1.0)
         # Judge what is still open on a copy: the verdict may be asked for more than once.
         final = _SliceState(settled=state.settled, worst=state.worst, judged=state.judged)
         if slicing.window_s is not None:
-            last = slicing.index_of(int(math.ceil(self.ended_at)) - 1)
+            last = slicing.index_of(int(math.ceil(run_end)) - 1)
             for index in range(final.settled, (last if last is not None else -1) + 1):
                 start, end, _, _ = slicing.bounds(index)
-                length = min(end, self.ended_at) - start
+                length = min(end, run_end) - start
                 aggregate = state.open.get(index)
-                if length < slicing.window_s / 2 and (final.judged or index > 0) and end > self.ended_at:
+                if length < slicing.window_s / 2 and (final.judged or index > 0) and end > run_end:
                     continue  # a short tail: no verdict from a window of a few seconds
                 self._judge(slicing, final, index, aggregate, max(length, 1e-9))
         else:
             for index in range(final.settled, len(slicing.ranges)):
                 start, end, _, _ = slicing.bounds(index)
-                length = max(min(end, self.ended_at) - start, 0.0) or end - start
+                length = max(min(end, run_end) - start, 0.0) or end - start
                 self._judge(slicing, final, index, state.open.get(index), length)
         return final.worst, final.judged
 

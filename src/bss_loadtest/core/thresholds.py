@@ -60,7 +60,8 @@ Beyond k6 (on the ``http_req_*`` metrics only), which judges the whole run:
   fails when any one window of that length, aligned to the run's start, crosses the limit; the
   value shown is the worst window's, and the result says which (``window_start_s``). The windows
   are made of the run's 1-second intervals, so a window is at least ``1s``; ``--time-scale``
-  scales it with the stages. A last window cut short by the end of the run is judged only when
+  scales it with the stages. A last window cut short by the end of the load (the second of the
+  run's last request: the cleanup and the workers' flush after it are no load) is judged only when
   it lasted at least half the window (or is the run's only one): a 2-second tail gives no verdict.
   A window without requests has no ``http_req_duration`` or ``http_req_failed`` value (it is
   skipped) and an ``http_reqs`` count of 0. While the run goes, a window is judged once its
@@ -70,7 +71,10 @@ Beyond k6 (on the ``http_req_*`` metrics only), which judges the whole run:
   whose target does not move (its users at the start equal its target, above 0), each judged on
   its own, the worst shown. A stage the run did not reach has no requests (and so fails).
 
-A threshold whose scope made no request fails: "no data" never passes as zero.
+A threshold whose scope made no request fails: "no data" never passes as zero. One exception: a
+count (``http_reqs`` count or rate, ``http_req_failed`` count) on a tag scope (``method``, ``status``,
+``expected_response``, ``scenario``, ``group``) of a run that made requests is 0 when none of them
+had that value: ``http_req_failed{status:503}: ["count<1"]`` passes a run without any 503.
 This module is pure: it does not import locust.
 """
 
@@ -390,6 +394,11 @@ class Threshold:
         if metric in REQUEST_METRICS:
             aggregate = stats.scope(self._request_scope())
             if aggregate is None or aggregate.count == 0:
+                tracked = scope.tag in TRACKED_TAGS and str(scope) in stats.tracking.scopes
+                if tracked and metric != "http_req_duration" and stats.total.count and (
+                        metric == "http_reqs" or self.statistic == "count"):
+                    # No request of the run had that tag value: a count of 0 (and 0/s), e.g. no 503 at all.
+                    return _Observation(0.0, None)
                 return _Observation(None, f"no requests for {scope.describe()}")
             duration = elapsed_s if elapsed_s is not None else stats.duration_s()
             value = self.request_value(aggregate, duration)

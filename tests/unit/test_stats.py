@@ -305,3 +305,39 @@ def test_memory_stays_flat_over_a_simulated_day_at_80_endpoints():
     assert max(growth) < 128, f"KiB per simulated hour after the first: {[round(g) for g in growth]}"
     assert sum(written) >= 23 * 30 * 81  # every closed interval went to the sink
     assert stats.total.count == 24 * 30 * 80
+
+
+def test_a_delta_carries_every_k6_number_and_keeps_the_workers_configuration():
+    """checks, iterations, drops, scenarios, VU gauges, tag scopes and their per-second intervals
+    all travel through msgpack; take_delta() keeps the tracking and the latest gauges."""
+    from bss_loadtest.core.stats import Tracking
+
+    tracking = Tracking(scopes=frozenset({"status:503"}), sliced_scopes=frozenset({"method:GET"}), check_scenarios=True)
+    worker, master = RunStats(), RunStats()
+    worker.configure(tracking)
+    now = 1_700_000_000.0
+    worker.record("GET", "/x", 12.0, "server_error", "U", now, status=503, checks=(1, 2), scenario="s")
+    worker.record("GET", "/x", 8.0, None, "U", now + 1, status=200, scenario="s")
+    worker.record_iteration("s", 40.0, now)
+    worker.record_dropped("s", 2, now + 1)
+    worker.set_vus(3, 5)
+    expected = worker.to_dict()
+    master.merge_dict(msgpack.loads(msgpack.dumps(worker.take_delta()), strict_map_key=False), source="w1")
+    assert master.checks_of() == (2, 2) and master.checks_of("s") == (2, 2)
+    assert (master.iterations.count, master.dropped) == (1, 2)
+    assert (master.scenarios["s"].iterations.count, master.scenarios["s"].dropped) == (1, 2)
+    assert (master.first_iteration_at, master.last_iteration_at) == (now, now + 1)
+    assert master.vus_by_source == {"w1": (3, 5)}
+    assert master.scope("status:503").count == 1
+    assert {s: set(v) for s, v in master.open_scope_intervals.items()} == {int(now): {"method:GET"}, int(now) + 1: {"method:GET"}}
+    assert master.to_dict()["scopes"] == expected["scopes"]
+    # The worker starts its next delta configured, with its latest gauges and nothing else.
+    assert worker.tracking is tracking and worker.vus_by_source == {"local": (3, 5)}
+    assert worker.to_dict()["vus"] == [3, 5] and worker.checks_of() == (0, 0) and not worker.scopes
+
+
+def test_tag_aggregates_cost_nothing_without_tracking():
+    stats = RunStats()
+    stats.record("GET", "/x", 12.0, None, "U", 1.0, status=200, scenario="s", group="::g", expected=True)
+    assert not stats.scopes and not stats.open_scope_intervals and not stats.scenario_checks
+    assert stats.checks_of() == (1, 0)

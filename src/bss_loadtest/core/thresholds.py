@@ -417,25 +417,23 @@ class Threshold:
             if gauge is None:
                 return _Observation(None, "no VU count sampled yet")
             return _Observation(float(dict(zip(("value", "min", "max"), gauge))[self.statistic]), None)
-        # iterations, iteration_duration, dropped_iterations
+        # iterations, iteration_duration, dropped_iterations: of one scenario, or of the run
         if scenario is not None:
             per_scenario = stats.scenarios.get(scenario)
-            histogram = per_scenario.iterations if per_scenario is not None else None
-            dropped = per_scenario.dropped if per_scenario is not None else 0
-            active = per_scenario is not None
+            if per_scenario is None:
+                return _Observation(None, f"no iterations for {where}")
+            histogram, dropped = per_scenario.iterations, per_scenario.dropped
         else:
             histogram, dropped = stats.iterations, stats.dropped
-            active = bool(stats.iterations.count or stats.dropped or stats.total.count)
-        if metric == "iteration_duration" or (metric == "iterations" and scenario is None and not stats.iterations.count):
-            if histogram is None or not histogram.count:
-                return _Observation(None, f"no iterations for {where}")
         if metric == "iteration_duration":
-            return _Observation(_trend_value(self, histogram), None)  # type: ignore[arg-type]
-        if not active:
+            if not histogram.count:
+                return _Observation(None, f"no iterations for {where}")
+            return _Observation(_trend_value(self, histogram), None)
+        if metric == "iterations" and not histogram.count and scenario is None:
             return _Observation(None, f"no iterations for {where}")
-        count = float(histogram.count if metric == "iterations" and histogram is not None else 0)
-        if metric == "dropped_iterations":
-            count = float(dropped)
+        if scenario is None and not (histogram.count or dropped or stats.total.count):
+            return _Observation(None, "no iterations or requests in the run")  # a run that did nothing
+        count = float(histogram.count if metric == "iterations" else dropped)
         if self.statistic == "count":
             return _Observation(count, None)
         duration = elapsed_s if elapsed_s is not None else stats.activity_s()

@@ -273,7 +273,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         if not args.file:
             raise errors.ConfigError("profiles check: name the profile file to check")
         profile = profiles.load_profile(args.file, user_classes=_user_class_names(), endpoints=_endpoints())
-        print(f"{args.file}: OK ({len(profile.stages)} stages, {profile.total_duration_s:.0f} s, "
+        shape = (f"{len(profile.scenarios)} scenarios, {profile.peak_users} users" if profile.scenarios
+                 else f"{len(profile.stages)} stages")
+        print(f"{args.file}: OK ({shape}, {profile.total_duration_s:.0f} s, "
               f"{len(profile.thresholds)} threshold metrics)")
         return errors.OK
     for info in profiles.list_profiles():

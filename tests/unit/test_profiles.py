@@ -266,6 +266,15 @@ BAD_PROFILES = {
         SCENARIOS + "  a: {executor: shared-iterations, vus: 1, iterations: 10}\n",
         r"scenarios\.a: 1 user\(s\) cannot run a mix of 2 user classes",
     ),
+    "threshold on an unknown scenario": (
+        SCENARIOS + "  browse: {executor: constant-vus, vus: 2, duration: 1m}\n"
+        "thresholds:\n  iterations{scenario:brwose}: ['count>1']\n",
+        r'thresholds\."iterations\{scenario:brwose\}": unknown scenario \'brwose\' \(this profile\'s: browse\)',
+    ),
+    "threshold on a stage out of range": (
+        GOOD + "  http_req_duration{stage:2}: ['p(95)<300']\n",
+        r'thresholds\."http_req_duration\{stage:2\}": no stage 2: this profile has 2 stage\(s\)',
+    ),
     "bad scenario name": (
         SCENARIOS + "  'two words': {executor: constant-vus, vus: 2, duration: 1m}\n",
         r"scenarios\.\"two words\": a scenario name is letters, digits",

@@ -39,7 +39,13 @@ from pydantic_core import PydanticCustomError
 
 from bss_loadtest.core import hosts
 from bss_loadtest.core.errors import ConfigError, one_line, quote
-from bss_loadtest.core.thresholds import Threshold, ThresholdError, parse_duration, parse_thresholds
+from bss_loadtest.core.thresholds import (
+    Threshold,
+    ThresholdError,
+    parse_duration,
+    parse_thresholds,
+    scope_problem,
+)
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -517,8 +523,8 @@ def _semantic_problems(
     total_pool = sum(scenario.pool_size for scenario in (profile.scenarios or {}).values())
     if total_pool > MAX_USERS:
         problems.append(f"scenarios: their users add up to {total_pool}, more than {MAX_USERS}")
-    stage_names = [stage.name for stage in profile.stages if stage.name]
-    for duplicate in sorted({n for n in stage_names if stage_names.count(n) > 1}):
+    named = [stage.name for stage in profile.stages if stage.name]
+    for duplicate in sorted({n for n in named if named.count(n) > 1}):
         problems.append(f"stages: the name {quote(duplicate)} is given to more than one stage")
     previous = 0
     for index, stage in enumerate(profile.stages):
@@ -545,9 +551,14 @@ def _semantic_problems(
     profile._thresholds = parse_thresholds(profile.thresholds, errors=errors)
     for error in errors:
         problems.append(f"{format_loc(('thresholds', *error.path))}: {error.message}")
+    stage_names = [stage.name for stage in profile.stages]
+    stage_targets = [stage.target for stage in profile.stages]
     for threshold in profile._thresholds:
         scope = threshold.scope
         where = format_loc(("thresholds", threshold.key))
+        problem = scope_problem(threshold, stage_names, list(profile.scenarios or {}), stage_targets)
+        if problem:
+            problems.append(f"{where}: {problem}")
         if scope.tag == "name" and endpoints is not None and scope.value not in endpoints:
             problems.append(f"{where}: {_unknown_name('endpoint', scope.value or '', endpoints)}")
         elif scope.tag == "user_class":

@@ -167,12 +167,13 @@ def profiles_payload(suite: Any) -> dict[str, Any]:
 
     ``{"time_scale", "selected", "profiles": [{"name", "description", "error", "total_duration_s",
     "stages": [{"start_s", "end_s", "duration_s", "from", "target", "spawn_rate"}],
+    "scenarios": [{"name", "executor", "start_s", "end_s", "users", "mix"}],
     "thresholds": [{"metric", "expression", "abort_on_fail", "delay_abort_eval_s"}]}]}``; ``manual`` first.
     """
     scale = suite.time_scale
     entries: list[dict[str, Any]] = [{
         "name": MANUAL_PROFILE, "description": MANUAL_DESCRIPTION, "error": None,
-        "total_duration_s": None, "stages": [], "thresholds": [],
+        "total_duration_s": None, "stages": [], "scenarios": [], "thresholds": [],
     }]
     for info in profiles.list_profiles():
         stages = []
@@ -188,8 +189,14 @@ def profiles_payload(suite: Any) -> dict[str, Any]:
             "name": info.name,
             "description": info.description,
             "error": info.error,
-            "total_duration_s": info.total_duration_s * scale if info.stages else None,
+            "total_duration_s": info.total_duration_s * scale if info.stages or info.scenarios else None,
             "stages": stages,
+            "scenarios": [
+                {"name": name, "executor": scenario.executor, "start_s": scenario.startTime * scale,
+                 "end_s": scenario.end_s * scale, "users": scenario.pool_size,
+                 "mix": dict(scenario.users or {}) or None}
+                for name, scenario in info.scenarios.items()
+            ],
             "thresholds": [
                 {"metric": t.key or t.metric, "expression": t.expression, "abort_on_fail": t.abort_on_fail,
                  "delay_abort_eval_s": t.delay_abort_eval_s * scale}

@@ -114,22 +114,41 @@
       }),
     );
     const scale = profiles.time_scale;
-    const total = `Stages (${seconds(profile.total_duration_s)}${scale !== 1 ? `, --time-scale ${scale}` : ""})`;
-    details.appendChild(el("h4", { text: total }));
-    details.appendChild(
-      table(
-        "bss-table bss-profile-stages",
-        ["#", "from", "to", "duration", "users", "spawn rate"],
-        profile.stages.map((s, i) => [
-          i + 1,
-          seconds(s.start_s),
-          seconds(s.end_s),
-          seconds(s.duration_s),
-          s.from === s.target ? s.target : `${s.from} → ${s.target}`,
-          s.spawn_rate === null ? "linear" : `${s.spawn_rate}/s`,
-        ]),
-      ),
-    );
+    const scaled = scale !== 1 ? `, --time-scale ${scale}` : "";
+    if (profile.scenarios && profile.scenarios.length) {
+      details.appendChild(el("h4", { text: `Scenarios (${seconds(profile.total_duration_s)}${scaled})` }));
+      details.appendChild(
+        table(
+          "bss-table bss-profile-scenarios",
+          ["scenario", "executor", "from", "to", "users", "mix"],
+          profile.scenarios.map((s) => [
+            s.name,
+            s.executor,
+            seconds(s.start_s),
+            seconds(s.end_s),
+            s.users,
+            s.mix ? Object.entries(s.mix).map(([k, v]) => `${k} ${v}`).join(", ") : "the profile's",
+          ]),
+        ),
+      );
+    } else {
+      const total = `Stages (${seconds(profile.total_duration_s)}${scaled})`;
+      details.appendChild(el("h4", { text: total }));
+      details.appendChild(
+        table(
+          "bss-table bss-profile-stages",
+          ["#", "from", "to", "duration", "users", "spawn rate"],
+          profile.stages.map((s, i) => [
+            i + 1,
+            seconds(s.start_s),
+            seconds(s.end_s),
+            seconds(s.duration_s),
+            s.from === s.target ? s.target : `${s.from} → ${s.target}`,
+            s.spawn_rate === null ? "linear" : `${s.spawn_rate}/s`,
+          ]),
+        ),
+      );
+    }
     details.appendChild(el("h4", { text: "Thresholds" }));
     if (!profile.thresholds.length) {
       details.appendChild(el("p", { text: "none" }));

@@ -244,9 +244,11 @@ def as_iteration(task: Callable[..., Any]) -> Callable[..., Any]:
                 user._context.pop("group", None)
             if lane is not None:
                 engine.end(user, duration_ms, interrupted)
-            if not interrupted:
-                stats = _stats_of(user)
-                if stats is not None and hasattr(stats, "record_iteration"):
+            stats = _stats_of(user)
+            if stats is not None:
+                if interrupted:
+                    stats.record_interrupted(user.scenario_name)
+                else:
                     stats.record_iteration(user.scenario_name, duration_ms)
 
     iteration.bss_iteration = True  # type: ignore[attr-defined]

@@ -353,26 +353,30 @@ HistorySink = Callable[[list[HistoryRow]], object]
 
 
 class ScenarioStats:
-    """One scenario's iterations (count and duration histogram, in ms) and dropped iterations."""
+    """One scenario's iterations (count and duration histogram, in ms), dropped iterations, and
+    iterations interrupted when the run (or the scenario's gracefulStop) ended them."""
 
-    __slots__ = ("iterations", "dropped")
+    __slots__ = ("iterations", "dropped", "interrupted")
 
     def __init__(self) -> None:
         self.iterations = Histogram()
         self.dropped = 0
+        self.interrupted = 0
 
     def merge(self, other: ScenarioStats) -> None:
         self.iterations.merge(other.iterations)
         self.dropped += other.dropped
+        self.interrupted += other.interrupted
 
     def to_dict(self) -> dict[str, Any]:
-        return {"iterations": self.iterations.to_dict(), "dropped": self.dropped}
+        return {"iterations": self.iterations.to_dict(), "dropped": self.dropped, "interrupted": self.interrupted}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScenarioStats:
         stats = cls()
         stats.iterations = Histogram.from_dict(data["iterations"])
         stats.dropped = int(data["dropped"])
+        stats.interrupted = int(data.get("interrupted", 0))
         return stats
 
 
@@ -667,6 +671,12 @@ class RunStats:
         self.dropped += count
         self._scenario(scenario).dropped += count
         self._iteration_at(now)
+
+    def record_interrupted(self, scenario: str, now: float | None = None) -> None:
+        """An iteration of ``scenario`` that was still running when the run ended it (k6's
+        "interrupted iterations"): not counted in ``iterations``."""
+        self._scenario(scenario).interrupted += 1
+        self._iteration_at(time.time() if now is None else now)
 
     def _scenario(self, name: str) -> ScenarioStats:
         scenario = self.scenarios.get(name)

@@ -351,6 +351,9 @@ class ScenarioRow(_Strict):
     iterations: int = Field(ge=0, le=MAX_COUNT, description="Iterations the scenario completed.")
     dropped_iterations: int = Field(ge=0, le=MAX_COUNT, description="Iterations it could not start on schedule.")
     iteration_duration_p95_ms: float | None = Field(ge=0, description="95th percentile of its iterations' durations.")
+    interrupted_iterations: int = Field(
+        default=0, ge=0, le=MAX_COUNT,
+        description="Iterations still running when the run ended them (not in iterations).")
 
 
 class Summary(_Strict):
@@ -954,9 +957,10 @@ def _iterations_recorded(stats: Any) -> bool:
 
 
 def scenario_rows(stats: Any) -> dict[str, dict[str, Any]]:
-    """summary.json's ``scenarios``: per scenario its iterations, dropped ones and p95 duration."""
+    """summary.json's ``scenarios``: per scenario its iterations, dropped and interrupted ones, and p95 duration."""
     return {name: {"iterations": scenario.iterations.count, "dropped_iterations": scenario.dropped,
-                   "iteration_duration_p95_ms": _round2(scenario.iterations.percentile(0.95))}
+                   "iteration_duration_p95_ms": _round2(scenario.iterations.percentile(0.95)),
+                   "interrupted_iterations": scenario.interrupted}
             for name, scenario in sorted(stats.scenarios.items())}
 
 

@@ -13,7 +13,8 @@ from bss_loadtest.core.errors import INVALID_CONFIG, ConfigError
 from bss_loadtest.core.profiles import Profile, list_profiles, load_profile, parse_duration
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
-SHIPPED = ["extreme-soak", "extreme-spike", "load", "marathon", "production", "smoke", "soak", "spike", "stress"]
+SHIPPED = ["extreme-soak", "extreme-spike", "load", "marathon", "production", "smoke", "soak", "spike", "stress",
+           "volume"]
 MIX_CLASSES = [
     "CustomerUser",
     "OrderUser",
@@ -84,12 +85,18 @@ def test_stage_totals(name: str, minutes: float) -> None:
 def test_seed_stages_and_thresholds_are_kept_exact() -> None:
     load_ = load_profile("load", profiles_dir=REPO_PROFILES)
     assert [(s.duration, s.target) for s in load_.stages] == [(120, 10), (300, 10), (120, 20), (300, 20), (120, 0)]
-    assert load_.thresholds == {"http_req_duration": ["p(95)<500"], "http_req_failed": ["rate<0.05"]}
+    assert load_.thresholds == {"http_req_duration": ["p(95)<500"], "http_req_failed": ["rate<0.05"],
+                                "errors": ["rate<0.1"]}
     stress = load_profile("stress", profiles_dir=REPO_PROFILES)
     assert [(s.duration, s.target) for s in stress.stages] == [
         (60, 50), (180, 50), (60, 100), (180, 100), (60, 200), (180, 200), (60, 0)
     ]
-    assert stress.thresholds == {"http_req_duration": ["p(95)<1000"], "http_req_failed": ["rate<0.1"]}
+    assert stress.thresholds == {"http_req_duration": ["p(95)<1000"], "http_req_failed": ["rate<0.1"],
+                                 "errors": ["rate<0.15"]}
+    volume = load_profile("volume", profiles_dir=REPO_PROFILES)
+    (scenario,) = volume.scenarios.values()
+    assert (scenario.executor, scenario.vus, scenario.iterations) == ("shared-iterations", 500, 1_000_000)
+    assert volume.thresholds["errors"] == ["rate<0.03"] and volume.guard_hosts
     smoke = load_profile("smoke", profiles_dir=REPO_PROFILES)
     assert smoke.users == {"SmokeUser": 1}
     assert smoke.thresholds == {"http_req_duration": ["p(95)<200"], "http_req_failed": ["rate<0.01"]}
@@ -564,12 +571,13 @@ def test_many_user_thresholds_carry_the_seed_over() -> None:
     production = load_profile("production", profiles_dir=REPO_PROFILES)
     assert production.thresholds == {
         "http_req_duration": ["p(99.9)<5000", "p(99)<5000"],  # p(99.9) and the custom response_time p(99)
-        "http_req_failed": ["rate<0.01"],  # k6's errors rate<0.01
+        "errors": ["rate<0.01"],  # the seed's custom Rate errors, the suite's errors
     }
     spike = load_profile("extreme-spike", profiles_dir=REPO_PROFILES)
     assert spike.thresholds["http_req_duration"] == ["p(95)<2000", "p(99)<5000"]
-    assert spike.thresholds["http_req_failed"][:2] == ["rate<0.1", "rate<0.05"]
-    assert spike.thresholds["http_req_failed"][2] == {"threshold": "rate<0.5", "abortOnFail": True, "delayAbortEval": "5m"}
+    assert spike.thresholds["http_req_failed"][0] == "rate<0.1"
+    assert spike.thresholds["errors"] == ["rate<0.05"]
+    assert spike.thresholds["http_req_failed"][1] == {"threshold": "rate<0.5", "abortOnFail": True, "delayAbortEval": "5m"}
     for name in ("production", "extreme-spike"):
         words = " ".join((REPO_PROFILES / f"{name}.yaml").read_text().replace("#", " ").split())
         assert "the stages are the truth" in words
@@ -587,10 +595,11 @@ def test_long_runs_abort_on_a_broken_target_after_ten_minutes(name: str) -> None
 def test_long_run_thresholds_carry_the_seed_over() -> None:
     soak = load_profile("extreme-soak", profiles_dir=REPO_PROFILES)
     assert soak.thresholds["http_req_duration"] == ["p(95)<4000", "p(99)<10000"]
-    assert soak.thresholds["http_req_failed"][:2] == ["rate<0.05", "rate<0.03"]  # http_req_failed, errors
+    assert soak.thresholds["http_req_failed"][0] == "rate<0.05"
+    assert soak.thresholds["errors"] == ["rate<0.03"]
     assert soak.thresholds["http_req_failed{failure:connection}"] == ["rate<0.01"]  # connection_errors
     marathon = load_profile("marathon", profiles_dir=REPO_PROFILES)
-    assert marathon.thresholds["http_req_failed"][:1] == ["rate<0.05"]
+    assert marathon.thresholds["errors"] == ["rate<0.05"]
     assert "http_req_duration" not in marathon.thresholds  # the seed's marathon declares no latency bound
 
 

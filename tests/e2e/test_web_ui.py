@@ -246,8 +246,14 @@ def test_the_profile_picker_leads_the_start_form_and_shows_stages_and_thresholds
     assert rows(browser, "table.bss-profile-thresholds") == [
         ["http_req_duration", "p(95)<500", "fail the run"],
         ["http_req_failed", "rate<0.05", "fail the run"],
+        ["errors", "rate<0.1", "fail the run"],
     ]
     browser.save_screenshot(SCREENSHOTS.format("picker-load"))
+
+    pick_in_panel(browser, "volume")  # a profile of k6 scenarios lists them instead of stages
+    assert not browser.find_elements(By.CSS_SELECTOR, "table.bss-profile-stages")
+    assert rows(browser, "table.bss-profile-scenarios") == [
+        ["volume", "shared-iterations", "0s", "3h", "500", "the profile's"]]
 
     pick_in_panel(browser, "spike")
     assert ["http_req_failed", "rate<0.5", "abort the run (after 2m)"] in rows(browser, "table.bss-profile-thresholds")

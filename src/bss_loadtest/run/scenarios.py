@@ -433,13 +433,20 @@ class ScenarioPlan:
         """The planned users over time, summed over the scenarios (pools of arrival-rate
         scenarios at their maxVUs while they run), for the report's plot."""
         schedules = executors.schedules(self.profile)
-        points = sorted({0.0, *(s.start_s for s in schedules.values()), *(s.end_s for s in schedules.values())})
+        points = {0.0}
+        for schedule in schedules.values():
+            points.update((schedule.start_s, schedule.end_s))
+            elapsed = schedule.start_s
+            for stage in (self.profile.scenarios[schedule.name].stages or ()) if schedule.kind == "vus" else ():
+                elapsed += stage.duration
+                points.add(min(elapsed, schedule.end_s))
+        ordered = sorted(points)
         timeline = []
-        for start, end in zip(points, points[1:], strict=False):
-            middle = (start + end) / 2
+        for start, end in zip(ordered, ordered[1:], strict=False):
+            at = end - min(1e-6, (end - start) / 2)  # each segment ends at its planned users (a ramp's target)
             target = sum(
-                schedule.pool_size if schedule.kind != "vus" else schedule.vu_target(middle)
-                for schedule in schedules.values() if schedule.start_s <= middle < schedule.end_s
+                schedule.pool_size if schedule.kind != "vus" else schedule.vu_target(at)
+                for schedule in schedules.values() if schedule.start_s <= at < schedule.end_s
             )
             timeline.append({"start_s": round(start, 6), "end_s": round(end, 6), "target": target,
                              "spawn_rate": float(min(max(self.users, 1), MAX_SPAWN_RATE))})

@@ -337,11 +337,20 @@ class ScenarioEngine:
 
     def gauges(self) -> tuple[int, int]:
         """(vus, vus_max) of this process: users in an iteration (or allowed to run), users allocated."""
-        vus = sum(lane.engaged if lane.schedule.kind == "arrivals" else min(lane.target, len(lane.users))
-                  for lane in self.lanes.values())
+        vus = sum(self._lane_vus(lane) for lane in self.lanes.values())
         allocated = sum(max(lane.preallocated, len(lane.used)) if lane.schedule.kind == "arrivals"
                         else len(lane.users) for lane in self.lanes.values())
         return vus, allocated
+
+    def _lane_vus(self, lane: Lane) -> int:
+        schedule = lane.schedule
+        if schedule.kind == "arrivals":
+            return lane.engaged
+        if schedule.executor == "per-vu-iterations":
+            return lane.engaged if self.elapsed() >= schedule.end_s else len(lane.users) - lane.finished_users
+        if schedule.executor == "shared-iterations" and lane.remaining is not None and lane.remaining <= 0:
+            return lane.engaged
+        return min(lane.target, len(lane.users))
 
     def _gauge_loop(self) -> None:
         while not self.stopped:

@@ -402,7 +402,7 @@ def _nightly(args: argparse.Namespace, export: Path | None, exported: list[bool]
     trend = history.write_trend(history_path, profile=summary.profile, last_n=args.last, out_dir=report_dir)
     print(f"History: {history_path}; trend report: {trend}")
     root = report_dir / "baselines"
-    if not baseline.list_baselines(root, profile=summary.profile):
+    if not baseline.has_baselines(root, profile=summary.profile):  # nothing is parsed to know
         print(f"No baseline for profile '{summary.profile}' yet: nothing to compare. "
               f"Save this run as the first one with: bss-loadtest baseline save {run_dir}")
         return run_code if run_code == errors.THRESHOLDS_CROSSED else errors.OK

@@ -23,19 +23,23 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from bss_loadtest.core.errors import InputError
 from bss_loadtest.core.tables import text_table
 from bss_loadtest.reports.results import (
     AGGREGATED,
     HISTORY_FILE,
+    SERIES_COLUMNS,
+    SERIES_INT_COLUMNS,
     SUMMARY_SCHEMA,
+    AggregatedSeries,
     ResultsWriteError,
     Summary,
     _display,
@@ -45,6 +49,7 @@ from bss_loadtest.reports.results import (
     json_text,
     load_aggregated_history,
     load_summary,
+    parse_json_bytes,
     read_json_file,
     summary_path,
     validate_summary,
@@ -107,10 +112,43 @@ class Baseline(BaseModel):
     summary: Summary = Field(description="The run's summary.json.")
 
     path: Path | None = Field(default=None, exclude=True, description="Where it was loaded from (not stored).")
+    _history_text: bytes | None = PrivateAttr(default=None)
+    """The file's ``aggregated_history`` as it was read, not yet parsed (:func:`read_baseline` with
+    ``history=False``); :meth:`history` parses it on first use."""
+
+    def history(self) -> AggregatedHistory | None:
+        """The aggregated history, parsed now if it was left unread (a bad one: :class:`InputError`)."""
+        if self.aggregated_history is None and self._history_text is not None:
+            text, self._history_text = self._history_text, None
+            shown = _display(self.path) if self.path else "baseline"
+            data = parse_json_bytes(text, shown, what="baseline file")
+            try:
+                self.aggregated_history = None if data is None else AggregatedHistory.model_validate(data)
+            except ValidationError as exc:
+                raise InputError(f"{shown}: aggregated_history.{first_error(exc)}") from None
+        return self.aggregated_history
+
+    def history_series(self) -> AggregatedSeries | None:
+        """The aggregated history as the series the charts draw (no pandas), or None."""
+        h = self.history()
+        if h is None:
+            return None
+        import numpy as np
+
+        columns = {name: np.array(getattr(h, name), dtype="float64") for name in ("elapsed_s", "p50_ms", "p95_ms", "p99_ms", "rps")}
+        for name in SERIES_COLUMNS:
+            if name not in columns:
+                columns[name] = (np.zeros(len(h.elapsed_s), dtype="int64") if name in SERIES_INT_COLUMNS
+                                 else np.full(len(h.elapsed_s), np.nan))
+        elapsed = columns["elapsed_s"]
+        if len(elapsed) > 1 and not np.all(elapsed[1:] >= elapsed[:-1]):
+            order = np.argsort(elapsed, kind="stable")
+            columns = {name: column[order] for name, column in columns.items()}
+        return AggregatedSeries(columns)
 
     def history_frame(self):  # -> pandas.DataFrame | None
         """The aggregated history as a DataFrame shaped like ``results.load_history`` (Aggregated rows)."""
-        if self.aggregated_history is None:
+        if self.history() is None:
             return None
         import pandas as pd
 
@@ -268,11 +306,50 @@ def _baseline_files(root: Path, profile: str | None) -> list[Path]:
     return files
 
 
-def read_baseline(path: str | os.PathLike[str], *, profile: str | None = None) -> Baseline:
-    """Load one baseline file; any problem is a one-line :class:`InputError` naming the file."""
+_HISTORY_KEY = b'\n  "aggregated_history": '
+_NEXT_KEY = b'\n  "'
+
+
+def _without_history(raw: bytes) -> tuple[bytes, bytes] | None:
+    """``raw`` (a baseline file as :func:`save_baseline` writes it: two-space indent, so a top-level
+    key is the only thing on a line that starts with exactly two spaces and a quote; JSON text holds
+    no raw newline) with its ``aggregated_history`` value cut out and replaced by null, and that
+    value; None when the layout is not that one."""
+    start = raw.find(_HISTORY_KEY)
+    if start < 0 or raw.find(_HISTORY_KEY, start + 1) >= 0:
+        return None
+    value_start = start + len(_HISTORY_KEY)
+    end = raw.find(_NEXT_KEY, value_start)
+    if end < 0:
+        return None
+    value = raw[value_start:end].rstrip()
+    if not value.endswith(b","):
+        return None
+    return raw[:value_start] + b"null," + raw[end:], value[:-1]
+
+
+def read_baseline(path: str | os.PathLike[str], *, profile: str | None = None, history: bool = True) -> Baseline:
+    """Load one baseline file; any problem is a one-line :class:`InputError` naming the file.
+
+    ``history=False``: its ``aggregated_history`` (86,400 points per series for a 24-hour run;
+    only compare's chart of the chosen baseline draws it) is cut out unparsed, and parsed when
+    :meth:`Baseline.history` is first called; everything else is read and checked as always.
+    """
     file = Path(path)
     shown = _display(file)
-    data = read_json_file(file, what="baseline file")
+    if history:
+        data = read_json_file(file, what="baseline file")
+        history_text = None
+    else:
+        try:
+            raw = file.read_bytes()
+        except OSError:
+            raw = None
+        cut = None if raw is None else _without_history(raw)
+        if cut is None:
+            data, history_text = read_json_file(file, what="baseline file"), None
+        else:
+            data, history_text = parse_json_bytes(cut[0], shown, what="baseline file"), cut[1]
     if not isinstance(data, dict):
         raise InputError(f"{shown}: not a JSON object")
     if data.get("schema") != BASELINE_SCHEMA:
@@ -289,6 +366,8 @@ def read_baseline(path: str | os.PathLike[str], *, profile: str | None = None) -
     if profile is not None and baseline.profile != profile:
         raise InputError(f"{shown}: baseline is for profile {baseline.profile!r}, not {profile!r}")
     baseline.path = file
+    if history_text is not None and history_text != b"null":
+        baseline._history_text = history_text
     return baseline
 
 
@@ -326,14 +405,30 @@ class NoBaselineError(InputError):
     """No baseline exists yet for the profile (nightly treats this as 'nothing to compare', exit 0)."""
 
 
-def baseline_history(profile: str, baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_ROOT, *, last_n: int = 10) -> list[Baseline]:
-    """The newest ``last_n`` readable baselines of ``profile`` (unreadable ones are skipped), oldest first."""
+def has_baselines(baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_ROOT, profile: str | None = None) -> bool:
+    """Whether any baseline file is stored (of ``profile``), readable or not: none is read."""
+    return bool(_baseline_files(Path(baselines_root), profile))
+
+
+def baseline_history(profile: str, baselines_root: str | os.PathLike[str] = DEFAULT_BASELINES_ROOT, *, last_n: int = 10,
+                     known: Sequence[Baseline] = ()) -> list[Baseline]:
+    """The newest ``last_n`` readable baselines of ``profile`` (unreadable ones are skipped), oldest first.
+
+    They serve the noise estimate, which reads their endpoint tables: each one's aggregated history
+    is left unparsed until asked for (:meth:`Baseline.history`). A baseline in ``known`` (already
+    read, e.g. the one compared with) is taken as it is, not read again.
+    """
+    by_path = {b.path.resolve(): b for b in known if b.path is not None}
     out: list[Baseline] = []
     for file in reversed(_baseline_files(Path(baselines_root), profile)):
-        try:
-            out.append(read_baseline(file, profile=profile))
-        except InputError:
-            continue
+        reused = by_path.get(file.resolve())
+        if reused is not None:
+            out.append(reused)
+        else:
+            try:
+                out.append(read_baseline(file, profile=profile, history=False))
+            except InputError:
+                continue
         if len(out) >= last_n:
             break
     return list(reversed(out))

@@ -19,7 +19,7 @@ from bss_loadtest.reports.html import Cell, Chart, Table, chart, fmt, new_figure
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bss_loadtest.reports.results import Summary, TraceSampleRow
+    from bss_loadtest.reports.results import AggregatedSeries, Summary, TraceSampleRow
 
 CHART_WIDTH_IN = 11.0
 STAGE_SHADES = ("#eef3fb", "#ffffff")
@@ -70,23 +70,26 @@ def _over_time(summary: Summary, history: pd.DataFrame | None) -> tuple[Chart | 
     profile's planned stages: a run that ended early is not drawn as a short line in an empty plot.
     """
     from bss_loadtest.core.stats import HISTORY_INTERVAL_S
-    from bss_loadtest.reports.results import aggregated_history, downsample
+    from bss_loadtest.reports.results import downsample_series, series_of
 
-    agg = aggregated_history(history)
+    agg = series_of(history)
     if agg is None or len(agg) == 0:
         return None, "No per-second history was recorded for this run."
     if len(agg) < MIN_PLOT_INTERVALS:
         return None, (f"The run was too short to plot ({summary.duration_s:,.1f} s; a time series needs at least "
                       f"{MIN_PLOT_INTERVALS * HISTORY_INTERVAL_S} s): see the tables below.")
-    fig = over_time_figure(summary, downsample(agg))  # a 24-hour run: 86,400 s drawn in 2,000 buckets
+    fig = over_time_figure(summary, downsample_series(agg))  # a 24-hour run: 86,400 s drawn in 2,000 buckets
     return chart(fig, "users, throughput, latency percentiles and errors over time"), None
 
 
-def over_time_figure(summary: Summary, agg: pd.DataFrame):  # -> matplotlib Figure
-    """The four panels sharing the time axis, from the ``Aggregated`` rows of the history."""
+def over_time_figure(summary: Summary, agg: AggregatedSeries | pd.DataFrame):  # -> matplotlib Figure
+    """The four panels sharing the time axis, from the ``Aggregated`` rows of the history (an
+    :class:`~bss_loadtest.reports.results.AggregatedSeries`, or a history DataFrame)."""
     from bss_loadtest.core.stats import HISTORY_INTERVAL_S
+    from bss_loadtest.reports.results import series_of
 
-    x = agg["elapsed_s"].to_numpy()
+    agg = series_of(agg)
+    x = agg["elapsed_s"]
     end_s = max(summary.duration_s, float(x.max()) + HISTORY_INTERVAL_S)
     fig = new_figure(figsize=(CHART_WIDTH_IN, 9.5))
     axes = fig.subplots(4, 1, sharex=True)
@@ -96,22 +99,22 @@ def over_time_figure(summary: Summary, agg: pd.DataFrame):  # -> matplotlib Figu
     for ax in axes:
         mark_stages(ax, summary.stages)
         ax.grid(True, axis="y", color="#e5e7eb", lw=0.6)
-    users_ax.step(x, agg["users"].to_numpy(), where="post", color="#4b5563", lw=1.2, label="users")
+    users_ax.step(x, agg["users"], where="post", color="#4b5563", lw=1.2, label="users")
     if summary.stages:
         sx = [summary.stages[0].start_s] + [s.end_s for s in summary.stages]
         sy = [0] + [s.target for s in summary.stages]
         users_ax.plot(sx, sy, color="#9aa5b8", lw=1, ls=":", label="profile target")
     users_ax.set_ylabel("users")
     users_ax.legend(loc="upper right", fontsize=8)
-    rps_ax.plot(x, agg["rps"].to_numpy(), color="#2563eb", lw=1)
+    rps_ax.plot(x, agg["rps"], color="#2563eb", lw=1)
     rps_ax.set_ylim(bottom=0)
     rps_ax.set_ylabel("requests/s")
     for column, color in (("p50_ms", "#16a34a"), ("p95_ms", "#f59e0b"), ("p99_ms", "#dc2626")):
-        lat_ax.plot(x, agg[column].to_numpy(), color=color, lw=1, label=column[:-3])
+        lat_ax.plot(x, agg[column], color=color, lw=1, label=column[:-3])
     lat_ax.set_ylabel("latency (ms)")
     lat_ax.legend(loc="upper right", fontsize=8)
     # A filled step, not bars: 960 bar patches would take longer to draw than the rest of the report.
-    failures = agg["failures"].to_numpy()
+    failures = agg["failures"]
     err_ax.fill_between(x, failures, step="post", color="#b3261e", lw=0)
     err_ax.set_ylim(0, max(1.0, float(failures.max()) * 1.1))  # no failures: a flat line at 0, not ±0.04
     err_ax.set_ylabel("failures/s")
@@ -240,11 +243,12 @@ def _traces(summary: Summary) -> dict[str, Any] | None:
             "failed": trace_rows(summary, failed), "linked": summary.trace_url is not None}
 
 
-def render_run_report(summary: Summary, history_df: pd.DataFrame | None = None) -> str:
+def render_run_report(summary: Summary, history_df: AggregatedSeries | pd.DataFrame | None = None) -> str:
     """The self-contained HTML report of one run.
 
     ``summary`` is a :class:`~bss_loadtest.reports.results.Summary` (a plain dict is validated first);
-    ``history_df`` is the run's ``history.csv`` as returned by ``results.load_history`` (optional:
+    ``history_df`` is the run's history: ``results.read_aggregated_series`` (what ``write_run``
+    and ``run_compare`` read, no pandas) or a DataFrame of ``results.load_history`` (optional:
     without it the report has no charts).
     """
     from bss_loadtest.reports.results import Summary

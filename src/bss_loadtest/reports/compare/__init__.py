@@ -1,6 +1,6 @@
 """Compare a run with a baseline: compute, render, fail, as three separate steps.
 
-1. :func:`compare` (:mod:`.compute`) lines the run's endpoints up with the baseline's (pandas) and
+1. :func:`compare` (:mod:`.compute`) lines the run's endpoints up with the baseline's and
    applies one :class:`RegressionRule` (:mod:`.rules`) per metric. A rule is a small object whose
    :meth:`RegressionRule.fails` returns a message or None (pytest-benchmark's ``RegressionCheck``
    habit); its tolerances come in one vocabulary, :class:`CompareTolerances`.

@@ -22,16 +22,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from bss_loadtest.core import errors
 from bss_loadtest.reports.baseline import Baseline
 from bss_loadtest.reports.compare.rules import METRIC_LABELS, METRICS, NOISE_K, RegressionRule, rules_from
 from bss_loadtest.reports.report import TraceRow, trace_rows
 from bss_loadtest.reports.results import AGGREGATED, Summary
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 NOISE_MIN_BASELINES = 3
 """Fewest stored baselines for their spread to be trusted as the noise of a metric."""
@@ -144,31 +141,42 @@ def exit_code(comparison: Comparison) -> int:
     return errors.REGRESSION if comparison.regressed else errors.OK
 
 
-def _endpoint_frame(summary: Summary) -> pd.DataFrame:
-    import pandas as pd
+def _endpoint_table(summary: Summary) -> dict[str, dict[str, Any]]:
+    """Business endpoints and Aggregated by key: the count and every metric (None where missing)."""
+    return {r.key: {"count": r.count, **{m: getattr(r, m) for m in METRICS}}
+            for r in [*summary.endpoint_rows(), summary.totals] if r.method != "AUTH"}
 
-    rows = [{"key": r.key, "count": r.count, **{m: getattr(r, m) for m in METRICS}}
-            for r in [*summary.endpoint_rows(), summary.totals] if r.method != "AUTH"]
-    return pd.DataFrame(rows, columns=["key", "count", *METRICS]).set_index("key")
+
+def _std(values: Sequence[float]) -> float:
+    """The sample standard deviation (ddof 1) of two or more values, computed as pandas' grouped
+    ``std`` computes it (Welford's updates, then the square root), so the same baselines give the
+    same σ, to the last bit, as before pandas was dropped from compare."""
+    count, mean, m2 = 0, 0.0, 0.0
+    for value in values:
+        count += 1
+        previous = mean
+        mean += (value - previous) / count
+        m2 += (value - mean) * (value - previous)
+    return math.sqrt(m2 / (count - 1))
 
 
 def _noise(history: Sequence[Baseline]) -> tuple[dict[tuple[str, str], float], int]:
     """σ of each (endpoint, metric) across the baselines that have it, if there are enough of them."""
     if len(history) < NOISE_MIN_BASELINES:
         return {}, len(history)
-    import pandas as pd
-
-    frames = [_endpoint_frame(b.summary).assign(_baseline=i) for i, b in enumerate(history)]
-    data = pd.concat(frames)
-    grouped = data.groupby(level=0)[list(METRICS)]
-    std = grouped.std(ddof=1)
-    count = grouped.count()
+    values: dict[tuple[str, str], list[float]] = {}
+    for b in history:
+        for key, row in _endpoint_table(b.summary).items():
+            for metric in METRICS:
+                value = row[metric]
+                if value is not None:
+                    values.setdefault((key, metric), []).append(float(value))
     sigma: dict[tuple[str, str], float] = {}
-    for key in std.index:
-        for metric in METRICS:
-            value = std.at[key, metric]
-            if count.at[key, metric] >= NOISE_MIN_BASELINES and _value(value) is not None:
-                sigma[(key, metric)] = float(value)
+    for (key, metric), seen in sorted(values.items()):
+        if len(seen) >= NOISE_MIN_BASELINES:
+            value = _value(_std(seen))
+            if value is not None:
+                sigma[(key, metric)] = value
     return sigma, len(history)
 
 
@@ -285,23 +293,25 @@ def compare(
                        source="tolerances" if tolerances is not None else f"{run.run_id}: summary.tolerances")
     sigma, n_history = _noise(list(history))
     base = baseline.summary
-    run_frame = _endpoint_frame(run)
-    base_frame = _endpoint_frame(base)
-    merged = run_frame.merge(base_frame, how="outer", left_index=True, right_index=True, suffixes=("_run", "_base"))
-    missing = sorted(k for k in merged.index if k not in run_frame.index or run_frame.at[k, "count"] == 0)
-    missing = [k for k in missing if k in base_frame.index and base_frame.at[k, "count"] > 0]
-    new = sorted(k for k in merged.index if k not in base_frame.index or base_frame.at[k, "count"] == 0)
-    new = [k for k in new if k in run_frame.index and run_frame.at[k, "count"] > 0]
+    run_table = _endpoint_table(run)
+    base_table = _endpoint_table(base)
+    keys = sorted(run_table.keys() | base_table.keys())
+    missing = [k for k in keys if (k not in run_table or run_table[k]["count"] == 0)
+               and k in base_table and base_table[k]["count"] > 0]
+    new = [k for k in keys if (k not in base_table or base_table[k]["count"] == 0)
+           and k in run_table and run_table[k]["count"] > 0]
 
-    order = sorted(k for k in merged.index if k != AGGREGATED and k not in missing and k not in new) + [AGGREGATED]
+    order = [k for k in keys if k != AGGREGATED and k not in missing and k not in new] + [AGGREGATED]
     rows: list[MetricComparison] = []
+    absent: dict[str, Any] = {}
     for key in order:
-        if key not in merged.index:
+        if key not in run_table and key not in base_table:
             continue
-        pair = _Pair(n_run=int(_value(merged.at[key, "count_run"]) or 0), n_base=int(_value(merged.at[key, "count_base"]) or 0),
+        mine, theirs = run_table.get(key, absent), base_table.get(key, absent)
+        pair = _Pair(n_run=int(mine.get("count") or 0), n_base=int(theirs.get("count") or 0),
                      run_duration=run.duration_s, base_duration=base.duration_s)
         for metric in METRICS:
-            rows.append(_judge(key, metric, _value(merged.at[key, f"{metric}_base"]), _value(merged.at[key, f"{metric}_run"]),
+            rows.append(_judge(key, metric, _value(theirs.get(metric)), _value(mine.get(metric)),
                                rules[metric], sigma.get((key, metric)), pair))
 
     return Comparison(

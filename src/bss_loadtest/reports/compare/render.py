@@ -26,7 +26,7 @@ from bss_loadtest.reports.compare.rules import (
 )
 from bss_loadtest.reports.html import Chart, Table, chart, new_figure, render_page
 from bss_loadtest.reports.report import TraceRow
-from bss_loadtest.reports.results import AGGREGATED, json_text
+from bss_loadtest.reports.results import AGGREGATED, AggregatedSeries, json_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -180,10 +180,11 @@ def _p95_bars(c: Comparison) -> Chart | None:
     return chart(fig, "p95 per endpoint, run versus baseline")
 
 
-def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.DataFrame | None) -> Chart | None:
-    from bss_loadtest.reports.results import aggregated_history, downsample
+def _latency_over_time(run_history: AggregatedSeries | pd.DataFrame | None,
+                       baseline_history: AggregatedSeries | pd.DataFrame | None) -> Chart | None:
+    from bss_loadtest.reports.results import downsample_series, rolling_median, series_of
 
-    series = [(label, aggregated_history(df), color) for label, df, color in
+    series = [(label, series_of(df), color) for label, df, color in
               (("baseline", baseline_history, "#9aa5b8"), ("run", run_history, "#2563eb")) if df is not None and len(df)]
     if not series:
         return None
@@ -193,11 +194,11 @@ def _latency_over_time(run_history: pd.DataFrame | None, baseline_history: pd.Da
     for label, df, color in series:
         # Per-second percentiles of a few dozen requests jump around; a rolling median shows the level
         # (over seconds, then bucketed for a long run's plot).
-        smooth = df.assign(**{c: df[c].rolling(SMOOTH_S, min_periods=1).median() for c in ("p50_ms", "p95_ms")})
-        smooth = downsample(smooth)
-        x = smooth["elapsed_s"].to_numpy()
-        ax.plot(x, smooth["p95_ms"].to_numpy(), lw=1.2, color=color, label=f"{label} p95")
-        ax.plot(x, smooth["p50_ms"].to_numpy(), lw=0.9, ls=":", color=color, label=f"{label} p50")
+        smooth = AggregatedSeries({**df.columns, **{c: rolling_median(df[c], SMOOTH_S) for c in ("p50_ms", "p95_ms")}})
+        smooth = downsample_series(smooth)
+        x = smooth["elapsed_s"]
+        ax.plot(x, smooth["p95_ms"], lw=1.2, color=color, label=f"{label} p95")
+        ax.plot(x, smooth["p50_ms"], lw=0.9, ls=":", color=color, label=f"{label} p50")
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("latency (ms)")
     ax.set_title(f"Aggregated latency over time ({SMOOTH_S} s rolling median)", fontsize=10)
@@ -223,9 +224,11 @@ def _metric_table(rows: list[MetricComparison], row_classes: list[str]) -> Table
     return Table(headers=headers, rows=cells, left=2, row_classes=row_classes)
 
 
-def to_html(comparison: Comparison, run_history_df: pd.DataFrame | None = None,
-            baseline_history_df: pd.DataFrame | None = None) -> str:
-    """Self-contained HTML: verdict, charts side by side, regressions, all rows, notes."""
+def to_html(comparison: Comparison, run_history_df: AggregatedSeries | pd.DataFrame | None = None,
+            baseline_history_df: AggregatedSeries | pd.DataFrame | None = None) -> str:
+    """Self-contained HTML: verdict, charts side by side, regressions, all rows, notes. The
+    histories are the Aggregated series over time (``results.read_aggregated_series``,
+    ``Baseline.history_series``) or history DataFrames."""
     c = comparison
     charts = [one for one in (_drawn(_p95_bars, c), _drawn(_latency_over_time, run_history_df, baseline_history_df))
               if one is not None]
@@ -237,7 +240,7 @@ def to_html(comparison: Comparison, run_history_df: pd.DataFrame | None = None,
     )
 
 
-def _no_history() -> pd.DataFrame | None:
+def _no_history() -> AggregatedSeries | None:
     return None
 
 
@@ -246,8 +249,8 @@ class Histories:
     """Loaders of the aggregated series over time of run and baseline, which only the HTML charts draw:
     called when HTML is rendered, so the files are read only then."""
 
-    run: Callable[[], pd.DataFrame | None] = _no_history
-    baseline: Callable[[], pd.DataFrame | None] = _no_history
+    run: Callable[[], AggregatedSeries | pd.DataFrame | None] = _no_history
+    baseline: Callable[[], AggregatedSeries | pd.DataFrame | None] = _no_history
 
 
 def _html(comparison: Comparison, histories: Histories) -> str:

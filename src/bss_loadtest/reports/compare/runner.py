@@ -15,10 +15,12 @@ from bss_loadtest.reports.compare.compute import Comparison, compare
 from bss_loadtest.reports.compare.render import FORMAT_FILES, FORMATS, Histories, check_formats, render
 from bss_loadtest.reports.results import (
     HISTORY_FILE,
+    AggregatedSeries,
     ResultsWriteError,
+    Summary,
     atomic_write_text,
-    load_aggregated_history,
     load_summary,
+    read_aggregated_series,
 )
 
 NOISE_WINDOW = 10
@@ -33,6 +35,8 @@ def run_compare(
     out_dir: str | os.PathLike[str] | None = None,
     formats: Iterable[str] = FORMATS,
     tolerances: Mapping[str, Any] | None = None,
+    run_summary: Summary | None = None,
+    run_series: AggregatedSeries | None = None,
 ) -> tuple[Comparison, dict[str, Path]]:
     """Load the run and its baseline, compare, write the chosen formats atomically; return both.
 
@@ -43,13 +47,19 @@ def run_compare(
     compare.json and compare-junit.xml. Bad input raises :class:`InputError` (exit code 2); a
     missing baseline raises its subclass ``baseline.NoBaselineError``. The caller exits with
     :func:`exit_code` of the returned comparison.
+
+    ``run_summary`` and ``run_series`` are the run's summary and its Aggregated series
+    (``results.read_aggregated_series``) when the caller has read them already, e.g. to render the
+    run's report.html too: then history.csv is scanned once for both. Otherwise the series is read
+    when (and only if) HTML is rendered.
     """
     formats = tuple(formats)
     check_formats(formats)
     run_path = Path(run_dir)
-    run = load_summary(run_path)
+    run = run_summary if run_summary is not None else load_summary(run_path)
     chosen = load_baseline(baseline, profile=run.profile, baselines_root=baselines_root)
-    history = baseline_history(run.profile, baselines_root, last_n=NOISE_WINDOW)
+    # The chosen baseline is one of the stored ones when it is "latest": read once, not twice.
+    history = baseline_history(run.profile, baselines_root, last_n=NOISE_WINDOW, known=[chosen])
     comparison = compare(run, chosen, history, tolerances)
 
     run_directory = run_path if run_path.is_dir() else run_path.parent
@@ -59,7 +69,10 @@ def run_compare(
     except OSError as exc:
         raise ResultsWriteError(f"{directory}: cannot create directory: {exc.strerror or exc}") from exc
     history_file = run_directory / HISTORY_FILE
-    histories = Histories(run=lambda: load_aggregated_history(history_file) if history_file.exists() else None,
-                          baseline=chosen.history_frame)
+    if run_series is not None:
+        histories = Histories(run=lambda: run_series, baseline=chosen.history_series)
+    else:
+        histories = Histories(run=lambda: read_aggregated_series(history_file) if history_file.exists() else None,
+                              baseline=chosen.history_series)
     written = {fmt: atomic_write_text(directory / FORMAT_FILES[fmt], render(comparison, fmt, histories)) for fmt in formats}
     return comparison, written

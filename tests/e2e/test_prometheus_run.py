@@ -71,7 +71,8 @@ def test_prometheus_and_pushgateway_hold_the_runs_numbers(
         users = prometheus.query_value(f'max_over_time(bss_loadtest_users{{run_id="{run_id}"}}[5m])')
         assert users == 20  # the load profile's peak
         passing = prometheus.query(f'last_over_time(bss_loadtest_threshold_passing{{run_id="{run_id}"}}[5m])')
-        assert {r["metric"]["threshold"] for r in passing} == {"http_req_duration: p(95)<500", "http_req_failed: rate<0.05"}
+        assert {r["metric"]["threshold"] for r in passing} == {"http_req_duration: p(95)<500", "http_req_failed: rate<0.05",
+                                                             "errors: rate<0.1"}
     finally:
         prometheus.stop()
 

@@ -204,3 +204,24 @@ def test_one_scan_for_compare_and_report_gives_the_same_files_as_two(runs, monke
     assert report_one == report_two
     for fmt, path in one.items():
         assert path.read_text() == two[fmt].read_text(), fmt
+
+
+@pytest.mark.parametrize("block", [1 << 24, 4096, 97])
+def test_the_scan_finds_every_aggregated_line_among_names_full_of_capital_a(tmp_path, monkeypatch, block):
+    from bss_loadtest.reports import results
+
+    monkeypatch.setattr(results, "SCAN_BLOCK_BYTES", block)
+    path = tmp_path / "history.csv"
+    stats = RunStats()
+    stats.history_sink = HistoryWriter(path, started_at=T0)
+    for second in range(300):
+        now = T0 + second
+        for i in range(4):  # more A than marks: the scan falls back to the whole mark
+            stats.record("GET", f"/AAAA/Aggregated/A{i}/{{AId}}", 5.0 + i, None, "U", now + 0.5)
+        stats.record("AUTH", "/oauth/token", 3.0, None, "U", now + 0.5)
+        stats.close_intervals(before=now - HISTORY_OPEN_INTERVALS_S)
+    stats.close_intervals(before=1e12)
+    stats.history_sink.close()
+    series = read_aggregated_series(path)
+    assert len(series) == 300
+    _assert_same(series, aggregated_history(load_history(path)))

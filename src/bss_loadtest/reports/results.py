@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -955,6 +955,35 @@ def read_aggregated_series(run_dir: str | os.PathLike[str]) -> AggregatedSeries:
         series = AggregatedSeries.from_frame(
             aggregated_history(_read_history(io.BytesIO(b"".join(lines)), path, shown)))
     return series
+
+
+def prefetch_aggregated_series(run_dir: str | os.PathLike[str]) -> Callable[[], AggregatedSeries | None]:
+    """Start :func:`read_aggregated_series` in a thread now; the function returned waits for it and
+    returns the series (None without a history.csv), or raises what the read raised.
+
+    The scan spends most of a cold file's time waiting for the disk, without the GIL: started
+    first, it reads while the caller loads baselines and imports matplotlib for its charts."""
+    import threading
+
+    path = _history_file(run_dir)
+    result: list[Any] = []
+
+    def read() -> None:
+        try:
+            result.append(read_aggregated_series(path) if path.exists() else None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            result.append(exc)
+
+    reader = threading.Thread(target=read, name="history-series", daemon=True)
+    reader.start()
+
+    def wait() -> AggregatedSeries | None:
+        reader.join()
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        return result[0]
+
+    return wait
 
 
 _HEADER_LINE = (",".join(HISTORY_COLUMNS) + "\n").encode()

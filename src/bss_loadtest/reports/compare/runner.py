@@ -6,7 +6,7 @@ This module does not import locust.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from bss_loadtest.reports.results import (
     Summary,
     atomic_write_text,
     load_summary,
-    read_aggregated_series,
+    prefetch_aggregated_series,
 )
 
 NOISE_WINDOW = 10
@@ -36,7 +36,7 @@ def run_compare(
     formats: Iterable[str] = FORMATS,
     tolerances: Mapping[str, Any] | None = None,
     run_summary: Summary | None = None,
-    run_series: AggregatedSeries | None = None,
+    run_series: AggregatedSeries | Callable[[], AggregatedSeries | None] | None = None,
 ) -> tuple[Comparison, dict[str, Path]]:
     """Load the run and its baseline, compare, write the chosen formats atomically; return both.
 
@@ -49,30 +49,32 @@ def run_compare(
     :func:`exit_code` of the returned comparison.
 
     ``run_summary`` and ``run_series`` are the run's summary and its Aggregated series
-    (``results.read_aggregated_series``) when the caller has read them already, e.g. to render the
-    run's report.html too: then history.csv is scanned once for both. Otherwise the series is read
-    when (and only if) HTML is rendered.
+    (``results.read_aggregated_series``, or the function ``results.prefetch_aggregated_series``
+    returns) when the caller has them already, e.g. to render the run's report.html too: then
+    history.csv is scanned once for both. Otherwise, when HTML is asked for, the series is read
+    in a thread from the start, while the baselines are read and the other formats rendered.
     """
     formats = tuple(formats)
     check_formats(formats)
     run_path = Path(run_dir)
     run = run_summary if run_summary is not None else load_summary(run_path)
+    run_directory = run_path if run_path.is_dir() else run_path.parent
+    history_file = run_directory / HISTORY_FILE
+    if run_series is None and "html" in formats:
+        run_series = prefetch_aggregated_series(history_file)
     chosen = load_baseline(baseline, profile=run.profile, baselines_root=baselines_root)
     # The chosen baseline is one of the stored ones when it is "latest": read once, not twice.
     history = baseline_history(run.profile, baselines_root, last_n=NOISE_WINDOW, known=[chosen])
     comparison = compare(run, chosen, history, tolerances)
 
-    run_directory = run_path if run_path.is_dir() else run_path.parent
     directory = Path(out_dir) if out_dir is not None else run_directory / "compare"
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResultsWriteError(f"{directory}: cannot create directory: {exc.strerror or exc}") from exc
-    history_file = run_directory / HISTORY_FILE
-    if run_series is not None:
-        histories = Histories(run=lambda: run_series, baseline=chosen.history_series)
+    if callable(run_series):
+        histories = Histories(run=run_series, baseline=chosen.history_series)
     else:
-        histories = Histories(run=lambda: read_aggregated_series(history_file) if history_file.exists() else None,
-                              baseline=chosen.history_series)
+        histories = Histories(run=lambda: run_series, baseline=chosen.history_series)
     written = {fmt: atomic_write_text(directory / FORMAT_FILES[fmt], render(comparison, fmt, histories)) for fmt in formats}
     return comparison, written

@@ -225,3 +225,17 @@ def test_the_scan_finds_every_aggregated_line_among_names_full_of_capital_a(tmp_
     series = read_aggregated_series(path)
     assert len(series) == 300
     _assert_same(series, aggregated_history(load_history(path)))
+
+
+def test_a_prefetched_series_is_the_series_and_its_errors_reach_the_caller(tmp_path):
+    from bss_loadtest.reports.results import prefetch_aggregated_series
+
+    path = tmp_path / "history.csv"
+    _stream(path, 20)
+    series = prefetch_aggregated_series(path)()
+    _assert_same(series, load_aggregated_history(path))
+    assert prefetch_aggregated_series(tmp_path / "missing.csv")() is None
+    (tmp_path / "empty.csv").write_text("")
+    wait = prefetch_aggregated_series(tmp_path / "empty.csv")
+    with pytest.raises(InputError, match="empty"):
+        wait()

@@ -24,7 +24,8 @@ nightly job's usual case, history.csv just written by the run).
 venv's modules come from disk. Without root the run's files and the venv's files are evicted one by
 one with ``posix_fadvise(POSIX_FADV_DONTNEED)`` instead (the script says which). *Warm* rounds
 repeat in one process (the first of them, which imports, is not counted). The verdict uses the
-median cold round.
+median cold round for ``--long`` (issue 16's goal) and the median fresh round for the 16-minute run
+(its goal was set for a fresh process, the page cache warm).
 
 ``--long``: the extreme-soak profile's 24 hours at 80 endpoints (``--hours``, ``--endpoints``),
 history.csv streamed as a run writes it (86,400 × 81 rows, about 590 MiB), baseline likewise
@@ -230,11 +231,14 @@ def main() -> int:
     fresh_median = statistics.median(r["total"] for r in fresh) if fresh else float("nan")
     peak = max(r["peak_mib"] for r in cold)
     goal_s = LONG_GOAL_S if args.long else GOAL_S
-    ok = cold_median < goal_s and (peak < LONG_GOAL_MIB or not args.long)
+    # Each goal as its issue defined it: the 16-minute run's 2 s for a fresh process (the nightly
+    # job's case, its files just written), issue 16's 5 s with the page cache dropped.
+    judged = cold_median if args.long or not fresh else fresh_median
+    ok = judged < goal_s and (peak < LONG_GOAL_MIB or not args.long)
     print(f"compare + HTML: cold median {cold_median:.3f} s (worst {cold_worst:.3f} s; "
           f"whole process {process_median:.3f} s, {cpu_median:.2f} s CPU), "
           f"fresh process with the page cache warm {fresh_median:.3f} s, warm median {warm_median:.3f} s; "
-          f"peak RSS {peak:.0f} MiB; under {goal_s:g} s"
+          f"peak RSS {peak:.0f} MiB; {'cold' if args.long or not fresh else 'fresh'} median under {goal_s:g} s"
           f"{f' and {LONG_GOAL_MIB} MiB' if args.long else ''}: {'yes' if ok else 'NO'}")
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"

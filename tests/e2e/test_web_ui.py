@@ -302,8 +302,9 @@ def test_a_time_scaled_load_run_shows_verdicts_stages_and_the_report(web_locust_
     open_tab(browser, "Thresholds")
     verdicts = wait_until(lambda: [r for r in rows(browser, "table") if len(r) == 5 and r[3] in ("PASS", "FAIL")],
                           "live threshold verdicts")
-    assert [(r[0], r[1]) for r in verdicts] == [("http_req_duration", "p(95)<500"), ("http_req_failed", "rate<0.05")]
-    assert verdicts[0][2].endswith(" ms") and verdicts[1][2].endswith("%)"), verdicts
+    assert [(r[0], r[1]) for r in verdicts] == [("http_req_duration", "p(95)<500"), ("http_req_failed", "rate<0.05"),
+                                                ("errors", "rate<0.1")]
+    assert verdicts[0][2].endswith(" ms") and verdicts[1][2].endswith("%)") and verdicts[2][2].endswith("%)"), verdicts
     metrics = get(f"http://127.0.0.1:{metrics_port}/metrics")[1].decode()
     gauge = {s.labels["threshold"]: s.value for family in text_string_to_metric_families(metrics)
              for s in family.samples if family.name == "bss_loadtest_threshold_passing"}

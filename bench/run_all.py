@@ -5,8 +5,8 @@
 
 NAME is one of the generator benchmarks of ``bench/generators.py`` (throughput, profile, memory,
 percentiles, scaling) or a colleague's script (reference_server, client_overhead, report_speed,
-prometheus_overhead, many_users, wire_accuracy); those scripts run when they exist, with shorter
-arguments under ``--quick``.
+prometheus_overhead, many_users, wire_accuracy, memory_real_run); those scripts run when they exist, with
+shorter arguments under ``--quick`` (memory_real_run is a real 30-minute run; 2 minutes under ``--quick``).
 A missing tool (nginx, k6, taskset, py-spy, tshark) is one line saying which package to install; the
 benchmarks that do not need it still run. Exit code: 0 when every benchmark ran, 1 otherwise.
 Nothing here asserts a timing.
@@ -39,6 +39,7 @@ OTHERS = {
     "prometheus_overhead": ([], ["--records", "300000", "--scrapes", "10"]),
     "many_users": ([], ["--users", "2000", "--seconds", "40"]),
     "wire_accuracy": ([], ["--users", "20,200", "--seconds", "20"]),
+    "memory_real_run": ([], ["--minutes", "2", "--sample", "10", "--warmup", "0.5"]),
 }
 
 

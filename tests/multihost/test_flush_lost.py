@@ -58,7 +58,7 @@ def go_missing(worker_id, after):
 runner = Runner()
 environment = SimpleNamespace(events=Events(), runner=runner)
 run = RunState(run_id="flush-test", finalized=False)
-run.stats.merge_dict = lambda delta: None
+run.stats.merge_dict = lambda delta, **kwargs: None
 suite = SimpleNamespace(environment=environment, run=run, is_master=True, is_worker=False)
 listener = listeners.StatsListener(suite)
 run.known_workers = {"answers", "cut-after-stopped", "cut-while-running", "long-cleanup"}

@@ -59,7 +59,8 @@ runner = Runner()
 environment = SimpleNamespace(events=Events(), runner=runner)
 run = RunState(run_id="flush-test", finalized=False)
 run.stats.merge_dict = lambda delta, **kwargs: None
-suite = SimpleNamespace(environment=environment, run=run, is_master=True, is_worker=False)
+suite = SimpleNamespace(environment=environment, run=run, is_master=True, is_worker=False,
+                        thresholds=SimpleNamespace(configure=lambda run: None))
 listener = listeners.StatsListener(suite)
 run.known_workers = {"answers", "cut-after-stopped", "cut-while-running", "long-cleanup"}
 client("cut-while-running", "running")

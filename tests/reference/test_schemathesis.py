@@ -40,7 +40,7 @@ def test_schemathesis_finds_no_server_error(reference_server, tmp_path):
     token = reference_server.token("bss-loadtest-16")
     cmd = [st, "run", reference_server.url + "/openapi.json", "--checks", "not_a_server_error",
            "--header", f"Authorization: Bearer {token}", "--phases", "examples,coverage,fuzzing",
-           "--max-examples", "15", "--workers", "1", "--request-timeout", "10", "--seed", "1",
+           "--max-examples", "10", "--workers", "1", "--request-timeout", "10", "--seed", "1",
            "--max-failures", "20", "--no-color"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=ST_TIMEOUT_S,
                             cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"})

@@ -50,14 +50,20 @@ def test_an_all_zero_id_is_never_used(monkeypatch):
 
 def test_headers_of_a_request():
     tracing = RequestTracing(TracingConfig(), run_id="run 42,ü;x", user_class="CustomerUser")
-    trace_id, headers = tracing.headers({"Content-Type": "application/json"})
-    assert set(headers) == {"Content-Type", "traceparent", "baggage", "X-Load-Test-Run-Id"}
+    # per user: baggage and the run id (the client sets them once, on its session)
+    assert set(tracing.static) == {"baggage", "X-Load-Test-Run-Id"}
+    assert parse_baggage(tracing.static["baggage"]) == {"loadtest.run_id": "run 42,ü;x",
+                                                        "loadtest.user_class": "CustomerUser"}
+    assert tracing.static["X-Load-Test-Run-Id"] == "run 42,ü;x"
+    # per request: base plus a fresh traceparent, in a new dict
+    base = {"Content-Type": "application/json"}
+    trace_id, headers = tracing.headers(base)
+    assert headers == {"Content-Type": "application/json", "traceparent": headers["traceparent"]}
+    assert base == {"Content-Type": "application/json"}
     match = TRACEPARENT.fullmatch(headers["traceparent"])
     assert match and match.group(1) == trace_id and match.group(3) == "01"
-    assert parse_baggage(headers["baggage"]) == {"loadtest.run_id": "run 42,ü;x", "loadtest.user_class": "CustomerUser"}
-    assert headers["X-Load-Test-Run-Id"] == "run 42,ü;x"
     other, again = tracing.headers()
-    assert other != trace_id and "Content-Type" not in again
+    assert other != trace_id and set(again) == {"traceparent"}
     assert baggage({"k": "a=b c"}) == "k=a%3Db%20c"
 
 
@@ -65,13 +71,15 @@ def test_headers_of_a_request():
 def test_each_header_is_switched_off_by_the_target_config(switch):
     names = {"traceparent": "traceparent", "baggage": "baggage", "run_id_header": "X-Run"}
     config = TracingConfig(**{switch: False, "run_id_header_name": "X-Run"})
-    trace_id, headers = RequestTracing(config, run_id="r1", user_class="U").headers()
-    assert set(headers) == set(names.values()) - {names[switch]}
+    tracing = RequestTracing(config, run_id="r1", user_class="U")
+    trace_id, headers = tracing.headers()
+    assert set(tracing.static) | set(headers or {}) == set(names.values()) - {names[switch]}
     assert (trace_id is None) == (switch == "traceparent")
 
 
 def test_everything_off_sends_no_headers():
     config = TracingConfig(traceparent=False, baggage=False, run_id_header=False)
+    assert RequestTracing(config, run_id="r", user_class="U").static == {}
     assert RequestTracing(config, run_id="r", user_class="U").headers() == (None, None)
     assert RequestTracing(config, run_id="r", user_class="U").headers({"A": "b"}) == (None, {"A": "b"})
 

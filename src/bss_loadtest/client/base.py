@@ -47,13 +47,6 @@ __all__ = ["BssClient", "BssUser", "identity_pool"]
 lifecycle.register(events)
 logger = logging.getLogger(__name__)
 
-YIELD_BEFORE_VALIDATION = True
-"""Let the other greenlets whose responses are ready run (and take their timestamps) before this
-one validates its body: the gevent loop is shared, and CPU work between a response's arrival and
-its timestamp is counted as its response time (bench/wire_accuracy.py). Tests and benchmarks
-patch it."""
-
-
 class BssClient:
     """Calls BSS endpoints by key for one user."""
 
@@ -65,13 +58,18 @@ class BssClient:
         self.registry = state.registry
         self.identity = identity
         self._refresh_at = -1.0
-        # The bearer token rides on the session's own ``auth_header`` (FastHttp adds it to every
-        # request); bodies add their content type, every request its tracing headers.
-        self._json_headers: dict[str, str] = {"Content-Type": "application/json"}
         environment = user.environment
         self.tracing = RequestTracing(target.config.tracing, run_id=runtime.run_id(environment),
                                       user_class=type(user).__name__,
                                       sample=client_settings(environment).trace_sample)
+        # What is the same on every request of this user (baggage, the run-id header, the bearer
+        # token once there is one) sits in the default headers of the session's user agent, a
+        # geventhttpclient ``Headers`` that it copies per request on its fast path; what changes
+        # per request (the traceparent, a body's content type) goes in the request's own dict,
+        # which Locust copies and geventhttpclient merges field by field (bench/client_overhead.py).
+        self._session_headers = self.session.client.default_headers
+        self._session_headers.update(self.tracing.static)
+        self._json_headers: dict[str, str] = {"Content-Type": "application/json"}
         if identity is not None:
             self._token_name = urlsplit(identity.token_url).path or identity.token_url
 
@@ -97,7 +95,7 @@ class BssClient:
             return False
         token = self.tokens.cached(identity)
         self._refresh_at = token.refresh_at if token is not None else 0.0
-        self.session.auth_header = "Bearer " + access_token
+        self._session_headers["Authorization"] = "Bearer " + access_token
         return True
 
     # --- calls ----------------------------------------------------------------------------------
@@ -126,12 +124,12 @@ class BssClient:
         else:
             data = None
             trace_id, headers = self.tracing.headers()
-        with self.session.request(
-            route.method, url, name=route.name, data=data, headers=headers, catch_response=True,
-            context={"trace_id": trace_id} if trace_id is not None else {},
-        ) as response:
+        with self.session.request(route.method, url, name=route.name, data=data, headers=headers,
+                                  catch_response=True) as response:
             status = response.status_code
-            context = response.request_meta["context"]
+            context = response.request_meta["context"]  # this request's own copy of user.context()
+            if trace_id is not None:
+                context["trace_id"] = trace_id
             context["status"] = status or None  # 0: no answer
             # k6's checks: the expected status, then the body's model, then the endpoint's own check.
             expected = status in route.expected
@@ -143,8 +141,6 @@ class BssClient:
                     response.success()
                     result: Any = True
                 else:
-                    if YIELD_BEFORE_VALIDATION:
-                        gevent.sleep(0)  # this response's time is taken; others' may be waiting
                     try:
                         result = validate(response.content or b"")
                     except ValidationError as error:

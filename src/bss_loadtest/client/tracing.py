@@ -51,7 +51,8 @@ def baggage(entries: Mapping[str, str]) -> str:
 
 
 class RequestTracing:
-    """The tracing headers of one user's requests (:meth:`headers`, once per request)."""
+    """The tracing headers of one user's requests: :attr:`static` once per user, :meth:`headers`
+    once per request."""
 
     __slots__ = ("static", "_traceparent", "_sample", "_random")
 
@@ -62,25 +63,32 @@ class RequestTracing:
             static[BAGGAGE] = baggage({BAGGAGE_RUN_ID: run_id, BAGGAGE_USER_CLASS: user_class})
         if config.run_id_header:
             static[config.run_id_header_name] = run_id
-        self.static = static  # what every request of this user carries (baggage, run id)
+        self.static = static
+        """What every request of this user carries (baggage, the run id): the same on each request,
+        so the client sets it once, on its session's default headers."""
         self._traceparent = config.traceparent
         self._sample = sample
         self._random = rng
 
     def headers(self, base: Mapping[str, str] | None = None) -> tuple[str | None, dict[str, str] | None]:
-        """(the trace id when the request is traced and sampled, else ``None``; a new dict of the
-        headers to send: ``base`` plus the tracing headers, ``None`` when there are none)."""
-        headers = {**base, **self.static} if base else dict(self.static)
+        """(the trace id when the request is traced and sampled, else ``None``; the headers of this
+        one request: ``base`` plus a fresh ``traceparent``, a new dict; ``base`` itself (or ``None``)
+        when the traceparent is switched off). :attr:`static` is not in it."""
         if not self._traceparent:
-            return None, headers or None
+            return None, base or None
         # new_ids() inlined: this runs once per request (see bench/client_overhead.py)
         digits = os.urandom(24).hex()
         if digits.startswith(_ZERO_TRACE_ID) or digits.endswith(_ZERO_SPAN_ID):
             digits = "".join(new_ids())
-        trace_id = digits[:32]
         sample = self._sample
         if sample >= 1.0 or (sample > 0.0 and self._random() < sample):
-            headers[TRACEPARENT] = f"00-{trace_id}-{digits[32:]}-{SAMPLED_FLAGS}"
+            trace_id = digits[:32]
+            value = f"00-{trace_id}-{digits[32:]}-{SAMPLED_FLAGS}"
+        else:
+            trace_id = None
+            value = f"00-{digits[:32]}-{digits[32:]}-{NOT_SAMPLED_FLAGS}"
+        if base:
+            headers = dict(base)
+            headers[TRACEPARENT] = value
             return trace_id, headers
-        headers[TRACEPARENT] = f"00-{trace_id}-{digits[32:]}-{NOT_SAMPLED_FLAGS}"
-        return None, headers
+        return trace_id, {TRACEPARENT: value}

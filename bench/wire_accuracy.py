@@ -1,7 +1,6 @@
 """The suite's reported p50/p95/p99 beside a packet capture of the same requests.
 
-    .venv/bin/python bench/wire_accuracy.py [--users 20,200] [--seconds 40] [--latency-ms 40]
-                                            [--validate-inline] [--json]
+    .venv/bin/python bench/wire_accuracy.py [--users 20,200] [--seconds 40] [--latency-ms 40] [--json]
 
 For each user count: a fresh reference server with ``--latency-ms`` of injected latency, a
 ``dumpcap`` capture on the loopback interface filtered to the server's port, and one local Locust
@@ -52,12 +51,6 @@ MISSING = "tshark/dumpcap not found: install the Debian package `tshark` (apt-ge
 PROBE = '''
 import json, os
 from locust import events
-
-if os.environ.get("BENCH_VALIDATE_INLINE"):
-    from bss_loadtest.client import base
-
-    base.YIELD_BEFORE_VALIDATION = False
-
 
 @events.quitting.add_listener
 def _bench_generator_record(environment, **kwargs):
@@ -169,8 +162,7 @@ def think_for(users: int) -> str:
     return f"{0.5 * scale:g},{2 * scale:g}"
 
 
-def run_level(users: int, seconds: float, latency_ms: float, workdir: Path, tshark: str, dumpcap: str,
-              *, validate_inline: bool) -> dict:
+def run_level(users: int, seconds: float, latency_ms: float, workdir: Path, tshark: str, dumpcap: str) -> dict:
     from bss_reference.process import ReferenceServer
 
     probe = workdir / "bench_probe.py"
@@ -187,8 +179,6 @@ def run_level(users: int, seconds: float, latency_ms: float, workdir: Path, tsha
                    "--run-id", run_id, "--prometheus-port", "0", "--loglevel", "WARNING",
                    "--request-log", str(workdir / f"requests-{users}.csv")]
         env = {**h.locust_env(), "BENCH_GENERATOR_FILE": str(record)}
-        if validate_inline:
-            env["BENCH_VALIDATE_INLINE"] = "1"
         with Capture(dumpcap, server.port, pcap):
             out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120, env=env)
     summary_path = report_dir / "runs" / run_id / "summary.json"
@@ -245,8 +235,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", default="20,200", help="comma-separated user counts (default 20,200)")
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--latency-ms", type=float, default=40.0)
-    parser.add_argument("--validate-inline", action="store_true",
-                        help="validate bodies before the request is recorded (the old timed path), for comparison")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     found = tools()
@@ -257,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-wire-") as tmp:
         for users in (int(u) for u in args.users.split(",")):
-            result = run_level(users, args.seconds, args.latency_ms, Path(tmp), *found,
-                               validate_inline=args.validate_inline)
+            result = run_level(users, args.seconds, args.latency_ms, Path(tmp), *found)
             show(result)
             results.append(result)
             sys.stdout.flush()

@@ -222,3 +222,37 @@ def test_without_auth_and_with_the_tracing_headers_switched_off(wire, tmp_path):
     wire.requests.clear()
     run_user(wire, no_auth=True, target_config=str(config))
     assert heads(wire)[0] == ["GET /api/v1/customers/c-1 HTTP/1.1", "User-Agent: UA", *PER_REQUEST]
+
+
+QUERY_SCRIPT = textwrap.dedent('''
+    import json, types
+    from urllib.parse import urlencode
+    from bss_loadtest.client import base
+
+    cases = [
+        {"page": 0, "size": 20, "sort": "createdAt,desc"},
+        {"page": True, "size": 1, "q": "Nowak & Syn ż/ą+%"},
+        {"page": 1, "q": "", "status": None, "x": 1.5, "y": -0.0, "z": 0.0, "ids": ["a", "b"], 3: "k"},
+        {"q": b"raw bytes&", "n": -7},
+    ]
+    client = types.SimpleNamespace(_query_parts={})
+    first = [base.BssClient._query(client, c) for c in cases]
+    again = [base.BssClient._query(client, c) for c in cases]   # from the cache
+    cached = len(client._query_parts)
+    base._QUERY_CACHE_SIZE = 2
+    client = types.SimpleNamespace(_query_parts={})
+    small = [base.BssClient._query(client, c) for c in cases]   # a cache that keeps emptying
+    print("RESULT " + json.dumps({"expected": [urlencode(c) for c in cases], "first": first, "again": again,
+                                  "small": small, "cached": cached,
+                                  "small_cached": len(client._query_parts)}))
+''')
+
+
+def test_query_strings_are_urlencode_s():
+    result = subprocess.run([sys.executable, "-c", QUERY_SCRIPT], capture_output=True, text=True, timeout=120)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, result.stderr[-3000:]
+    run = json.loads(lines[0].removeprefix("RESULT "))
+    assert run["first"] == run["again"] == run["small"] == run["expected"]
+    # str and int values of str keys are kept; bool, float, None, bytes, lists and other keys are not
+    assert run["cached"] == 8 and run["small_cached"] <= 2

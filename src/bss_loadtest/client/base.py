@@ -47,6 +47,10 @@ __all__ = ["BssClient", "BssUser", "identity_pool"]
 lifecycle.register(events)
 logger = logging.getLogger(__name__)
 
+_QUERY_CACHE_SIZE = 512
+"""Encoded ``key=value`` pairs a client keeps (emptied when full: search terms do not repeat)."""
+
+
 class BssClient:
     """Calls BSS endpoints by key for one user."""
 
@@ -70,6 +74,7 @@ class BssClient:
         self._session_headers = self.session.client.default_headers
         self._session_headers.update(self.tracing.static)
         self._json_headers: dict[str, str] = {"Content-Type": "application/json"}
+        self._query_parts: dict[tuple[str, type, Any], str] = {}
         if identity is not None:
             self._token_name = urlsplit(identity.token_url).path or identity.token_url
 
@@ -117,7 +122,7 @@ class BssClient:
         if route.sort is not None and (params is None or "sort" not in params):
             params = {**params, "sort": route.sort} if params else {"sort": route.sort}
         if params:
-            url = url + "?" + urlencode(params)
+            url = url + "?" + self._query(params)
         if body is not None:
             data = body.to_json()
             trace_id, headers = self.tracing.headers(self._json_headers)
@@ -166,6 +171,26 @@ class BssClient:
                 self.tokens.invalidate(self.identity)
                 self._refresh_at = -1.0
             return None
+
+    def _query(self, params: dict[str, Any]) -> str:
+        """``urlencode(params)``, each ``key=value`` of a str key and a str or int value taken from
+        this user's cache: pages, sizes and sort orders repeat, and ``urlencode`` costs about 4 µs
+        a pair (bench/README.md)."""
+        cache = self._query_parts
+        parts = []
+        for key, value in params.items():
+            kind = type(value)
+            if type(key) is str and (kind is str or kind is int):
+                part = cache.get((key, kind, value))
+                if part is None:
+                    part = urlencode({key: value})
+                    if len(cache) >= _QUERY_CACHE_SIZE:
+                        cache.clear()
+                    cache[key, kind, value] = part
+            else:
+                part = urlencode({key: value})
+            parts.append(part)
+        return "&".join(parts)
 
     def _track(self, route: Route, result: Any, path: dict[str, Any] | None) -> None:
         if route.method == "POST":

@@ -62,7 +62,7 @@ ORDER = (*DELETE_ORDER, *(kind for kind in _TRACKED if kind not in DELETE_ORDER)
 """Kinds in the order their entities are deleted (then those only reported, in table order)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Created:
     resource: str
     id: str
@@ -87,18 +87,29 @@ class Registry:
 
     def __init__(self) -> None:
         self._items: dict[tuple[str, str], Created] = {}
+        self._owned: dict[str, set[tuple[str, str]]] = {}
+        """Owner customer id → keys of the entities it owns (a customer's delete drops them at once)."""
         self._lock = threading.Lock()
 
     def add(self, resource: str, entity_id: str, owner: str | None = None, version: int | None = None) -> None:
+        key = (resource, entity_id)
         with self._lock:
-            self._items[(resource, entity_id)] = Created(resource, entity_id, owner, version)
+            self._items[key] = Created(resource, entity_id, owner, version)
+            if owner:
+                self._owned.setdefault(owner, set()).add(key)
 
     def discard(self, resource: str, entity_id: str) -> None:
         with self._lock:
-            self._items.pop((resource, entity_id), None)
+            gone = self._items.pop((resource, entity_id), None)
+            if gone is not None and gone.owner:
+                owned = self._owned.get(gone.owner)
+                if owned is not None:
+                    owned.discard((resource, entity_id))
+                    if not owned:
+                        del self._owned[gone.owner]
             if resource == "customers":  # the server cascaded the delete
-                for key in [k for k, v in self._items.items() if v.owner == entity_id]:
-                    del self._items[key]
+                for key in self._owned.pop(entity_id, ()):
+                    self._items.pop(key, None)
 
     def snapshot(self) -> list[Created]:
         with self._lock:

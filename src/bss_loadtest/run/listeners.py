@@ -265,6 +265,25 @@ class StatsListener:
             self.on_flush_request(environment, None)
 
 
+LOCUST_RATE_WINDOW_S = 60
+"""Seconds of Locust's own per-second request counters kept on the master (its current rates read
+the last 12); Locust keeps every second otherwise, which grows by megabytes an hour."""
+
+
+def trim_locust_rates(stats: Any, before: float) -> None:
+    """Drop Locust's per-second request and failure counters older than ``before`` from every
+    entry of ``stats`` (a ``locust.stats.RequestStats``): a day's run keeps a flat memory."""
+    if stats is None:
+        return
+    cutoff = int(before)
+    entries = getattr(stats, "entries", {})
+    for entry in (*entries.values(), getattr(stats, "total", None)):
+        for counters in (getattr(entry, "num_reqs_per_sec", None), getattr(entry, "num_fail_per_sec", None)):
+            if counters:
+                for second in [s for s in counters if s < cutoff]:
+                    del counters[second]
+
+
 def cleanup_report(environment: Any) -> dict | None:
     """This process's test-data cleanup report of the run, or None when no cleanup ran."""
     from bss_loadtest.client.state import client_state
@@ -552,6 +571,7 @@ class RunLifecycle:
         now = time.time() if now is None else now
         run.stats.record_users(suite.user_count(), now)
         run.stats.close_intervals()
+        trim_locust_rates(getattr(suite.environment, "stats", None), now - LOCUST_RATE_WINDOW_S)
         suite.collector.check_workers()
         if not suite.is_master:
             run.note_cpu(suite.cpu.take())

@@ -23,8 +23,10 @@ def assert_follows_stages(result, profile_name, time_scale):
     assert observed, "no history rows"
     for elapsed, users in observed:
         # Within a tick: a row covers one second and its user count is sampled somewhere in it,
-        # so the targets from one tick before its start to one tick after its end bound it.
-        candidates = [plan.target_at(max(0.0, elapsed + d)) for d in (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)]
+        # so the targets from one tick before its start to one tick after its end bound it; a
+        # steep ramp down (stress stops 200 users in 1.2 s here) may take one tick more on a
+        # saturated 2-core machine, where users still in a request finish it first.
+        candidates = [plan.target_at(max(0.0, elapsed + d)) for d in (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)]
         targets = [c[0] if c is not None else 0 for c in candidates]  # after the end: stopped
         assert min(targets) - 1 <= users <= max(targets) + 1, (elapsed, users, targets)
     timeline = plan.stages_timeline()

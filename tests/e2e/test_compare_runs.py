@@ -22,8 +22,12 @@ users: {CustomerUser: 1}
 think_time: {min: 0.05, max: 0.15}
 thresholds:
   http_req_failed: ["rate<0.05"]
-tolerances: {p95_pct: 10, p95_min_ms: 20, error_rate_points: 2, throughput_pct: 50}
+tolerances: {p95_pct: 10, p95_min_ms: 20, error_rate_points: 2, throughput_pct: 80}
 """
+# Throughput: 50 ms more on the most frequent task slows every task of these closed-model users by
+# about a third, and the rare DELETE (a few dozen requests, which depend on the creates before them)
+# swings by more than its counting error from run to run; this test is about latency, so throughput
+# may fall by up to 80 % before it counts.
 
 
 def bss_loadtest(*args):

@@ -5,16 +5,14 @@ and written, and worker deltas carry the scopes and the VU gauges to the master.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 from locust.env import Environment
-from test_suite import QuietUser, options_for
+from test_suite import build as build_suite
 
 from bss_loadtest.core import errors
 from bss_loadtest.core.thresholds import parse_thresholds, tracking_for
-from bss_loadtest.run import plugin
-from bss_loadtest.run.suite import RunState, Suite, suite_of
+from bss_loadtest.run.suite import RunState, Suite
 
 PROFILE = """\
 description: k6 vocabulary glue test
@@ -38,19 +36,7 @@ thresholds:
 
 
 def build(tmp_path: Path, profile: str = PROFILE) -> tuple[Environment, Suite]:
-    from locust.event import Events
-
-    path = tmp_path / "k6.yaml"
-    path.write_text(textwrap.dedent(profile))
-    options = options_for("--profile", str(path), "--report-dir", str(tmp_path / "reports"), "--prometheus-port", "0",
-                          "--fixed-run-id", "k6-run", "--headless")
-    events = Events()
-    plugin.register(events)
-    environment = Environment(user_classes=[QuietUser], events=events, parsed_options=options)
-    environment.available_user_classes = {"QuietUser": QuietUser}
-    runner = environment.create_local_runner()
-    events.init.fire(environment=environment, runner=runner, web_ui=None)
-    return environment, suite_of(environment)
+    return build_suite(tmp_path, "--fixed-run-id", "k6-run", profile=profile)
 
 
 def request(environment: Environment, ms: float, *, failed: bool = False, **context) -> None:
@@ -124,5 +110,5 @@ def test_a_bad_threshold_key_is_one_error_line_naming_the_file_and_the_key(tmp_p
         build(tmp_path, profile=profile)
     assert exited.value.code == errors.INVALID_CONFIG
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "k6.yaml" in err[0] and "http_req_waiting" in err[0]
+    assert len(err) == 1 and "glue.yaml" in err[0] and "http_req_waiting" in err[0]
     assert "use http_req_duration" in err[0]

@@ -244,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(args, hold: int, warmup: float, server, profile: Path, report_dir: Path, workdir: Path,
         two_cores: bool) -> int:
     port = h.free_port()
-    command = [*(h.pin(1) if two_cores else []), sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests"),
+    command = [*(h.pin(1) if two_cores else []), sys.executable, "-m", "locust", "-f",
+               f"{ROOT / 'loadtests'},{BENCH / '_memory_probe.py'}",
                "--headless", "--profile", str(profile), "--host", server.url, "--fixed-run-id", RUN_ID,
                "--report-dir", str(report_dir), "--only-summary", "--prometheus-port", str(port),
                "--loglevel", "INFO"]
@@ -256,11 +257,14 @@ def run(args, hold: int, warmup: float, server, profile: Path, report_dir: Path,
     print(f"server: {server.url} (pid {server.pid}{', core 0' if two_cores else ''}, in-memory SQLite)")
     print(f"command: {shown}", flush=True)
     log_path = workdir / "locust.log"
+    probe_path = workdir / "probe.jsonl"
     started = time.monotonic()
     samples: list[dict] = []
     with log_path.open("w") as log:
         locust = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                  start_new_session=True,
+                                  env={**os.environ, "PYTHONUNBUFFERED": "1", "BSS_BENCH_PROBE": str(probe_path),
+                                       "BSS_BENCH_PROBE_EVERY": str(args.sample)})
         try:
             # Wait (bounded) for the run to start: its /metrics answers once the plugin is up.
             while scrape(port) is None:
@@ -294,12 +298,60 @@ def run(args, hold: int, warmup: float, server, profile: Path, report_dir: Path,
             ended = (time.monotonic() - started) / 60
         finally:
             stop_group(locust)
-    return report(args, samples, warmup, report_dir, log_path, locust.returncode, ended)
+    return report(args, samples, warmup, report_dir, log_path, locust.returncode, ended, read_probe(probe_path))
+
+
+def read_probe(path: Path) -> list[dict]:
+    """The lines ``bench/_memory_probe.py`` wrote (none when the file is missing); a torn last line is skipped."""
+    rows = []
+    try:
+        text = path.read_text()
+    except OSError:
+        return rows
+    for line in text.splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
+
+
+def probe_totals(rows: list[dict]) -> list[dict]:
+    """The probe's lines summed over the processes that wrote them, one row per sampling round
+    (the n-th line of each process)."""
+    by_pid: dict[int, list[dict]] = {}
+    for row in rows:
+        by_pid.setdefault(row["pid"], []).append(row)
+    rounds = min((len(v) for v in by_pid.values()), default=0)
+    totals = []
+    for i in range(rounds):
+        lines = [v[i] for v in by_pid.values()]
+        totals.append({"minute": max(r["minute"] for r in lines),
+                       **{k: sum(r[k] or 0 for r in lines) for k in ("users", "pool_items", "registry", "gc_objects")}})
+    return totals
+
+
+def print_probe(totals: list[dict], every_min: float = 10.0) -> None:
+    """What the users held, every ``every_min`` minutes (and the last round)."""
+    if not totals:
+        print("probe: no lines (bench/_memory_probe.py did not run)")
+        return
+    print("what the load processes held (bench/_memory_probe.py; summed over processes):")
+    print("minute   users  pooled entities  registry  gc-tracked objects")
+    last_loaded = max((i for i, row in enumerate(totals) if row["users"]), default=len(totals) - 1)
+    next_at = 0.0
+    for i, row in enumerate(totals[:last_loaded + 1]):
+        if row["minute"] + 1e-9 >= next_at or i == last_loaded:
+            print(f"{row['minute']:6.1f}  {row['users']:6d}  {row['pool_items']:15d}  {row['registry']:8d}  "
+                  f"{row['gc_objects']:18d}")
+            next_at = (int(row["minute"] / every_min) + 1) * every_min
 
 
 def report(args, samples: list[dict], warmup: float, report_dir: Path, log_path: Path, code: int,
-           ended_min: float) -> int:
+           ended_min: float, probe: list[dict] | None = None) -> int:
     print(f"locust exited with code {code} at minute {ended_min:.1f}")
+    totals = probe_totals(probe or [])
+    print_probe(totals, every_min=max(1.0, round(args.minutes / 12)))
     keys = ["master"] + [f"worker{i + 1}" for i in range(args.processes)]
     if args.processes:
         keys.append("locust_total")
@@ -321,7 +373,7 @@ def report(args, samples: list[dict], warmup: float, report_dir: Path, log_path:
 
     run_dir = report_dir / "runs" / RUN_ID
     summary_path, history_path = run_dir / "summary.json", run_dir / "history.csv"
-    result = {"samples": samples, "growth": figures, "exit_code": code, "warmup_min": warmup}
+    result = {"samples": samples, "growth": figures, "exit_code": code, "warmup_min": warmup, "probe": totals}
     if not summary_path.exists():
         tail = " | ".join(log_path.read_text().strip().splitlines()[-3:])
         print(f"error: the run wrote no summary.json ({summary_path}): {tail[:400]}")

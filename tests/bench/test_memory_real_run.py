@@ -106,3 +106,22 @@ def test_the_profile_is_one_the_suite_accepts(tmp_path):
     path.write_text(m.PROFILE.format(users=40, hold=29))
     profile = profiles.load_profile(str(path))
     assert profile.total_duration_s == 30 * 60
+
+
+def test_the_probe_lines_are_summed_per_round_over_processes_and_a_torn_line_is_skipped(tmp_path):
+    path = tmp_path / "probe.jsonl"
+    path.write_text(
+        '{"minute": 0.0, "pid": 1, "users": 0, "pool_items": 0, "registry": 0, "gc_objects": 100}\n'
+        '{"minute": 0.1, "pid": 2, "users": 0, "pool_items": 0, "registry": null, "gc_objects": 90}\n'
+        '{"minute": 0.5, "pid": 1, "users": 20, "pool_items": 300, "registry": 40, "gc_objects": 150}\n'
+        '{"minute": 0.6, "pid": 2, "users": 20, "pool_items": 200, "registry": 30, "gc_objects": 140}\n'
+        '{"minute": 1.0, "pid": 1, "users": 20, "pool_'
+    )
+    rows = m.read_probe(path)
+    assert len(rows) == 4
+    totals = m.probe_totals(rows)
+    assert totals == [
+        {"minute": 0.1, "users": 0, "pool_items": 0, "registry": 0, "gc_objects": 190},
+        {"minute": 0.6, "users": 40, "pool_items": 500, "registry": 70, "gc_objects": 290},
+    ]
+    assert m.read_probe(tmp_path / "missing.jsonl") == []

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import gevent
 import pytest
 
+from bss_loadtest.core.executors import schedules
 from bss_loadtest.core.profiles import Profile
 from bss_loadtest.core.stats import RunStats
 from bss_loadtest.run.scenarios import ScenarioEngine, lane_class_name, table_from_counts
@@ -17,8 +18,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def lanes_of(profile: Profile) -> list[type]:
-    from bss_loadtest.core.executors import schedules
-
     classes = []
     for name, schedule in schedules(profile).items():
         for class_name, pool in schedule.pool.items():
@@ -34,7 +33,7 @@ def profile(**scenario) -> Profile:
 def engine_for(prof: Profile, process: str = "local", counts: dict | None = None, t0: float | None = None):
     classes = lanes_of(prof)
     suite = SimpleNamespace(run=SimpleNamespace(stats=RunStats()))
-    engine = ScenarioEngine(suite, prof, classes)
+    engine = ScenarioEngine(suite, schedules(prof), classes)
     users = [cls() for cls in classes for _ in range(cls.fixed_count)]
     counts = counts or {process: {cls.__name__: cls.fixed_count for cls in classes}}
     return engine, users, counts, classes, t0
@@ -132,7 +131,7 @@ def test_two_processes_split_one_schedule_exactly():
     engines, greenlets, logs = [], [], []
     for process in ("w1", "w2"):
         suite = SimpleNamespace(run=SimpleNamespace(stats=RunStats()))
-        engine = ScenarioEngine(suite, prof, classes)
+        engine = ScenarioEngine(suite, schedules(prof), classes)
         users = [cls() for cls in classes for _ in range(counts[process][cls.__name__])]
         engine.start(t0, table_from_counts(counts), process)
         log: list = []

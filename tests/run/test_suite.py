@@ -13,6 +13,7 @@ from locust.argument_parser import get_parser
 from locust.env import Environment
 from locust.event import Events
 
+from bss_loadtest.client.base import BssUser
 from bss_loadtest.core import errors
 from bss_loadtest.run import listeners, plugin
 from bss_loadtest.run.suite import RunState, Suite, suite_of
@@ -22,6 +23,14 @@ class QuietUser(User):
     """A user that makes no requests: the tests fire the request events themselves."""
 
     wait_time = constant(1)
+
+    @task
+    def nothing(self) -> None:
+        pass
+
+
+class PacedUser(BssUser):
+    """A BSS user (its tasks are paced by a scenario's executor) that makes no requests."""
 
     @task
     def nothing(self) -> None:
@@ -47,7 +56,8 @@ def options_for(*args: str):
     return parser.parse_args(["-f", "unused.py", *args])
 
 
-def build(tmp_path: Path, *args: str, profile: str = PROFILE) -> tuple[Environment, Suite]:
+def build(tmp_path: Path, *args: str, profile: str = PROFILE,
+          users: tuple[type, ...] = (QuietUser,)) -> tuple[Environment, Suite]:
     path = tmp_path / "glue.yaml"
     path.write_text(textwrap.dedent(profile))
     options = options_for(
@@ -56,8 +66,8 @@ def build(tmp_path: Path, *args: str, profile: str = PROFILE) -> tuple[Environme
     )
     events = Events()
     plugin.register(events)
-    environment = Environment(user_classes=[QuietUser], events=events, parsed_options=options)
-    environment.available_user_classes = {"QuietUser": QuietUser}
+    environment = Environment(user_classes=list(users), events=events, parsed_options=options)
+    environment.available_user_classes = {cls.__name__: cls for cls in users}
     runner = environment.create_local_runner()
     events.init.fire(environment=environment, runner=runner, web_ui=None)
     return environment, suite_of(environment)
@@ -188,6 +198,28 @@ def test_a_bad_profile_at_start_up_is_one_error_line_and_its_exit_code(tmp_path,
     assert exited.value.code == errors.INVALID_CONFIG
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "stages" in err[0]
+
+
+SCENARIOS = """\
+description: in-process scenarios
+users: {PacedUser: 1}
+scenarios:
+  browse: {executor: constant-vus, vus: 2, duration: 10s}
+  volume: {executor: shared-iterations, vus: 1, iterations: 5, startTime: 2s}
+"""
+
+
+def test_a_scenario_profile_builds_its_schedules_once_for_its_lanes_plan_and_engine(tmp_path):
+    environment, suite = build(tmp_path, profile=SCENARIOS, users=(PacedUser,))
+    environment.events.test_start.fire(environment=environment)
+    selection = suite.selection
+    assert sorted(selection.schedules) == ["browse", "volume"]
+    assert {cls.__name__: cls.fixed_count for cls in selection.scenario_classes} == {
+        "PacedUser@browse": 2, "PacedUser@volume": 1}
+    assert selection.plan.schedules is selection.schedules
+    assert suite.run.scenarios.schedules is selection.schedules
+    assert selection.plan.bound_s > selection.schedules["volume"].stop_by_s
+    environment.events.test_stop.fire(environment=environment)
 
 
 def test_worker_reports_merge_into_the_masters_run(tmp_path):

@@ -29,7 +29,6 @@ from typing import Any
 import gevent
 import gevent.event
 
-from bss_loadtest.core import executors
 from bss_loadtest.core.executors import ScenarioSchedule, apportion, arrival_worker
 
 logger = logging.getLogger(__name__)
@@ -60,11 +59,11 @@ def lane_class_name(class_name: str, scenario: str) -> str:
     return f"{class_name}@{scenario}"
 
 
-def scenario_user_classes(profile: Any, by_name: Mapping[str, type]) -> list[type]:
-    """The Locust user classes of a scenario profile: one subclass per scenario and class, whose
-    ``fixed_count`` is that lane's pool (every process builds the same ones)."""
+def scenario_user_classes(schedules: Mapping[str, ScenarioSchedule], by_name: Mapping[str, type]) -> list[type]:
+    """The Locust user classes of a scenario profile's ``schedules``: one subclass per scenario and
+    class, whose ``fixed_count`` is that lane's pool (every process builds the same ones)."""
     classes = []
-    for name, schedule in executors.schedules(profile).items():
+    for name, schedule in schedules.items():
         for class_name, pool in schedule.pool.items():
             if pool <= 0:
                 continue
@@ -135,11 +134,12 @@ class Lane:
 
 
 class ScenarioEngine:
-    """The executors of one run on one process (master: the clock, the table and the end)."""
+    """The executors of one run on one process (master: the clock, the table and the end), over
+    the selected profile's ``schedules`` (by scenario name) and its lanes' user ``classes``."""
 
-    def __init__(self, suite: Any, profile: Any, classes: list[type]) -> None:
+    def __init__(self, suite: Any, schedules: Mapping[str, ScenarioSchedule], classes: list[type]) -> None:
         self.suite = suite
-        self.schedules = executors.schedules(profile)
+        self.schedules = schedules
         self.lanes: dict[str, Lane] = {}
         for cls in classes:
             schedule = self.schedules[cls.scenario_name]
@@ -418,14 +418,16 @@ class ScenarioPlan:
     """What the shape asks for in a profile with scenarios: every pool from the start, until the
     run's :class:`ScenarioEngine` says every scenario has ended."""
 
-    def __init__(self, suite: Any, profile: Any, classes: list[type]) -> None:
+    def __init__(self, suite: Any, profile: Any, schedules: Mapping[str, ScenarioSchedule],
+                 classes: list[type]) -> None:
         self.suite = suite
         self.profile = profile
+        self.schedules = schedules
         self.classes = classes
         self.users = sum(int(cls.fixed_count) for cls in classes)
         self.current_stage: int | None = None
         spawn_s = self.users / MAX_SPAWN_RATE
-        self.bound_s = max(s.stop_by_s for s in executors.schedules(profile).values()) + START_DELAY_S + \
+        self.bound_s = max(s.stop_by_s for s in self.schedules.values()) + START_DELAY_S + \
             spawn_s + STALL_ALLOWANCE_S
         """Past this (from the shape's start) the run ends whatever the engine says."""
 
@@ -441,7 +443,7 @@ class ScenarioPlan:
     def stages_timeline(self) -> list[dict[str, float | int]]:
         """The planned users over time, summed over the scenarios (pools of arrival-rate
         scenarios at their maxVUs while they run), for the report's plot."""
-        schedules = executors.schedules(self.profile)
+        schedules = self.schedules
         points = {0.0}
         for schedule in schedules.values():
             points.update((schedule.start_s, schedule.end_s))
@@ -487,7 +489,7 @@ class ScenarioListener:
         suite = self.suite
         selection = suite.select()  # a worker registers the scenario classes before it spawns them
         if getattr(selection, "scenario_classes", None):
-            suite.run.scenarios = ScenarioEngine(suite, selection.profile, selection.scenario_classes)
+            suite.run.scenarios = ScenarioEngine(suite, selection.schedules, selection.scenario_classes)
 
     def on_spawning_complete(self, user_count: int = 0, **kwargs: Any) -> None:
         engine = self.engine()

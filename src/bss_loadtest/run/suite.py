@@ -20,7 +20,8 @@ from typing import Any
 import gevent.event
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from bss_loadtest.core import errors, profiles
+from bss_loadtest.core import errors, executors, profiles
+from bss_loadtest.core.executors import ScenarioSchedule
 from bss_loadtest.core.plan import StagePlan
 from bss_loadtest.core.stats import RunStats
 from bss_loadtest.run.generator import CPU_SATURATION_SAMPLES, CpuSampler, merge_loop_lag
@@ -118,6 +119,9 @@ class Selection:
     """Why the selected profile could not be used (the run then ends at once)."""
     scenario_classes: list | None = None
     """A profile with scenarios: the user classes of its lanes (one per scenario and class)."""
+    schedules: dict[str, ScenarioSchedule] | None = None
+    """A profile with scenarios: each scenario's schedule, by name, built once for the run (the
+    lanes, the shape's plan and the engine all read these)."""
 
 
 class Suite:
@@ -240,12 +244,14 @@ class Suite:
         if scaled.scenarios:
             if options is not None and not getattr(options, "think_time_given", False):
                 options.think_time = f"{scaled.think_time.min},{scaled.think_time.max}"
-            lanes = scenario_user_classes(scaled, by_name)
+            schedules = executors.schedules(scaled)
+            lanes = scenario_user_classes(schedules, by_name)
             # Every process registers the same classes, so that the master's spawn names them.
             names = {cls.__name__ for cls in lanes}
             environment.user_classes = [c for c in environment.user_classes if c.__name__ not in names] + lanes
-            return Selection(profile=scaled, plan=ScenarioPlan(self, scaled, lanes), user_classes=lanes,
-                             thresholds=list(scaled.parsed_thresholds), scenario_classes=lanes)
+            return Selection(profile=scaled, plan=ScenarioPlan(self, scaled, schedules, lanes), user_classes=lanes,
+                             thresholds=list(scaled.parsed_thresholds), scenario_classes=lanes,
+                             schedules=schedules)
         classes = []
         for name, weight in scaled.users.items():
             cls = by_name[name]

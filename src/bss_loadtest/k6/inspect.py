@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bss_loadtest.core.errors import ConfigError, one_line
+from bss_loadtest.core.files import read_named_file
 from bss_loadtest.k6.binary import require_k6
 
 INSPECT_TIMEOUT_S = 60.0
@@ -93,19 +94,8 @@ def _run(binary: Path, args: list[str], script: Path, shown: str) -> tuple[dict[
 
 def read_script(script: str | os.PathLike[str], *, shown: str | None = None) -> str:
     """The script's text; :class:`ConfigError` naming it when it is missing, a directory or unreadable."""
-    path = Path(script)
-    shown = shown or str(script)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SCRIPT_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{shown}: no such k6 script") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{shown}: is a directory, not a k6 script") from None
-    except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_SCRIPT_BYTES:
-        raise ConfigError(f"{shown}: larger than {MAX_SCRIPT_BYTES // (1024 * 1024)} MiB; not a k6 script")
+    raw = read_named_file(Path(script), shown=shown or str(script), what="k6 script", error=ConfigError,
+                          limit=MAX_SCRIPT_BYTES)
     return raw.decode("utf-8", errors="replace")
 
 

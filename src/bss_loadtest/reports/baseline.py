@@ -32,6 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from bss_loadtest.core.errors import InputError
+from bss_loadtest.core.files import os_reason
 from bss_loadtest.core.tables import text_table
 from bss_loadtest.reports.results import (
     AGGREGATED,
@@ -43,7 +44,6 @@ from bss_loadtest.reports.results import (
     ResultsWriteError,
     Summary,
     _display,
-    _os_reason,
     atomic_write_bytes,
     first_error,
     json_text,
@@ -291,7 +291,7 @@ def _write_new(target: Path, payload: bytes) -> None:
     except FileExistsError:
         raise InputError(f"{target}: a baseline with this name exists already; baselines are never overwritten") from None
     except OSError as exc:
-        raise ResultsWriteError(f"{target}: cannot write: {_os_reason(exc)}") from exc
+        raise ResultsWriteError(f"{target}: cannot write: {os_reason(exc)}") from exc
 
 
 def _baseline_files(root: Path, profile: str | None) -> list[Path]:

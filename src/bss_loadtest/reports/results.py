@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bss_loadtest.core.errors import InputError, SuiteError
+from bss_loadtest.core.files import os_reason, read_named_file
 from bss_loadtest.core.stats import HISTORY_INTERVAL_S, HistoryRow, TraceSample
 
 SUMMARY_SCHEMA = "bss-loadtest/summary"
@@ -115,7 +116,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, replace: bo
     except FileExistsError:
         raise
     except OSError as exc:
-        raise ResultsWriteError(f"{target}: cannot write: {_os_reason(exc)}") from exc
+        raise ResultsWriteError(f"{target}: cannot write: {os_reason(exc)}") from exc
     finally:
         if tmp_name is not None:
             try:
@@ -193,10 +194,6 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _os_reason(exc: OSError) -> str:
-    return exc.strerror or str(exc) or exc.__class__.__name__
 
 
 # -- the schema ------------------------------------------------------------------------------
@@ -524,7 +521,7 @@ class HistoryWriter:
             self._csv.writerow(HISTORY_COLUMNS)
             self._file.flush()
         except OSError as exc:
-            raise ResultsWriteError(f"{self.path}: cannot write: {_os_reason(exc)}") from exc
+            raise ResultsWriteError(f"{self.path}: cannot write: {os_reason(exc)}") from exc
 
     def __call__(self, rows: Sequence[HistoryRow]) -> None:
         """Append one closed interval's rows and flush them."""
@@ -535,7 +532,7 @@ class HistoryWriter:
             self._csv.writerows([history_values(r, started_at=started_at) for r in rows])
             self._file.flush()
         except OSError as exc:
-            self.error = f"{self.path}: cannot write: {_os_reason(exc)}; later history rows are lost"
+            self.error = f"{self.path}: cannot write: {os_reason(exc)}; later history rows are lost"
             warnings.warn(self.error, RuntimeWarning, stacklevel=2)
             self._close()
             return
@@ -621,7 +618,7 @@ def write_run(
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ResultsWriteError(f"{directory}: cannot create directory: {_os_reason(exc)}") from exc
+        raise ResultsWriteError(f"{directory}: cannot create directory: {os_reason(exc)}") from exc
 
     history_file = directory / HISTORY_FILE
     if history_rows is not None or not history_file.exists():
@@ -667,14 +664,7 @@ def summary_path(path_or_run_dir: str | os.PathLike[str]) -> Path:
 def read_json_file(path: Path, *, what: str = "file") -> Any:
     """Parse a JSON file; missing, unreadable, empty or corrupt → one-line :class:`InputError`."""
     shown = _display(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{shown}: no such {what}") from None
-    except IsADirectoryError:
-        raise InputError(f"{shown}: is a directory, not a {what}") from None
-    except OSError as exc:
-        raise InputError(f"{shown}: cannot read: {_os_reason(exc)}") from None
+    raw = read_named_file(path, shown=shown, what=what, error=InputError)
     return parse_json_bytes(raw, shown, what=what)
 
 
@@ -747,12 +737,12 @@ def _scan_aggregated(path: Path, shown: str) -> list[bytes]:
     except FileNotFoundError:
         raise InputError(f"{shown}: no such history file") from None
     except OSError as exc:
-        raise InputError(f"{shown}: cannot read: {_os_reason(exc)}") from None
+        raise InputError(f"{shown}: cannot read: {os_reason(exc)}") from None
     with handle:
         try:
             lines = [handle.readline()]
         except OSError as exc:
-            raise InputError(f"{shown}: cannot read: {_os_reason(exc)}") from None
+            raise InputError(f"{shown}: cannot read: {os_reason(exc)}") from None
         if not lines[0]:
             raise InputError(f"{shown}: file is empty")
         if not lines[0].endswith(b"\n"):
@@ -799,7 +789,7 @@ def _blocks(handle: Any, shown: str) -> Iterator[bytes]:
         while True:
             block = ahead.get()
             if isinstance(block, OSError):
-                raise InputError(f"{shown}: cannot read: {_os_reason(block)}")
+                raise InputError(f"{shown}: cannot read: {os_reason(block)}")
             if not block:
                 return
             yield block

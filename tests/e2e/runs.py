@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_bounded(command: list[str], *, timeout: float, name: str | None = None, cwd: Path = ROOT,
+                env: Mapping[str, str] | None = None, stderr: int = subprocess.STDOUT) -> subprocess.CompletedProcess:
+    """Run ``command`` to its end in a session of its own, bounded: past ``timeout`` seconds its
+    whole process group is killed and the test fails with the tail of what it wrote (``name``
+    says what did not end). ``env`` is added to this process's environment. ``stderr``:
+    ``subprocess.STDOUT`` merges it into ``stdout``; ``subprocess.PIPE`` keeps it apart."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                               env={**os.environ, **(env or {})}, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        raise AssertionError(f"{name or command[0]} did not end within {timeout} s:\n{(err or out)[-4000:]}") from None
+    return subprocess.CompletedProcess(command, process.returncode, out, err or "")
+
+
+def run_bss_loadtest(*args: str, timeout: float, cwd: Path = ROOT, env: Mapping[str, str] | None = None,
+                     stderr: int = subprocess.STDOUT) -> subprocess.CompletedProcess:
+    """Run ``bss-loadtest ARGS`` (``run``, ``import-k6``, ...) to its end, bounded as :func:`run_bounded`."""
+    return run_bounded([sys.executable, "-m", "bss_loadtest", *args], timeout=timeout,
+                       name=f"bss-loadtest {args[0]}" if args else "bss-loadtest", cwd=cwd, env=env, stderr=stderr)
+
+
 def run_locust(args: list[str], report_dir: Path, *, timeout: float = LOCUST_TIMEOUT_S, env=None) -> LocustResult:
     """Run ``locust -f loadtests ... --headless`` to completion (bounded), ended by its own PID."""
     run_id = "t-" + uuid.uuid4().hex[:10]
@@ -45,14 +70,5 @@ def run_locust(args: list[str], report_dir: Path, *, timeout: float = LOCUST_TIM
         "--report-dir", str(report_dir), "--fixed-run-id", run_id, "--prometheus-port", "0",
         *args,
     ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **(env or {})}, start_new_session=True,
-    )
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        raise AssertionError(f"locust did not end within {timeout} s:\n{output[-4000:]}") from None
-    return LocustResult(process.returncode, output, report_dir / "runs" / run_id)
+    done = run_bounded(command, timeout=timeout, name="locust", env=env)
+    return LocustResult(done.returncode, done.stdout, report_dir / "runs" / run_id)

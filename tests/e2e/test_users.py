@@ -7,16 +7,14 @@ sets that from thresholds). Every run is bounded and ended by its own process gr
 from __future__ import annotations
 
 import csv
-import os
 import re
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.e2e.runs import run_bounded
 
 from bss_loadtest.client.endpoints import endpoint_names
 
@@ -35,14 +33,7 @@ def run_locust(tmp_path: Path, host: str, args: list[str], timeout: float = RUN_
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests"), "--headless", "--host", host,
                "--csv", str(tmp_path / "run"), *extra, *args]
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        raise AssertionError(f"locust did not end within {timeout} s:\n{output[-4000:]}") from None
+    output = run_bounded(command, timeout=timeout, name="locust", cwd=tmp_path, env={"PYTHONUNBUFFERED": "1"}).stdout
     elapsed = time.monotonic() - started
     with open(tmp_path / "run_stats.csv", newline="") as fh:
         rows = {f"{r['Type']} {r['Name']}": r for r in csv.DictReader(fh) if r["Name"] != "Aggregated"}

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.e2e.runs import run_bss_loadtest
 
 from bss_loadtest.core import profiles
 from bss_loadtest.core.plan import StagePlan
@@ -32,15 +30,7 @@ TIMEOUT_S = 180
 
 
 def bss_loadtest(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    process = subprocess.Popen([sys.executable, "-m", "bss_loadtest", *args], cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = process.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        raise AssertionError(f"bss-loadtest {args[0]} did not end within {TIMEOUT_S} s:\n{err[-3000:]}") from None
-    return subprocess.CompletedProcess(args, process.returncode, out, err)
+    return run_bss_loadtest(*args, timeout=TIMEOUT_S, cwd=cwd, stderr=subprocess.PIPE)
 
 
 def test_an_imported_stages_profile_runs_time_scaled_against_the_reference_server(reference_server, tmp_path):

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from tests.e2e.runs import run_bounded, run_bss_loadtest
 
 from bss_loadtest import cli
 from bss_loadtest.core.errors import ConfigError
 from bss_loadtest.k6.binary import find_k6
 from bss_loadtest.k6.summary_export import check_export_path, summary_export, write_summary_export
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).parent / "scripts"
 RUN_TIMEOUT_S = 120
 
@@ -161,18 +158,6 @@ thresholds:
 """
 
 
-def _bounded(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True, **kwargs)
-    try:
-        output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        raise AssertionError(f"{command[0]} did not end within {RUN_TIMEOUT_S} s:\n{output[-3000:]}") from None
-    return subprocess.CompletedProcess(command, process.returncode, output, "")
-
-
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -181,16 +166,16 @@ def _is_number(value) -> bool:
 @needs_k6
 def test_the_suites_export_has_every_key_of_k6s_with_the_same_meaning(reference_server, tmp_path):
     k6_file, suite_file = tmp_path / "k6.json", tmp_path / "suite.json"
-    k6 = _bounded([str(find_k6()), "run", "--quiet", "--no-color", "--summary-export", str(k6_file),
-                   str(SCRIPTS / "products-parity.js")], cwd=tmp_path,
-                  env={**os.environ, "BASE_URL": reference_server.url, "CLIENT_SECRET": reference_server.client_secret,
-                       "K6_NO_USAGE_REPORT": "true"})
+    k6 = run_bounded([str(find_k6()), "run", "--quiet", "--no-color", "--summary-export", str(k6_file),
+                      str(SCRIPTS / "products-parity.js")], timeout=RUN_TIMEOUT_S, name="k6", cwd=tmp_path,
+                     env={"BASE_URL": reference_server.url, "CLIENT_SECRET": reference_server.client_secret,
+                          "K6_NO_USAGE_REPORT": "true"})
     assert k6.returncode == 99, k6.stdout[-3000:]  # avg<0.0001 is crossed on purpose
     profile = tmp_path / "products.yaml"
     profile.write_text(PARITY_PROFILE)
-    suite = _bounded([sys.executable, "-m", "bss_loadtest", "run", "--profile", str(profile),
-                      "--host", reference_server.url, "--report-dir", str(tmp_path / "reports"),
-                      "--summary-export", str(suite_file), "--", "--prometheus-port", "0"], cwd=ROOT)
+    suite = run_bss_loadtest("run", "--profile", str(profile), "--host", reference_server.url,
+                             "--report-dir", str(tmp_path / "reports"), "--summary-export", str(suite_file),
+                             "--", "--prometheus-port", "0", timeout=RUN_TIMEOUT_S)
     assert suite.returncode == 99, suite.stdout[-3000:]
     ours, theirs = json.loads(suite_file.read_text()), json.loads(k6_file.read_text())
 

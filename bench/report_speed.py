@@ -84,10 +84,9 @@ def timed_rounds(root: Path, rounds: int) -> list[dict]:
     for _ in range(rounds):
         t0 = time.perf_counter()
         # As bss-loadtest compare does before its imports: the kernel reads history.csv meanwhile.
-        if hasattr(os, "posix_fadvise"):
-            fd = os.open(run / "history.csv", os.O_RDONLY)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-            os.close(fd)
+        from bss_loadtest.core.files import read_ahead
+
+        read_ahead(run / "history.csv")
         from bss_loadtest.reports.compare import exit_code, run_compare
         from bss_loadtest.reports.report import render_run_report
         from bss_loadtest.reports.results import load_summary, prefetch_aggregated_series
@@ -121,18 +120,11 @@ def evict(root: Path) -> str:
         return "page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches)"
     except OSError:
         pass
+    from bss_loadtest.core.files import advise_page_cache
+
     files = [p for p in root.rglob("*") if p.is_file()] + _venv_files()
     for path in files:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        advise_page_cache(path, "DONTNEED")
     return (f"not root: the page cache was not dropped; {len(files):,} files (the runs, the baselines, the venv) "
             "evicted with posix_fadvise(DONTNEED); the interpreter's standard library may still be cached")
 

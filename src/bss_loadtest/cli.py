@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from typing import NoReturn
 
 from bss_loadtest import __version__
 from bss_loadtest.core import errors
+from bss_loadtest.core.files import read_ahead
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -356,24 +356,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return errors.OK
 
 
-def _will_read(path: Path) -> None:
-    """Ask the kernel to read ``path`` into the page cache now, in the background (a 24-hour run's
-    history.csv is 600 MB): by the time the imports are done, it is there. Best effort."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-    except (OSError, AttributeError):  # not Linux / POSIX
-        pass
-    finally:
-        os.close(fd)
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
-    _will_read((run_dir if run_dir.is_dir() else run_dir.parent) / "history.csv")
+    read_ahead((run_dir if run_dir.is_dir() else run_dir.parent) / "history.csv")
     from bss_loadtest.reports import compare
 
     comparison, paths = compare.run_compare(

@@ -1,11 +1,14 @@
-"""A file the user named (core/files.py): read whole or up to a bound; each problem one line, of the caller's class."""
+"""A file the user named (core/files.py): read whole or up to a bound, each problem one line of the
+caller's class; hints to the page cache, best effort."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from bss_loadtest.core.errors import ConfigError, InputError
-from bss_loadtest.core.files import read_named_file
+from bss_loadtest.core.files import advise_page_cache, read_ahead, read_named_file
 
 
 def test_a_file_within_its_bound_is_read_whole(tmp_path):
@@ -41,3 +44,15 @@ def test_any_other_os_error_says_why(tmp_path):
         read_named_file(tmp_path / "file" / "summary.json", shown="file/summary.json", what="summary file",
                         error=InputError)
     assert info.value.message == "file/summary.json: cannot read: Not a directory"
+
+
+def test_a_read_ahead_is_asked_of_the_kernel_for_a_file_that_is_there(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("timestamp\n")
+    assert read_ahead(path) is hasattr(os, "posix_fadvise")
+    assert advise_page_cache(path, "DONTNEED") is hasattr(os, "posix_fadvise")
+
+
+def test_a_page_cache_hint_is_best_effort(tmp_path):
+    assert read_ahead(tmp_path / "missing.csv") is False
+    assert advise_page_cache(tmp_path, "NO_SUCH_ADVICE") is False

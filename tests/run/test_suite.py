@@ -222,6 +222,36 @@ def test_a_scenario_profile_builds_its_schedules_once_for_its_lanes_plan_and_eng
     environment.events.test_stop.fire(environment=environment)
 
 
+UNPACED = """\
+description: in-process scenarios
+users: {PacedUser: 1}
+scenarios:
+  browse: {executor: constant-vus, vus: 2, duration: 10s}
+  volume: {executor: shared-iterations, vus: 2, iterations: 5, users: {PacedUser: 1, QuietUser: 1}}
+"""
+
+
+def test_a_scenario_user_that_is_not_a_bss_user_is_refused_at_start_up(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        build(tmp_path, profile=UNPACED, users=(PacedUser, QuietUser))
+    assert exited.value.code == errors.INVALID_CONFIG
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: profile glue: scenarios.volume.users: QuietUser is not a BssUser, so scenario volume's executor "
+        "cannot pace its iterations; derive it from bss_loadtest.client.base.BssUser"]
+
+
+def test_a_scenario_profile_of_unpaced_users_picked_later_ends_the_run_with_the_same_line(tmp_path, capsys):
+    environment, suite = build(tmp_path, users=(PacedUser, QuietUser))  # a stages profile of QuietUser: runs
+    picked = tmp_path / "picked.yaml"
+    picked.write_text(UNPACED.replace("{PacedUser: 1}\nscenarios", "{QuietUser: 1}\nscenarios"))
+    environment.profile = str(picked)  # as the web UI's profile picker sets it
+    selection = suite.select()
+    assert selection.plan.advance(0.0) is None and selection.scenario_classes is None
+    assert selection.error == ("profile picked: users: QuietUser is not a BssUser, so scenario browse's executor "
+                               "cannot pace its iterations; derive it from bss_loadtest.client.base.BssUser")
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {selection.error}"]
+
+
 def test_worker_reports_merge_into_the_masters_run(tmp_path):
     environment, suite = build(tmp_path)
     environment.events.test_start.fire(environment=environment)

@@ -1,4 +1,5 @@
-"""Start-up checks of a run, before any user starts: options, profile, host, target, credentials.
+"""Start-up checks of a run, before any user starts: options, profile (and its scenarios' user
+classes), host, target, credentials.
 
 Each problem is a :class:`~bss_loadtest.core.errors.SuiteError` with a one-line message; the
 suite's ``on_init`` turns it into an ``error:`` line and the exit code through the one boundary.
@@ -15,6 +16,7 @@ import signal
 import socket
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -67,6 +69,8 @@ def _check_startup(suite: Suite, web_ui: Any) -> None:
         check_web_ui(options)
     check_metrics(options)
     profile = suite.load_profile(suite.profile_ref())
+    if profile is not None:
+        check_scenario_users(profile, suite.user_classes_by_name())
     host = suite.environment.host
     if host:
         hosts.check_host(host)
@@ -78,6 +82,23 @@ def _check_startup(suite: Suite, web_ui: Any) -> None:
         # refuses, end it at once instead of producing a run of failures.
         check_reachable(host)
         check_credentials(suite.environment, host)
+
+
+def check_scenario_users(profile: Any, user_classes: Mapping[str, type]) -> None:
+    """Every user class in a scenario's mix is a ``BssUser``: its executor paces each iteration
+    in ``BssUser``'s task wrapper (``client.base.as_iteration``), so any other class would run
+    its tasks unpaced, whatever the executor says."""
+    from bss_loadtest.client.base import BssUser
+
+    for name, scenario in (profile.scenarios or {}).items():
+        where = f"scenarios.{name}.users" if scenario.users else "users"
+        for class_name in profile.scenario_mix(name):
+            cls = user_classes.get(class_name)
+            if isinstance(cls, type) and not issubclass(cls, BssUser):
+                raise errors.ConfigError(
+                    f"profile {profile.name}: {where}: {class_name} is not a BssUser, so scenario {name}'s "
+                    f"executor cannot pace its iterations; derive it from bss_loadtest.client.base.BssUser"
+                )
 
 
 def check_think_time(suite: Suite) -> None:

@@ -215,11 +215,13 @@ class Suite:
             return None
         from bss_loadtest.client.endpoints import endpoint_names
 
+        return profiles.load_profile(ref, user_classes=sorted(self.user_classes_by_name()),
+                                     endpoints=endpoint_names())
+
+    def user_classes_by_name(self) -> dict[str, type]:
+        """This locustfile's user classes by name (those Locust offers, else those it was given)."""
         environment = self.environment
-        user_classes = sorted(environment.available_user_classes or {}) or sorted(
-            cls.__name__ for cls in environment.user_classes
-        )
-        return profiles.load_profile(ref, user_classes=user_classes, endpoints=endpoint_names())
+        return dict(environment.available_user_classes or {cls.__name__: cls for cls in environment.user_classes})
 
     def select(self) -> Selection:
         """The selection for the profile asked for now (loaded again only when that changes)."""
@@ -237,11 +239,14 @@ class Suite:
     def _selection_for(self, profile: Any) -> Selection:
         if profile is None:
             return Selection()
+        from bss_loadtest.run.preflight import check_scenario_users
+
         scaled = profile.scaled(self.time_scale)
         environment = self.environment
-        by_name = environment.available_user_classes or {cls.__name__: cls for cls in environment.user_classes}
+        by_name = self.user_classes_by_name()
         options = self.options
         if scaled.scenarios:
+            check_scenario_users(scaled, by_name)  # a profile picked in the web UI, after start-up
             if options is not None and not getattr(options, "think_time_given", False):
                 options.think_time = f"{scaled.think_time.min},{scaled.think_time.max}"
             schedules = executors.schedules(scaled)

@@ -105,8 +105,8 @@ env = Environment(user_classes=[BareUser, ClientUser])
 env.create_local_runner()
 bare_user, headers_user, client_user = BareUser(env), BareUser(env), ClientUser(env)
 url = "/api/v1/customers/{CUSTOMER_ID}"
-# "headers": a bare user sending the header lines the client sends, set the way the client sets
-# them (per user on the session's default headers, a fresh traceparent per request), to show how
+# "headers": a bare user sending the header lines the client sends, set the way a bare user can
+# (on the user agent's default headers, a fresh traceparent per request), to show how
 # much of the client's cost is geventhttpclient's handling of those lines rather than the client.
 traceparent = client_user.api.tracing.headers
 
@@ -119,9 +119,10 @@ def headers():
 def client():
     client_user.api.call("customers.get", path={{"id": "{CUSTOMER_ID}"}})
 
-client()  # the first call fetches the token (its Authorization line is then in the static headers)
-static = dict(client_user.client.client.default_headers.items())
-headers_user.client.client.default_headers.update({{k: v for k, v in static.items() if k != "User-Agent"}})
+client()  # the first call fetches the token (its Authorization line is then in the session's lines)
+session = client_user.api.session_headers
+assert type(session).__name__ == "SessionHeaders", type(session)  # the suite's own HTTP client (client/http.py)
+headers_user.client.client.default_headers.update(dict(session.entries.values()))
 sides = (("bare", bare), ("headers", headers), ("client", client))
 results = {{name: [] for name, _ in sides}}
 for _, f in sides:

@@ -185,3 +185,38 @@ def test_a_token_that_expires_at_once_is_kept_a_minimum_time_with_one_warning(ex
     clock.now += auth.MIN_TOKEN_LIFETIME_S
     cache.get(ID_A)
     assert len(calls) == 3  # refreshed once the minimum lifetime is over
+
+
+@pytest.mark.parametrize("token", ["abc\r\nX-Injected: 1", "tok\x00en", "токен"])
+def test_a_token_that_cannot_go_in_a_header_is_a_token_error_not_a_request_error(token):
+    """The token becomes a header line that is checked once, when it is set: a token endpoint that
+    answers one with CR, LF, other control characters or characters outside latin-1 is refused
+    where it is fetched, as an AUTH failure."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"access_token": token, "expires_in": 300}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        identity = Identity(f"http://127.0.0.1:{server.server_port}/t", "bss-loadtest-01", "s3cr3t-value")
+        with pytest.raises(TokenError) as info:
+            auth.fetch_token(identity, timeout=5)
+        assert "cannot go in an Authorization header" in str(info.value)
+        assert "s3cr3t" not in str(info.value)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -34,6 +34,7 @@ from bss_loadtest.client import lifecycle
 from bss_loadtest.client import models as m
 from bss_loadtest.client.auth import Identity, as_failure, assign
 from bss_loadtest.client.data import DataFactory, IdPool
+from bss_loadtest.client.http import use_suite_clients
 from bss_loadtest.client.options import client_settings, identity_pool
 from bss_loadtest.client.routes import Route, Target
 from bss_loadtest.client.state import ClientState, client_state, target_of
@@ -67,12 +68,18 @@ class BssClient:
                                       user_class=type(user).__name__,
                                       sample=client_settings(environment).trace_sample)
         # What is the same on every request of this user (baggage, the run-id header, the bearer
-        # token once there is one) sits in the default headers of the session's user agent, a
-        # geventhttpclient ``Headers`` that it copies per request on its fast path; what changes
-        # per request (the traceparent, a body's content type) goes in the request's own dict,
-        # which Locust copies and geventhttpclient merges field by field (bench/client_overhead.py).
-        self._session_headers = self.session.client.default_headers
-        self._session_headers.update(self.tracing.static)
+        # token once there is one) is checked once and kept as finished header lines that the
+        # user's HTTP client adds to each request head (client/http.py); with a client pool the
+        # user class brought along, they go in the user agent's default headers instead.
+        # What changes per request (the traceparent, a body's content type) goes in the request's
+        # own dict (bench/client_overhead.py).
+        session_headers = None
+        if getattr(user, "client_pool", None) is None:  # the user's own pool, not one it shares
+            session_headers = use_suite_clients(self.session.client)
+        self.session_headers = session_headers if session_headers is not None else self.session.client.default_headers
+        """The header lines of every request of this user (a :class:`~bss_loadtest.client.http.SessionHeaders`,
+        or the user agent's default headers)."""
+        self.session_headers.update(self.tracing.static)
         self._json_headers: dict[str, str] = {"Content-Type": "application/json"}
         self._query_parts: dict[tuple[str, type, Any], str] = {}
         if identity is not None:
@@ -100,7 +107,7 @@ class BssClient:
             return False
         token = self.tokens.cached(identity)
         self._refresh_at = token.refresh_at if token is not None else 0.0
-        self._session_headers["Authorization"] = "Bearer " + access_token
+        self.session_headers["Authorization"] = "Bearer " + access_token
         return True
 
     # --- calls ----------------------------------------------------------------------------------

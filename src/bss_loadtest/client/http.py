@@ -1,0 +1,224 @@
+"""The users' HTTP client: geventhttpclient's ``HTTPClient`` with a request head built in one pass.
+
+geventhttpclient builds a request's head (``HTTPClient._build_request``) by merging the client's
+default headers and the request's into a fresh ``Headers`` and checking every field name and
+value against RFC 9110's grammar with a regular expression, on every request. For this suite's
+users almost every line is the same from request to request (``User-Agent``, ``Accept-Encoding``,
+the baggage, the run id, the bearer token, ``Host``); only the ``traceparent`` and a body's
+``Content-Length`` change. :class:`SuiteHTTPClient` builds the same head (byte for byte, tested
+against geventhttpclient's own builder) but checks each distinct line once per client and keeps
+the checked line (a bounded cache, emptied when full: a new token or trace id is a new line),
+so a request's head costs one dictionary lookup per repeated line. That is most of what the
+tracing headers cost a request (bench/client_overhead.py, bench/README.md).
+
+Anything out of the ordinary (a proxy, a chunked or streamed body, header containers of another
+type) goes to geventhttpclient's own builder, unchanged.
+
+This module does not import locust.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from geventhttpclient.client import HTTPClient, HTTPClientPool
+from geventhttpclient.header import Headers
+from geventhttpclient.url import URL
+
+__all__ = ["SessionHeaders", "SuiteClientPool", "SuiteHTTPClient", "use_suite_clients"]
+
+# RFC 9110 sections 5.1 and 9.1: a header field name and a method are tokens; section 5.5: a field
+# value has no CR, LF or other control character (the request smuggling bytes); section 3 and RFC
+# 9112 section 3.2: a request target has no whitespace or control characters. The same grammar as
+# geventhttpclient checks (a test holds the two to the same answers).
+_TOKEN = re.compile(r"\A[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_FIELD_VALUE = re.compile(r"\A[\t\x20-\x7e\x80-\xff]*\Z")
+_REQUEST_TARGET = re.compile(r"\A[^\x00-\x20\x7f]*\Z")
+_BODY_CARRYING_METHODS = frozenset(("POST", "PUT", "PATCH"))
+_HOST = "host"
+_CONTENT_LENGTH = "content-length"
+_TRANSFER_ENCODING = "transfer-encoding"
+_CRLF = "\r\n"
+
+LINE_CACHE_SIZE = 64
+"""Checked header lines a client keeps: its user's repeated lines, with room for token refreshes."""
+
+_dict_items = dict.items
+_dict_len = dict.__len__
+
+
+class SessionHeaders:
+    """The header lines every request of one user carries (baggage, the run id, the bearer token),
+    each checked when it is set and kept as its finished line: they skip geventhttpclient's copies,
+    merges and scans of a request's headers altogether. A request's own header of the same name
+    wins, as over a user agent's default headers. The framing fields are refused (they describe
+    one request's body, not a session)."""
+
+    __slots__ = ("entries", "lines")
+
+    RESERVED = frozenset(("host", "content-length", "transfer-encoding", "expect", "connection"))
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, str]] = {}
+        """Lower-cased name -> (name, value), in the order first set."""
+        self.lines: dict[str, str] = {}
+        """Lower-cased name -> ``name: value\r\n``."""
+
+    def __setitem__(self, name: str, value: str) -> None:
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValueError(f"invalid header field name {name!r}")
+        key = name.lower()
+        if key in self.RESERVED:
+            raise ValueError(f"{name} is not a session header: it belongs to one request")
+        if not isinstance(value, str) or not _FIELD_VALUE.fullmatch(value):
+            raise ValueError(f"invalid value for header field {name!r}: {value!r}")
+        self.entries[key] = (name, value)
+        self.lines[key] = name + ": " + value + _CRLF
+
+    def __getitem__(self, name: str) -> str:
+        return self.entries[name.lower()][1]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.entries
+
+    def __delitem__(self, name: str) -> None:
+        key = name.lower()
+        del self.entries[key]
+        del self.lines[key]
+
+    def update(self, headers: dict[str, str]) -> None:
+        for name, value in headers.items():
+            self[name] = value
+
+
+class SuiteHTTPClient(HTTPClient):
+    """``HTTPClient`` whose :meth:`_build_request` checks a repeated header line once and adds the
+    :class:`SessionHeaders` of its pool."""
+
+    def __init__(self, *args: Any, session: SessionHeaders | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session = session if session is not None else SessionHeaders()
+        self._lines: dict[tuple[str, str], str] = {}
+        self._methods: set[str] = set()
+        host = self.host
+        if ":" in host and host[0] != "[" and host[-1] != "]":
+            host = "[" + host + "]"  # an IPv6 address, in brackets
+        if self.port not in (80, 443):
+            host += ":" + str(self.port)
+        self._host_entry = ("Host", host)
+
+    def _build_request(self, method: str, request_uri: str, body: Any = b"", headers: Any = None,
+                       chunked: bool | None = None) -> str:
+        # geventhttpclient's own builder for what this one does not take: a proxy (absolute URIs,
+        # proxy credentials), a chunked or undecided transfer, a body other than bytes, HTTP/1.0,
+        # header containers other than its Headers. The session's lines go in as headers then.
+        if (chunked is not False or self.use_proxy or self.version != self.HTTP_11
+                or not isinstance(body, (bytes, bytearray)) or self.headers_type is not Headers
+                or type(headers) is not Headers or type(self.default_headers) is not Headers):
+            return super()._build_request(method, request_uri, body=body, headers=self._with_session(headers),
+                                          chunked=chunked)
+        if method not in self._methods:
+            if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+                raise ValueError(f"invalid HTTP method {method!r}")
+            self._methods.add(method)
+        if not isinstance(request_uri, str) or not _REQUEST_TARGET.fullmatch(request_uri):
+            raise ValueError(f"invalid request URI {request_uri!r}")
+        if request_uri.startswith("//"):
+            raise ValueError(
+                f"invalid request URI {request_uri!r}: protocol-relative targets are not origin-form")
+        if request_uri.startswith("http"):  # an absolute URI of this client's own origin
+            base = self._base_url_string
+            if not request_uri.startswith(base):
+                raise ValueError("Invalid host in URL")
+            request_uri = request_uri[len(base) - 1:]
+        elif not request_uri.startswith("/"):
+            request_uri = "/" + request_uri
+
+        # The merge geventhttpclient makes (its Headers' raw entries: lower-cased name -> (name,
+        # value) or a list of them for a repeated field; the request's overwrite the defaults'),
+        # so the client's defaults come first, in their order.
+        defaults = self.default_headers
+        fields = dict(_dict_items(defaults))
+        fields.update(_dict_items(headers))
+        if _HOST not in fields:
+            fields[_HOST] = self._host_entry
+        if _CONTENT_LENGTH not in fields:
+            if body:
+                fields[_CONTENT_LENGTH] = ("Content-Length", str(len(body)))
+            elif method.upper() in _BODY_CARRYING_METHODS:
+                fields[_CONTENT_LENGTH] = ("Content-Length", "0")
+
+        head = [method, " ", request_uri, " ", self.version, _CRLF]
+        entries = list(fields.values())
+        after_defaults = _dict_len(defaults)  # one raw entry per default field: the first ones
+        self._add_lines(head, entries[:after_defaults])
+        for key, line in self.session.lines.items():  # where a user agent's default headers went
+            if key not in fields:
+                head.append(line)
+        self._add_lines(head, entries[after_defaults:])
+        head.append(_CRLF)
+        return "".join(head)
+
+    def _add_lines(self, head: list[str], entries: list[Any]) -> None:
+        lines = self._lines
+        for entry in entries:
+            for pair in (entry,) if type(entry) is tuple else entry:
+                line = lines.get(pair) if type(pair[1]) is str else None
+                if line is None:
+                    line = self._checked_line(*pair)
+                head.append(line)
+
+    def _with_session(self, headers: Any) -> Any:
+        """``headers`` with the session's lines under them (the request's own of a name win)."""
+        session = self.session.entries
+        if not session:
+            return headers
+        merged = Headers(list(session.values()))
+        merged.update(headers or {})
+        return merged
+
+    def _checked_line(self, field: Any, value: Any) -> str:
+        """``field: value\r\n`` once both are checked; kept for the next request when ``value`` is a str."""
+        if not isinstance(field, str) or not _TOKEN.fullmatch(field):
+            raise ValueError(f"invalid header field name {field!r}")
+        if isinstance(value, str):
+            if not _FIELD_VALUE.fullmatch(value):
+                raise ValueError(f"invalid value for header field {field!r}: {value!r}")
+            line = field + ": " + value + _CRLF
+            lines = self._lines
+            if len(lines) >= LINE_CACHE_SIZE:
+                lines.clear()
+            lines[field, value] = line
+            return line
+        return field + ": " + str(value) + _CRLF
+
+
+class SuiteClientPool(HTTPClientPool):
+    """``HTTPClientPool`` whose clients are :class:`SuiteHTTPClient`, sharing one :class:`SessionHeaders`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = SessionHeaders()
+
+    def get_client(self, url: str | URL) -> HTTPClient:
+        if not isinstance(url, URL):
+            url = URL(url)
+        key = url.host, url.port
+        client = self.clients.get(key)
+        if client is None:
+            client = self.clients[key] = SuiteHTTPClient.from_url(url, session=self.session,
+                                                                        **self.client_args)
+        return client
+
+
+def use_suite_clients(agent: Any) -> SessionHeaders | None:
+    """Give a user agent (Locust's ``FastHttpSession.client``) a :class:`SuiteClientPool` with the
+    same client settings, while its own pool is geventhttpclient's and still empty (before the
+    first request); its :class:`SessionHeaders`, or ``None`` when the pool was not replaced (the
+    caller then sets its lines on the agent's ``default_headers``)."""
+    pool = getattr(agent, "clientpool", None)
+    if type(pool) is not HTTPClientPool or pool.clients:
+        return None
+    agent.clientpool = SuiteClientPool(**pool.client_args)
+    return agent.clientpool.session

@@ -13,7 +13,7 @@ from locust import events as locust_events
 from locust import stats as locust_stats
 
 from bss_loadtest.core.stats import bucket_key
-from bss_loadtest.run import options
+from bss_loadtest.run import locust_fixes, options
 from bss_loadtest.run.suite import Suite, suite_of
 
 _registered: set[int] = set()
@@ -35,6 +35,9 @@ def register(events: Any = None) -> None:
     # Locust's own statistics (its console table, web UI and CSV) use the suite's buckets too, so
     # every output shows the same percentiles. Locust documents this function as replaceable.
     locust_stats.bucket_response_time = locust_bucket
+    # A worker builds Locust's whole argument parser once per forwarded option for every spawn
+    # message: its loop stalled long enough for the master to mark it missing (run/locust_fixes.py).
+    locust_fixes.cache_default_args()
 
 
 def on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:

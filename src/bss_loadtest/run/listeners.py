@@ -36,7 +36,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 from bss_loadtest.core import errors, failures, thresholds
 from bss_loadtest.core.stats import AUTH_REQUEST_TYPE
-from bss_loadtest.run import console, reconcile, runtime
+from bss_loadtest.run import console, locust_fixes, reconcile, runtime
 from bss_loadtest.run.generator import loop_lag_summary
 
 if TYPE_CHECKING:
@@ -133,6 +133,13 @@ class StatsListener:
     def __init__(self, suite: Suite) -> None:
         self.suite = suite
         self._final_lock = gevent.lock.Semaphore()
+        self._watched: RunState | None = None
+        """The run :attr:`_users` and :attr:`_missing` are of (a new run starts them afresh)."""
+        self._users: dict[str, int] = {}
+        """Each tracked worker's users at the last check (Locust empties a missing worker's count)."""
+        self._missing: dict[str, list[dict[str, Any]]] = {}
+        """Per worker, each time Locust marked it missing: ``at`` (s into the run), ``users`` it
+        held, ``back`` (s into the run it sent a heartbeat again, or None)."""
         events = suite.environment.events
         events.request.add_listener(self.on_request)
         events.report_to_master.add_listener(self.on_report_to_master)
@@ -184,15 +191,58 @@ class StatsListener:
         run.stats.merge_dict(data["bss"], source=client_id)
         run.note_cpu(data.get("bss_cpu"))
 
-    def check_workers(self) -> None:
-        """Note every worker the master has seen, and those Locust marked missing."""
+    def check_workers(self, now: float | None = None) -> None:
+        """Note every worker the master has seen, and those Locust marked missing: each time one
+        goes missing (or comes back) it is said at once, and the run's partial reason says when."""
         if not self.suite.is_master:
             return
         run = self.suite.run
-        for client in self.suite.environment.runner.clients.values():
+        if self._watched is not run:
+            self._watched, self._users, self._missing = run, {}, {}
+        now = time.time() if now is None else now
+        at = round(now - (run.started_at or now), 1)
+        for client in list(self.suite.environment.runner.clients.values()):
             run.known_workers.add(client.id)
+            episodes = self._missing.setdefault(client.id, [])
             if client.state == "missing":
                 run.lost_workers.add(client.id)
+                if not episodes or episodes[-1]["back"] is not None:
+                    users = self._users.get(client.id, 0)
+                    episodes.append({"at": at, "users": users, "back": None})
+                    logger.warning(
+                        "Worker %s went missing %.0f s into the run: the master had no heartbeat from it for over %d s "
+                        "(--heartbeat-liveness %d); its %d users are out of the count, and the run will be "
+                        "marked partial. A worker that busy is usually one short of CPU: fewer users/s per "
+                        "worker (--spawn-rate / workers) or more cores.",
+                        client.id, at, locust_fixes.heartbeat_liveness() + 1, locust_fixes.heartbeat_liveness(),
+                        users)
+            else:
+                self._users[client.id] = sum((client.user_classes_count or {}).values())
+                if episodes and episodes[-1]["back"] is None:
+                    episodes[-1]["back"] = at
+                    logger.warning("Worker %s is back %.0f s into the run (missing since %.0f s); the run stays "
+                                   "partial: its users were out of the count meanwhile", client.id, at,
+                                   episodes[-1]["at"])
+
+    def lost_reason(self, lost: set[str]) -> str:
+        """The partial reason for ``lost`` workers: which, and when each went missing, with how many
+        users (and when it came back); one that only missed the end-of-run flush is said so."""
+        parts, heartbeats = [], False
+        for worker in sorted(lost):
+            episodes = self._missing.get(worker) if self._watched is self.suite.run else None
+            if not episodes:
+                parts.append(f"{worker} (no last numbers at the end)")
+                continue
+            said = ", ".join(
+                f"missing at {e['at']:.0f} s with {e['users']} users"
+                + (f", back at {e['back']:.0f} s" if e["back"] is not None else "") for e in episodes)
+            parts.append(f"{worker} ({said})")
+            heartbeats = True
+        reason = f"worker(s) lost during the run: {'; '.join(parts)}"
+        if heartbeats:
+            liveness = locust_fixes.heartbeat_liveness()
+            reason += f"; missing: no heartbeat for over {liveness + 1} s (--heartbeat-liveness {liveness})"
+        return reason
 
     # -- the end-of-run flush ----------------------------------------------------------------
 
@@ -663,7 +713,7 @@ class RunLifecycle:
         elif run.abort_reason:
             run.partial_reason = f"aborted: {run.abort_reason}"
         elif run.lost_workers:
-            run.partial_reason = f"worker(s) lost during the run: {', '.join(sorted(run.lost_workers))}"
+            run.partial_reason = suite.collector.lost_reason(run.lost_workers)
         no_requests = suite.selection.profile is not None and run.stats.total.count == 0
         if no_requests and run.partial_reason is None:
             run.partial_reason = no_requests_reason(run)

@@ -16,6 +16,14 @@ master went over four seconds without a heartbeat and marked the worker missing.
 process's life (it reads no locustfile; environment variables are read once, at start), so it is
 computed once and each caller gets its own copy.
 
+:func:`set_heartbeat_liveness`: ``--heartbeat-liveness BEATS`` on the master. Locust's master
+counts a worker's heartbeats down from ``locust.runners.HEARTBEAT_LIVENESS`` (3), one a second
+(``HEARTBEAT_INTERVAL``), and marks it missing below zero: four seconds in which no heartbeat got
+through. Its users drop out of the count and the run ends partial. On two cores shared with the
+target and other jobs, a worker's loop (spawning 250 users a tick, starting them, stopping
+thousands at the end) got that late with nothing wrong with the worker. Locust reads the constant
+each time it (re)arms a worker's countdown, and its maintainers point users at that module
+attribute to change it (locustio/locust#1988), so the master sets it from the option.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import functools
 from typing import Any
 
 from locust import argument_parser
+from locust import runners as locust_runners
 
 
 def cache_default_args() -> None:
@@ -41,3 +50,23 @@ def cache_default_args() -> None:
     default_args_dict.bss_original = current  # type: ignore[attr-defined]
     argument_parser.default_args_dict = default_args_dict
 
+
+def set_heartbeat_liveness(beats: int, runner: Any = None) -> None:
+    """How many heartbeat intervals a worker may miss before the master marks it missing, in the
+    master's process. Workers connect while the master's ``init`` listeners run (the start-up
+    checks wait on the network), so ``runner``'s workers already connected have their countdown
+    moved by the difference: the beats they already missed still count, and a worker busy from its
+    first second (spawning) gets the new liveness before its next heartbeat, not after it."""
+    if beats < 1:
+        raise ValueError(f"heartbeat liveness must be at least 1, not {beats}")
+    before = int(locust_runners.HEARTBEAT_LIVENESS)
+    locust_runners.HEARTBEAT_LIVENESS = int(beats)
+    clients = getattr(runner, "clients", None)
+    for node in list(clients.values()) if clients is not None else ():
+        if node.state != locust_runners.STATE_MISSING:
+            node.heartbeat += int(beats) - before
+
+
+def heartbeat_liveness() -> int:
+    """The liveness in force in this process."""
+    return int(locust_runners.HEARTBEAT_LIVENESS)

@@ -9,6 +9,12 @@ from typing import Any
 LOOPBACK_WEB_HOST = "127.0.0.1"
 DEFAULT_STOP_TIMEOUT_S = 3
 """Seconds a stopping user may take to finish its current task (Locust's ``--stop-timeout``)."""
+DEFAULT_HEARTBEAT_LIVENESS = 10
+"""Heartbeat intervals (1 s) without a heartbeat before the master marks a worker missing
+(``--heartbeat-liveness``; Locust's own ``HEARTBEAT_LIVENESS`` is 3). bench/worker_heartbeat.py:
+during a 500 users/s ramp on two cores shared with the target and other jobs, a worker's heartbeats
+reached the master up to 3.6 s apart, against Locust's 4 s; a dead worker is found 7 s later."""
+MAX_HEARTBEAT_LIVENESS = 3600
 LOCUST_TABLES_LOGGER = "locust.stats_logger"
 """The logger Locust writes its statistics tables to, and nothing else (``locust.stats``)."""
 
@@ -185,6 +191,16 @@ def add_arguments(parser: Any) -> None:
         include_in_web_ui=False,
         help="Link each slow request in report.html to its trace: a URL with {trace_id}, e.g. Jaeger's "
              "http://localhost:16686/trace/{trace_id} (kept in summary.json, so later reports link too)",
+    )
+    group.add_argument(
+        "--heartbeat-liveness",
+        default=DEFAULT_HEARTBEAT_LIVENESS,
+        metavar="BEATS",
+        env_var="BSS_HEARTBEAT_LIVENESS",
+        include_in_web_ui=False,
+        help=f"The master marks a worker missing (its users drop out of the count, the run ends partial) when "
+             f"no heartbeat came from it for over BEATS+1 seconds (default {DEFAULT_HEARTBEAT_LIVENESS}; Locust's "
+             f"own is 3, too few for a worker spawning hundreds of users a second on shared cores)",
     )
     # Locust's own tables only when asked for: each parse of the command line sets the filter anew.
     show_locust_tables(False)

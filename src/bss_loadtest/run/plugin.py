@@ -49,6 +49,9 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **kwargs: 
         return
     suite = suite_of(environment) or Suite(environment)
     suite.on_init(runner, web_ui)
+    if suite.is_master:  # after the start-up checks: a number from 1 to MAX_HEARTBEAT_LIVENESS
+        liveness = int(suite.option("heartbeat_liveness", options.DEFAULT_HEARTBEAT_LIVENESS))
+        locust_fixes.set_heartbeat_liveness(liveness, runner)
 
 
 def locust_bucket(response_time: float) -> float:

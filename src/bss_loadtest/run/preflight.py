@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from bss_loadtest.core import errors, hosts
 from bss_loadtest.core.run_ids import check_run_id
 from bss_loadtest.run import runtime
+from bss_loadtest.run.options import MAX_HEARTBEAT_LIVENESS
 
 if TYPE_CHECKING:
     from bss_loadtest.run.suite import Suite
@@ -142,6 +143,7 @@ def check_numbers(options: Any) -> None:
     _number(options, "prometheus_port", low=0, high=65535, integer=True)
     _number(options, "prometheus_linger", low=0)
     _number(options, "push_interval", low=0, low_open=True)
+    _number(options, "heartbeat_liveness", low=1, high=MAX_HEARTBEAT_LIVENESS, integer=True)
 
 
 def check_client_options(environment: Any, host: str | None) -> None:

@@ -56,12 +56,14 @@ def test_test_stop_cleans_up_and_keeps_the_report_on_its_environment(reference_s
         lifecycle.on_test_stop(env)
 
         assert client_state(env).last_cleanup_report == {
-            "deleted": 1, "not_deleted": [], "requests": {"DELETE /api/v1/customers/{id}": 1}}
+            "deleted": 1, "not_deleted": [], "not_deleted_count": 0, "left_behind": {}, "untracked": {},
+            "requests": {"DELETE /api/v1/customers/{id}": 1}}
         assert len(client_state(env).registry) == 0
         assert client_state(env).tokens.fetches == 1  # the run's own token cache, authenticated like the users
         assert http.get(f"/api/v1/customers/{customer['id']}").status_code == 404
     lifecycle.on_test_stop(other)  # nothing created: an empty report, no request
-    assert client_state(other).last_cleanup_report == {"deleted": 0, "not_deleted": [], "requests": {}}
+    assert client_state(other).last_cleanup_report == {"deleted": 0, "not_deleted": [], "not_deleted_count": 0,
+                                                        "left_behind": {}, "untracked": {}, "requests": {}}
     assert client_state(other).tokens.fetches == 0
 
 
@@ -95,3 +97,33 @@ def test_discarding_a_customer_forgets_what_it_owned():
     registry.add("products", "p")
     registry.discard("customers", "c")
     assert [c.resource for c in registry.snapshot()] == ["products"]
+
+
+def test_the_registry_is_bounded_and_counts_what_it_let_go():
+    """Past its limit the oldest entity is let go (and what it owned stays tracked on its own); a
+    re-registered entity does not count twice; the cleanup reports the let-go ones per kind."""
+    registry = cleanup.Registry(limit=3)
+    registry.add("customers", "c1")
+    registry.add("orders", "o1", owner="c1")
+    registry.add("products", "p1", version=0)
+    registry.add("products", "p1", version=1)  # an update, not a new entity
+    assert len(registry) == 3 and registry.untracked == {}
+    registry.add("customers", "c2")
+    registry.add("payments", "y1", owner="c2")
+    assert len(registry) == 3
+    assert registry.untracked == {"customers": 1, "orders": 1}
+    assert [(c.resource, c.id) for c in registry.snapshot()] == [("products", "p1"), ("customers", "c2"),
+                                                                 ("payments", "y1")]
+    registry.discard("customers", "c2")  # the cascade still forgets what c2 owned
+    assert [c.id for c in registry.snapshot()] == ["p1"]
+    for n in range(100):
+        registry.add("orders", f"o-{n}")
+    assert len(registry) == 3 and registry.untracked == {"customers": 1, "orders": 98, "products": 1}
+    report = cleanup.run_cleanup("http://127.0.0.1:9", [], registry=cleanup.Registry(limit=1), timeout_s=0.0)
+    assert report.untracked == {}
+    bounded = cleanup.Registry(limit=1)
+    bounded.add("customers", "a")
+    bounded.add("customers", "b")
+    report = cleanup.run_cleanup("http://127.0.0.1:9", [], registry=bounded, timeout_s=0.0)
+    assert report.untracked == {"customers": 1} and report.to_dict()["untracked"] == {"customers": 1}
+    assert report.not_deleted_count == 1  # b, past the time budget

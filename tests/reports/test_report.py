@@ -141,3 +141,18 @@ def test_loop_lag_is_flagged_like_cpu_saturation(made, capsys):
     summary = validate_summary(make_summary(stats, stages, duration_s=20, generator=lagging)).model_dump()
     print_console_report(summary, [])
     assert "WARNING: the load generator's event loop lagged 3.4 ms (p95)" in capsys.readouterr().out
+
+
+def test_a_long_runs_leftovers_are_counted_in_full_and_listed_in_part(made):
+    cleanup = {"deleted": 10, "not_deleted": [{"resource": "customers", "id": "c-1", "reason": "DELETE answered HTTP 503"}],
+               "not_deleted_count": 1500, "left_behind": {"DELETE answered HTTP 503": {"customers": 1500}},
+               "untracked": {"orders": 70000}}
+    html = render(made, cleanup=cleanup)
+    assert "71,500 left behind" in html
+    assert "<td>70,000</td>" in html and "<td>1,500</td>" in html and "not tracked" in html
+    assert "The first 1 of them, one by one" in html
+    only_untracked = render(made, cleanup={"deleted": 3, "not_deleted": [], "not_deleted_count": 0,
+                                           "left_behind": {}, "untracked": {"orders": 2}})
+    assert "2 left behind" in only_untracked and "one by one" not in only_untracked
+    old_summary = render(made, cleanup={"deleted": 2, "not_deleted": []})  # a summary of an older version
+    assert "nothing left behind" in old_summary

@@ -19,6 +19,12 @@ What is honest to report:
 * Assets, network elements and SIM cards have no DELETE in the API and no owning customer: they
   are listed as not deleted, reason ``no DELETE in the API``.
 * ``deleted`` counts DELETE calls that answered success (404, already gone, is not counted).
+* The registry keeps at most :data:`REGISTRY_LIMIT` entities (about what one cleanup's time budget
+  can delete), so that a day-long run's memory does not grow with what the target keeps: past it,
+  the oldest are let go and counted as ``untracked`` per kind (left on the target, not deleted).
+* What was left behind is counted in full per reason and kind (``left_behind``); the entities
+  themselves are listed up to :data:`LISTED_LIMIT` (``not_deleted``), so that the summary of a long
+  run stays small.
 
 The cleanup ends with one log line (:func:`outcome`): INFO when all that is left is expected (no
 DELETE in the API, or a DELETE the target config skips), WARNING when a delete failed.
@@ -48,6 +54,12 @@ REQUEST_TIMEOUT_S = 5.0
 """Time limit of one cleanup request."""
 CONCURRENCY = 8
 """Deletes in flight at once (inside Locust, where gevent makes them cooperative)."""
+REGISTRY_LIMIT = 50_000
+"""Entities a process keeps track of for the cleanup (about 15 MiB with their ids): about what one cleanup deletes
+in its :data:`CLEANUP_TIMEOUT_S` from a backend that answers a DELETE in 10 ms (8 at a time: 48,000);
+the oldest past it are let go."""
+LISTED_LIMIT = 1_000
+"""Entities left behind that a report lists one by one (all of them are counted)."""
 
 NO_DELETE = "no DELETE in the API"
 SKIPPED = "DELETE skipped on this target"
@@ -75,38 +87,95 @@ class Created:
 class CleanupReport:
     deleted: int = 0
     not_deleted: list[dict[str, str]] = field(default_factory=list)
+    """The entities left behind, the first :data:`LISTED_LIMIT` of them."""
+    left_behind: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Every entity left behind, counted: reason -> kind -> count."""
+    untracked: dict[str, int] = field(default_factory=dict)
+    """Entities created past :data:`REGISTRY_LIMIT`, let go by the registry: kind -> count."""
     requests: dict[str, int] = field(default_factory=dict)
     """Requests the cleanup sent (outside Locust's statistics), by ``"METHOD /template"``."""
 
+    def leave(self, resource: str, entity_id: str, reason: str) -> None:
+        """Count an entity left behind (and list it, up to :data:`LISTED_LIMIT`)."""
+        kinds = self.left_behind.setdefault(reason, {})
+        kinds[resource] = kinds.get(resource, 0) + 1
+        if len(self.not_deleted) < LISTED_LIMIT:
+            self.not_deleted.append({"resource": resource, "id": entity_id, "reason": reason})
+
+    @property
+    def not_deleted_count(self) -> int:
+        return sum(sum(kinds.values()) for kinds in self.left_behind.values())
+
     def to_dict(self) -> dict[str, Any]:
-        return {"deleted": self.deleted, "not_deleted": list(self.not_deleted), "requests": dict(self.requests)}
+        return {"deleted": self.deleted, "not_deleted": list(self.not_deleted),
+                "not_deleted_count": self.not_deleted_count,
+                "left_behind": {reason: dict(kinds) for reason, kinds in self.left_behind.items()},
+                "untracked": dict(self.untracked), "requests": dict(self.requests)}
+
+
+def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The cleanup reports of several processes (:meth:`CleanupReport.to_dict`) as one, as the
+    summary carries it (without ``requests``, which go beside the statistics); ``None`` for none."""
+    if not reports:
+        return None
+    merged: dict[str, Any] = {"deleted": 0, "not_deleted": [], "not_deleted_count": 0, "left_behind": {},
+                              "untracked": {}}
+    for report in reports:
+        merged["deleted"] += int(report.get("deleted", 0))
+        listed = report.get("not_deleted", [])
+        merged["not_deleted"].extend(listed[:max(0, LISTED_LIMIT - len(merged["not_deleted"]))])
+        merged["not_deleted_count"] += int(report.get("not_deleted_count", len(listed)))
+        for reason, kinds in (report.get("left_behind") or {}).items():
+            into = merged["left_behind"].setdefault(reason, {})
+            for kind, n in kinds.items():
+                into[kind] = into.get(kind, 0) + int(n)
+        for kind, n in (report.get("untracked") or {}).items():
+            merged["untracked"][kind] = merged["untracked"].get(kind, 0) + int(n)
+    return merged
 
 
 class Registry:
-    """Entities created in this process and not yet deleted (greenlet- and thread-safe)."""
+    """Entities created in this process and not yet deleted, at most ``limit`` of them (the oldest
+    past it are let go and counted in :attr:`untracked`); greenlet- and thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = REGISTRY_LIMIT) -> None:
         self._items: dict[tuple[str, str], Created] = {}
         self._owned: dict[str, set[tuple[str, str]]] = {}
         """Owner customer id → keys of the entities it owns (a customer's delete drops them at once)."""
         self._lock = threading.Lock()
+        self._limit = limit
+        self._untracked: dict[str, int] = {}
+
+    @property
+    def untracked(self) -> dict[str, int]:
+        """Entities let go past the limit, per kind (they stay on the target)."""
+        with self._lock:
+            return dict(self._untracked)
 
     def add(self, resource: str, entity_id: str, owner: str | None = None, version: int | None = None) -> None:
         key = (resource, entity_id)
         with self._lock:
+            if key not in self._items and len(self._items) >= self._limit:
+                oldest = self._items[next(iter(self._items))]
+                self._drop(oldest.resource, oldest.id)
+                self._untracked[oldest.resource] = self._untracked.get(oldest.resource, 0) + 1
             self._items[key] = Created(resource, entity_id, owner, version)
             if owner:
                 self._owned.setdefault(owner, set()).add(key)
 
+    def _drop(self, resource: str, entity_id: str) -> Created | None:
+        gone = self._items.pop((resource, entity_id), None)
+        if gone is not None and gone.owner:
+            owned = self._owned.get(gone.owner)
+            if owned is not None:
+                owned.discard((resource, entity_id))
+                if not owned:
+                    del self._owned[gone.owner]
+        return gone
+
     def discard(self, resource: str, entity_id: str) -> None:
         with self._lock:
-            gone = self._items.pop((resource, entity_id), None)
-            if gone is not None and gone.owner:
-                owned = self._owned.get(gone.owner)
-                if owned is not None:
-                    owned.discard((resource, entity_id))
-                    if not owned:
-                        del self._owned[gone.owner]
+            self._drop(resource, entity_id)
             if resource == "customers":  # the server cascaded the delete
                 for key in self._owned.pop(entity_id, ()):
                     self._items.pop(key, None)
@@ -164,14 +233,14 @@ def run_cleanup(
     skipped = config.skipped()
     host = host.rstrip("/")
     deadline = time.monotonic() + timeout_s
-    report = CleanupReport()
+    report = CleanupReport(untracked=registry.untracked)
     items = registry.snapshot()
     customer_failures: dict[str, str] = {}
     deleted_customers: set[str] = set()
     rotation = itertools.count()
 
     def fail(item: Created, reason: str) -> None:
-        report.not_deleted.append({"resource": item.resource, "id": item.id, "reason": reason})
+        report.leave(item.resource, item.id, reason)
 
     def attempt(item: Created) -> tuple[Created, bool, str]:
         """Send one DELETE; (item, deleted or already gone, why not)."""
@@ -240,12 +309,8 @@ def outcome(report: CleanupReport) -> tuple[int, str]:
     sim_cards 1)``, or ``Cleanup: 10 deleted, 2 not deleted (DELETE answered HTTP 429: customers 2);
     ...``.
     """
-    expected: dict[str, dict[str, int]] = {}
-    failed: dict[str, dict[str, int]] = {}
-    for item in report.not_deleted:
-        reason = item["reason"]
-        kinds = (expected if reason in EXPECTED_REASONS else failed).setdefault(reason, {})
-        kinds[item["resource"]] = kinds.get(item["resource"], 0) + 1
+    expected = {reason: kinds for reason, kinds in report.left_behind.items() if reason in EXPECTED_REASONS}
+    failed = {reason: kinds for reason, kinds in report.left_behind.items() if reason not in EXPECTED_REASONS}
 
     def listed(groups: dict[str, dict[str, int]]) -> str:
         return "; ".join(f"{reason}: " + ", ".join(f"{kind} {n}" for kind, n in kinds.items())
@@ -256,4 +321,8 @@ def outcome(report: CleanupReport) -> tuple[int, str]:
         parts[0] += f", {sum(sum(k.values()) for k in failed.values())} not deleted ({listed(failed)})"
     if expected:
         parts.append(f"left as expected: {sum(sum(k.values()) for k in expected.values())} ({listed(expected)})")
+    if report.untracked:
+        parts.append(f"not tracked (created past the {REGISTRY_LIMIT:,} entities a process keeps track of, "
+                     f"left on the target): {sum(report.untracked.values())} ("
+                     + ", ".join(f"{kind} {n}" for kind, n in report.untracked.items()) + ")")
     return (logging.WARNING if failed else logging.INFO), "; ".join(parts)

@@ -205,6 +205,17 @@ def _user_classes(summary: Summary) -> Table | None:
                  rows=[[u.name, fmt(u.count), fmt(u.failures), fmt(u.p95_ms)] for u in summary.user_classes])
 
 
+def _left_behind_counts(summary: Summary) -> Table | None:
+    """Every entity left behind, counted by reason and kind (when the list does not show them all)."""
+    cleanup = summary.cleanup
+    if cleanup is None or cleanup.left_count <= len(cleanup.not_deleted):
+        return None
+    rows = [[reason, kind, fmt(n)] for reason, kinds in cleanup.left_behind.items() for kind, n in kinds.items()]
+    rows += [["not tracked (created past the limit a load process keeps track of)", kind, fmt(n)]
+             for kind, n in cleanup.untracked.items()]
+    return Table(headers=["reason", "resource", "entities"], rows=rows, left=2)
+
+
 def _left_behind(summary: Summary) -> Table | None:
     if summary.cleanup is None or not summary.cleanup.not_deleted:
         return None
@@ -267,6 +278,7 @@ def render_run_report(summary: Summary, history_df: AggregatedSeries | pd.DataFr
         endpoints=_endpoints(summary), thresholds=_thresholds(summary), k6_metrics=_k6_metrics(summary),
         failures=failures,
         failures_per_endpoint=failures_per_endpoint, user_classes=_user_classes(summary), left_behind=_left_behind(summary),
+        left_behind_counts=_left_behind_counts(summary),
         traces=_traces(summary),
     )
 

@@ -279,7 +279,22 @@ class NotDeleted(_Strict):
 
 class Cleanup(_Strict):
     deleted: int = Field(ge=0, description="Entities the run created and deleted again.")
-    not_deleted: list[NotDeleted] = Field(default_factory=list, description="Entities left behind.")
+    not_deleted: list[NotDeleted] = Field(
+        default_factory=list, description="Entities left behind: the first 1,000 (all are counted in left_behind).")
+    not_deleted_count: int | None = Field(
+        default=None, ge=0, description="How many entities were left behind (None in summaries of older versions: "
+        "then not_deleted lists them all).")
+    left_behind: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="Entities left behind, counted by reason, then by kind.")
+    untracked: dict[str, int] = Field(
+        default_factory=dict, description="Entities created past the limit a load process keeps track of for the "
+        "cleanup (client.cleanup.REGISTRY_LIMIT), by kind: let go while the run went on, left on the target.")
+
+    @property
+    def left_count(self) -> int:
+        """How many entities were left behind (listed or not), untracked ones included."""
+        listed = self.not_deleted_count if self.not_deleted_count is not None else len(self.not_deleted)
+        return listed + sum(self.untracked.values())
 
 
 class Generator(_Strict):

@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=float, default=30.0, help="seconds between samples")
     parser.add_argument("--warmup", type=float, default=5.0, help="minutes left out of the growth")
     parser.add_argument("--keep", default="", help="write the run's reports under this directory and keep them")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="also trace Python's allocations in the load processes and print the source lines "
+                             "that grew most (slower: for finding what grows, not for the figures)")
     parser.add_argument("--json", default="", help="also write the samples and figures to this JSON file")
     args = parser.parse_args(argv)
     if args.minutes < 1.5:
@@ -264,7 +267,8 @@ def run(args, hold: int, warmup: float, server, profile: Path, report_dir: Path,
         locust = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                   start_new_session=True,
                                   env={**os.environ, "PYTHONUNBUFFERED": "1", "BSS_BENCH_PROBE": str(probe_path),
-                                       "BSS_BENCH_PROBE_EVERY": str(args.sample)})
+                                       "BSS_BENCH_PROBE_EVERY": str(args.sample),
+                                       "BSS_BENCH_TRACEMALLOC": "1" if args.tracemalloc else "0"})
         try:
             # Wait (bounded) for the run to start: its /metrics answers once the plugin is up.
             while scrape(port) is None:
@@ -298,7 +302,14 @@ def run(args, hold: int, warmup: float, server, profile: Path, report_dir: Path,
             ended = (time.monotonic() - started) / 60
         finally:
             stop_group(locust)
+    top = probe_path.with_name(probe_path.name + ".top")
+    if top.exists():  # --tracemalloc: the last comparison of each process
+        text = top.read_text()
+        print(text[text.rfind("--- minute"):].rstrip() if "--- minute" in text else text.rstrip())
     return report(args, samples, warmup, report_dir, log_path, locust.returncode, ended, read_probe(probe_path))
+
+
+PROBE_COUNTS = ("users", "pool_items", "registry", "gc_objects", "blocks", "malloc_bytes")
 
 
 def read_probe(path: Path) -> list[dict]:
@@ -327,7 +338,7 @@ def probe_totals(rows: list[dict]) -> list[dict]:
     for i in range(rounds):
         lines = [v[i] for v in by_pid.values()]
         totals.append({"minute": max(r["minute"] for r in lines),
-                       **{k: sum(r[k] or 0 for r in lines) for k in ("users", "pool_items", "registry", "gc_objects")}})
+                       **{k: sum(r.get(k) or 0 for r in lines) for k in PROBE_COUNTS}})
     return totals
 
 
@@ -337,13 +348,13 @@ def print_probe(totals: list[dict], every_min: float = 10.0) -> None:
         print("probe: no lines (bench/_memory_probe.py did not run)")
         return
     print("what the load processes held (bench/_memory_probe.py; summed over processes):")
-    print("minute   users  pooled entities  registry  gc-tracked objects")
+    print("minute   users  pooled entities  registry  gc-tracked objects  Python blocks  malloc in use")
     last_loaded = max((i for i, row in enumerate(totals) if row["users"]), default=len(totals) - 1)
     next_at = 0.0
     for i, row in enumerate(totals[:last_loaded + 1]):
         if row["minute"] + 1e-9 >= next_at or i == last_loaded:
             print(f"{row['minute']:6.1f}  {row['users']:6d}  {row['pool_items']:15d}  {row['registry']:8d}  "
-                  f"{row['gc_objects']:18d}")
+                  f"{row['gc_objects']:18d}  {row['blocks']:13d}  {row['malloc_bytes'] / 2**20:9.1f} MiB")
             next_at = (int(row["minute"] / every_min) + 1) * every_min
 
 

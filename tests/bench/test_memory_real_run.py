@@ -121,7 +121,7 @@ def test_the_probe_lines_are_summed_per_round_over_processes_and_a_torn_line_is_
     assert len(rows) == 4
     totals = m.probe_totals(rows)
     assert totals == [
-        {"minute": 0.1, "users": 0, "pool_items": 0, "registry": 0, "gc_objects": 190},
-        {"minute": 0.6, "users": 40, "pool_items": 500, "registry": 70, "gc_objects": 290},
+        {"minute": 0.1, "users": 0, "pool_items": 0, "registry": 0, "gc_objects": 190, "blocks": 0, "malloc_bytes": 0},
+        {"minute": 0.6, "users": 40, "pool_items": 500, "registry": 70, "gc_objects": 290, "blocks": 0, "malloc_bytes": 0},
     ]
     assert m.read_probe(tmp_path / "missing.jsonl") == []

@@ -45,6 +45,9 @@ def test_429_storm_counts_rate_limited_and_lists_what_cleanup_could_not_delete(t
     assert cleanup is not None
     for item in cleanup["not_deleted"]:  # what the rate limit kept from being deleted is named
         assert item["resource"] and item["id"] and item["reason"]
+    # and counted, over the processes, by reason and kind
+    assert cleanup["not_deleted_count"] == sum(sum(k.values()) for k in cleanup["left_behind"].values())
+    assert cleanup["not_deleted_count"] >= len(cleanup["not_deleted"])
 
 
 HANGING_LOCUSTFILE = """\

@@ -341,6 +341,13 @@ def cleanup_report(environment: Any) -> dict | None:
     return client_state(environment).last_cleanup_report
 
 
+def merge_cleanup(reports: list[dict]) -> dict | None:
+    """The cleanup reports of the run's processes as one (``client.cleanup.merge_reports``)."""
+    from bss_loadtest.client.cleanup import merge_reports
+
+    return merge_reports(reports)
+
+
 class RequestLogListener:
     """``--request-log PATH``: every raw sample of this process, for audits of the histogram."""
 
@@ -757,11 +764,3 @@ def cleanup_requests(reports: list[dict]) -> dict[str, int]:
     return counts
 
 
-def merge_cleanup(reports: list[dict]) -> dict | None:
-    if not reports:
-        return None
-    merged: dict[str, Any] = {"deleted": 0, "not_deleted": []}
-    for report in reports:
-        merged["deleted"] += int(report.get("deleted", 0))
-        merged["not_deleted"].extend(report.get("not_deleted", []))
-    return merged

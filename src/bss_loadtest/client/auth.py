@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 import urllib.parse
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bss_loadtest.client import side_http
+from bss_loadtest.client.http import is_field_value
 from bss_loadtest.core.failures import FAILURE_BY_CLASS, AuthFailure, classify_status
 
 logger = logging.getLogger(__name__)
@@ -66,10 +66,6 @@ class TokenError(Exception):
         self.failure_class = failure_class
 
 
-_HEADER_VALUE = re.compile(r"\A[\t\x20-\x7e\x80-\xff]*\Z")
-"""RFC 9110 section 5.5: what a header field value may hold (no CR, LF or other control character)."""
-
-
 def fetch_token(identity: Identity, timeout: float = TOKEN_TIMEOUT_S) -> tuple[str, float]:
     """POST the client-credentials grant; return ``(access_token, expires_in_seconds)``.
 
@@ -92,7 +88,7 @@ def fetch_token(identity: Identity, timeout: float = TOKEN_TIMEOUT_S) -> tuple[s
         access_token, expires_in = str(payload["access_token"]), float(payload.get("expires_in") or 60)
     except (ValueError, KeyError, TypeError):
         raise TokenError(f"token response for client {identity.client_id} has no access_token") from None
-    if not _HEADER_VALUE.fullmatch("Bearer " + access_token):
+    if not is_field_value("Bearer " + access_token):
         raise TokenError(f"token response for client {identity.client_id} has an access_token that cannot "
                          "go in an Authorization header (control characters or characters outside latin-1)")
     return access_token, expires_in

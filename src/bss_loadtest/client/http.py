@@ -44,6 +44,14 @@ _CRLF = "\r\n"
 LINE_CACHE_SIZE = 64
 """Checked header lines a client keeps: its user's repeated lines, with room for token refreshes."""
 
+
+
+def is_field_value(value: str) -> bool:
+    """Whether ``value`` may be a header field's value (RFC 9110 section 5.5: no CR, LF or other
+    control character, nothing outside latin-1)."""
+    return _FIELD_VALUE.fullmatch(value) is not None
+
+
 _dict_items = dict.items
 _dict_len = dict.__len__
 

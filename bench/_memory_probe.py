@@ -10,7 +10,8 @@ the bytes in use by ``malloc`` (C extensions, large objects). The bench sets the
 resident memory, so that growth can be put on what grew. With ``BSS_BENCH_TRACEMALLOC=1`` it also
 traces Python's allocations (slower) and writes, at every sample, the source lines whose memory grew
 most since the first sample after the users started (``<probe file>.top``). Without
-``BSS_BENCH_PROBE`` it does nothing; it never sends a request.
+``BSS_BENCH_PROBE`` it does nothing; it never sends a request. ``BSS_BENCH_REGISTRY_LIMIT=N`` lowers
+the cleanup registry's bound, so that a short run reaches it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def _start(environment, **_kw) -> None:
     if not path or environment.runner is None or type(environment.runner).__name__ == "MasterRunner":
         return
     every = float(os.environ.get("BSS_BENCH_PROBE_EVERY", "30"))
+    limit = os.environ.get("BSS_BENCH_REGISTRY_LIMIT")
+    if limit:  # reach the cleanup registry's bound inside a short run (client.cleanup.REGISTRY_LIMIT)
+        from bss_loadtest.client.state import client_state
+
+        client_state(environment).registry.limit = int(limit)
     if os.environ.get("BSS_BENCH_TRACEMALLOC") == "1":
         tracemalloc.start(3)
     gevent.spawn(_probe, environment, path, every)

@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=float, default=30.0, help="seconds between samples")
     parser.add_argument("--warmup", type=float, default=5.0, help="minutes left out of the growth")
     parser.add_argument("--keep", default="", help="write the run's reports under this directory and keep them")
+    parser.add_argument("--registry-limit", type=int, default=0,
+                        help="lower the cleanup registry's bound (client.cleanup.REGISTRY_LIMIT, 50,000) to N, so that "
+                             "a short run reaches it (0: the suite's own)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also trace Python's allocations in the load processes and print the source lines "
                              "that grew most (slower: for finding what grows, not for the figures)")
@@ -268,7 +271,9 @@ def run(args, hold: int, warmup: float, server, profile: Path, report_dir: Path,
                                   start_new_session=True,
                                   env={**os.environ, "PYTHONUNBUFFERED": "1", "BSS_BENCH_PROBE": str(probe_path),
                                        "BSS_BENCH_PROBE_EVERY": str(args.sample),
-                                       "BSS_BENCH_TRACEMALLOC": "1" if args.tracemalloc else "0"})
+                                       "BSS_BENCH_TRACEMALLOC": "1" if args.tracemalloc else "0",
+                                       **({"BSS_BENCH_REGISTRY_LIMIT": str(args.registry_limit)}
+                                          if args.registry_limit > 0 else {})})
         try:
             # Wait (bounded) for the run to start: its /metrics answers once the plugin is up.
             while scrape(port) is None:

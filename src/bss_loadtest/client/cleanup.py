@@ -143,7 +143,8 @@ class Registry:
         self._owned: dict[str, set[tuple[str, str]]] = {}
         """Owner customer id → keys of the entities it owns (a customer's delete drops them at once)."""
         self._lock = threading.Lock()
-        self._limit = limit
+        self.limit = limit
+        """The most entities kept; past it the oldest is let go."""
         self._untracked: dict[str, int] = {}
 
     @property
@@ -155,7 +156,7 @@ class Registry:
     def add(self, resource: str, entity_id: str, owner: str | None = None, version: int | None = None) -> None:
         key = (resource, entity_id)
         with self._lock:
-            if key not in self._items and len(self._items) >= self._limit:
+            if key not in self._items and len(self._items) >= self.limit:
                 oldest = self._items[next(iter(self._items))]
                 self._drop(oldest.resource, oldest.id)
                 self._untracked[oldest.resource] = self._untracked.get(oldest.resource, 0) + 1

@@ -143,3 +143,26 @@ def test_a_user_agents_own_empty_pool_is_replaced_with_the_same_settings_and_no_
     for pool in [used, SuiteClientPool()]:
         agent = Agent(pool)
         assert use_suite_clients(agent) is None and agent.clientpool is pool
+
+
+def test_the_traceparent_goes_to_the_heads_of_the_greenlet_that_set_it_only():
+    import gevent
+
+    _, ours = pair("127.0.0.1", 8080)
+    session = ours.session
+    session["baggage"] = "loadtest.run_id=r-1"
+    value = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
+    build = lambda: ours._build_request("GET", "/x", b"", Headers({**UA, "Accept-Encoding": "gzip"}), False)  # noqa: E731
+    session.trace(value)
+    head = build()
+    assert head.split("\r\n")[1:5] == ["User-Agent: python/gevent-http-client-x", "baggage: loadtest.run_id=r-1",
+                                       f"traceparent: {value}", "Accept-Encoding: gzip"]
+    assert build() == head  # a redirect of the same request: the same traceparent
+    assert "traceparent" not in gevent.spawn(build).get(timeout=5)  # another greenlet's request on the session
+    own = ours._build_request("GET", "/x", b"", Headers({**UA, "traceparent": "00-" + "11" * 16 + "-" + "22" * 8 + "-00"}),
+                              False)
+    assert own.count("traceparent") == 1 and value not in own  # a request's own traceparent wins
+    chunked = ours._build_request("POST", "/x", b"x", Headers(UA), True)
+    assert f"traceparent: {value}\r\n" in chunked  # geventhttpclient's builder gets it too
+    session.untrace()
+    assert "traceparent" not in build()

@@ -23,10 +23,14 @@ USER_SCRIPT = textwrap.dedent('''
     from locust.event import Events
     from bss_loadtest.client.base import BssUser
 
-    host, no_auth, target_config = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
+    host, no_auth, target_config, own_pool = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4] == "1"
 
     class WireUser(BssUser):
         pass
+
+    if own_pool:  # a pool the user class brings: the lines go on the user agent's default headers
+        from geventhttpclient.client import HTTPClientPool
+        WireUser.client_pool = HTTPClientPool(concurrency=2)
 
     WireUser.host = host
 
@@ -122,11 +126,11 @@ def wire():
         server.close()
 
 
-def run_user(server: WireServer, *, no_auth: bool, target_config: str = "") -> dict:
+def run_user(server: WireServer, *, no_auth: bool, target_config: str = "", own_pool: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BSS_")}
     result = subprocess.run([sys.executable, "-c", USER_SCRIPT, f"http://127.0.0.1:{server.port}",
-                             "1" if no_auth else "0", target_config], capture_output=True, text=True, timeout=120,
-                            env=env)
+                             "1" if no_auth else "0", target_config, "1" if own_pool else "0"],
+                            capture_output=True, text=True, timeout=120, env=env)
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, result.stderr[-3000:]
     return json.loads(lines[0].removeprefix("RESULT "))
@@ -169,7 +173,8 @@ def test_the_header_lines_of_each_request_with_a_token(wire):
     assert got[2] == get("/api/v1/customers?page=0&size=20&sort=createdAt%2Cdesc", "tok1")
     body = next(b for lines, b in wire.requests if lines[0].startswith("POST /api/v1/customers "))
     assert without_length(got[3]) == ["POST /api/v1/customers HTTP/1.1", "User-Agent: UA", *STATIC,
-                                      "Authorization: Bearer tok1", "Content-Type: application/json", *PER_REQUEST]
+                                      "Authorization: Bearer tok1", PER_REQUEST[0], "Content-Type: application/json",
+                                      *PER_REQUEST[1:]]
     assert f"Content-Length: {len(body)}" in got[3] and "firstName" in json.loads(body)
     assert got[4] == get("/api/v1/customers/expired", "tok1")
     # the 401 dropped the token: the next request carries the new one, once
@@ -182,6 +187,20 @@ def test_the_header_lines_of_each_request_with_a_token(wire):
     api_events = [e for e in run["events"] if e[0] != "AUTH"]
     assert [e[2]["trace_id"] for e in api_events] == trace_ids
     assert [e[0] for e in run["events"]] == ["AUTH", "GET", "GET", "GET", "POST", "GET", "AUTH", "GET"]
+
+
+def test_a_user_class_with_its_own_client_pool_sends_the_same_lines(wire):
+    run = run_user(wire, no_auth=False, own_pool=True)
+    got = heads(wire)
+    assert got[0] == ["GET /api/v1/customers/c-1 HTTP/1.1", "User-Agent: UA", *STATIC, "Authorization: Bearer tok1",
+                      *PER_REQUEST]
+    assert sorted(without_length(got[3])) == sorted(["POST /api/v1/customers HTTP/1.1", "User-Agent: UA", *STATIC,
+                                                     "Authorization: Bearer tok1", "Content-Type: application/json",
+                                                     *PER_REQUEST])
+    assert got[5][3:5] == ["X-Load-Test-Run-Id: run-77", "Authorization: Bearer tok2"]
+    trace_ids = [TRACEPARENT.search("\n".join(lines)).group(1) for lines, _ in wire.requests
+                 if "openid-connect" not in lines[0]]
+    assert [e[2]["trace_id"] for e in run["events"] if e[0] != "AUTH"] == trace_ids and len(set(trace_ids)) == 6
 
 
 def test_what_each_request_reports(wire):

@@ -34,7 +34,7 @@ from bss_loadtest.client import lifecycle
 from bss_loadtest.client import models as m
 from bss_loadtest.client.auth import Identity, as_failure, assign
 from bss_loadtest.client.data import DataFactory, IdPool
-from bss_loadtest.client.http import use_suite_clients
+from bss_loadtest.client.http import SessionHeaders, use_suite_clients
 from bss_loadtest.client.options import client_settings, identity_pool
 from bss_loadtest.client.routes import Route, Target
 from bss_loadtest.client.state import ClientState, client_state, target_of
@@ -130,14 +130,24 @@ class BssClient:
             params = {**params, "sort": route.sort} if params else {"sort": route.sort}
         if params:
             url = url + "?" + self._query(params)
-        if body is not None:
-            data = body.to_json()
-            trace_id, headers = self.tracing.headers(self._json_headers)
+        data = body.to_json() if body is not None else None
+        session_headers = self.session_headers
+        if type(session_headers) is SessionHeaders:
+            # the traceparent goes with the session's lines, for this greenlet's request only
+            trace_id, traceparent = self.tracing.traceparent()
+            if traceparent is not None:
+                session_headers.trace(traceparent)
+            try:
+                answered = self.session.request(route.method, url, name=route.name, data=data,
+                                                headers=self._json_headers if data is not None else None,
+                                                catch_response=True)
+            finally:
+                session_headers.untrace()
         else:
-            data = None
-            trace_id, headers = self.tracing.headers()
-        with self.session.request(route.method, url, name=route.name, data=data, headers=headers,
-                                  catch_response=True) as response:
+            trace_id, headers = self.tracing.headers(self._json_headers if data is not None else None)
+            answered = self.session.request(route.method, url, name=route.name, data=data, headers=headers,
+                                            catch_response=True)
+        with answered as response:
             status = response.status_code
             context = response.request_meta["context"]  # this request's own copy of user.context()
             if trace_id is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gevent import getcurrent
 from geventhttpclient.client import HTTPClient, HTTPClientPool
 from geventhttpclient.header import Headers
 from geventhttpclient.url import URL
@@ -38,6 +39,7 @@ _REQUEST_TARGET = re.compile(r"\A[^\x00-\x20\x7f]*\Z")
 _BODY_CARRYING_METHODS = frozenset(("POST", "PUT", "PATCH"))
 _HOST = "host"
 _CONTENT_LENGTH = "content-length"
+_TRACEPARENT = "traceparent"
 _TRANSFER_ENCODING = "transfer-encoding"
 _CRLF = "\r\n"
 
@@ -61,9 +63,14 @@ class SessionHeaders:
     each checked when it is set and kept as its finished line: they skip geventhttpclient's copies,
     merges and scans of a request's headers altogether. A request's own header of the same name
     wins, as over a user agent's default headers. The framing fields are refused (they describe
-    one request's body, not a session)."""
+    one request's body, not a session).
 
-    __slots__ = ("entries", "lines")
+    The ``traceparent`` of the request being sent goes the same way (:meth:`trace`): set by the
+    client for the greenlet that sends it, for the heads that greenlet builds until :meth:`untrace`
+    (its redirects too); a request another greenlet sends on the same session meanwhile does not
+    get it."""
+
+    __slots__ = ("entries", "lines", "_trace")
 
     RESERVED = frozenset(("host", "content-length", "transfer-encoding", "expect", "connection"))
 
@@ -72,6 +79,23 @@ class SessionHeaders:
         """Lower-cased name -> (name, value), in the order first set."""
         self.lines: dict[str, str] = {}
         """Lower-cased name -> ``name: value\r\n``."""
+        self._trace: tuple[Any, str, str] | None = None
+        """(greenlet, value, line) of the traceparent being sent."""
+
+    def trace(self, traceparent: str) -> None:
+        """The current greenlet's requests carry ``traceparent`` (a value :mod:`~bss_loadtest.client.tracing`
+        made: lower-case hex and dashes) until :meth:`untrace`."""
+        self._trace = (getcurrent(), traceparent, "traceparent: " + traceparent + _CRLF)
+
+    def untrace(self) -> None:
+        self._trace = None
+
+    def traced(self) -> tuple[str, str] | None:
+        """(value, line) of the traceparent for a head the current greenlet builds, or None."""
+        trace = self._trace
+        if trace is not None and trace[0] is getcurrent():
+            return trace[1], trace[2]
+        return None
 
     def __setitem__(self, name: str, value: str) -> None:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
@@ -161,9 +185,14 @@ class SuiteHTTPClient(HTTPClient):
         entries = list(fields.values())
         after_defaults = _dict_len(defaults)  # one raw entry per default field: the first ones
         self._add_lines(head, entries[:after_defaults])
-        for key, line in self.session.lines.items():  # where a user agent's default headers went
+        session = self.session
+        for key, line in session.lines.items():  # where a user agent's default headers went
             if key not in fields:
                 head.append(line)
+        if session._trace is not None and _TRACEPARENT not in fields:
+            traced = session.traced()
+            if traced is not None:
+                head.append(traced[1])
         self._add_lines(head, entries[after_defaults:])
         head.append(_CRLF)
         return "".join(head)
@@ -178,11 +207,14 @@ class SuiteHTTPClient(HTTPClient):
                 head.append(line)
 
     def _with_session(self, headers: Any) -> Any:
-        """``headers`` with the session's lines under them (the request's own of a name win)."""
-        session = self.session.entries
+        """``headers`` with the session's lines (and traceparent) under them (the request's own of a name win)."""
+        session = list(self.session.entries.values())
+        traced = self.session.traced()
+        if traced is not None:
+            session.append(("traceparent", traced[0]))
         if not session:
             return headers
-        merged = Headers(list(session.values()))
+        merged = Headers(session)
         merged.update(headers or {})
         return merged
 

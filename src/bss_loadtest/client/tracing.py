@@ -70,12 +70,11 @@ class RequestTracing:
         self._sample = sample
         self._random = rng
 
-    def headers(self, base: Mapping[str, str] | None = None) -> tuple[str | None, dict[str, str] | None]:
-        """(the trace id when the request is traced and sampled, else ``None``; the headers of this
-        one request: ``base`` plus a fresh ``traceparent``, a new dict; ``base`` itself (or ``None``)
-        when the traceparent is switched off). :attr:`static` is not in it."""
+    def traceparent(self) -> tuple[str | None, str | None]:
+        """(the trace id when the request is sampled, else ``None``; a fresh ``traceparent`` value,
+        ``None`` when the traceparent is switched off)."""
         if not self._traceparent:
-            return None, base or None
+            return None, None
         # new_ids() inlined: this runs once per request (see bench/client_overhead.py)
         digits = os.urandom(24).hex()
         if digits.startswith(_ZERO_TRACE_ID) or digits.endswith(_ZERO_SPAN_ID):
@@ -83,10 +82,16 @@ class RequestTracing:
         sample = self._sample
         if sample >= 1.0 or (sample > 0.0 and self._random() < sample):
             trace_id = digits[:32]
-            value = f"00-{trace_id}-{digits[32:]}-{SAMPLED_FLAGS}"
-        else:
-            trace_id = None
-            value = f"00-{digits[:32]}-{digits[32:]}-{NOT_SAMPLED_FLAGS}"
+            return trace_id, f"00-{trace_id}-{digits[32:]}-{SAMPLED_FLAGS}"
+        return None, f"00-{digits[:32]}-{digits[32:]}-{NOT_SAMPLED_FLAGS}"
+
+    def headers(self, base: Mapping[str, str] | None = None) -> tuple[str | None, dict[str, str] | None]:
+        """(the trace id when the request is traced and sampled, else ``None``; the headers of this
+        one request: ``base`` plus a fresh ``traceparent``, a new dict; ``base`` itself (or ``None``)
+        when the traceparent is switched off). :attr:`static` is not in it."""
+        trace_id, value = self.traceparent()
+        if value is None:
+            return None, base or None
         if base:
             headers = dict(base)
             headers[TRACEPARENT] = value

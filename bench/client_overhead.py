@@ -140,6 +140,51 @@ for name, values in results.items():
     print(name, values[len(values) // 10], statistics.median(values))
 '''
 
+SIDE = f'''
+import copy, sys
+from locust import FastHttpUser
+from locust.env import Environment
+from bss_loadtest.client.base import BssUser
+
+host, side, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+class BareUser(FastHttpUser):
+    pass
+
+class ClientUser(BssUser):
+    pass
+
+BareUser.host = ClientUser.host = host
+env = Environment(user_classes=[BareUser, ClientUser])
+env.create_local_runner()
+url = "/api/v1/customers/{CUSTOMER_ID}"
+if side in ("bare", "bare+catch"):
+    user = BareUser(env)
+    if side == "bare":
+        def one():
+            user.client.get(url, name="/api/v1/customers/{{id}}")
+    else:
+        def one():
+            with user.client.get(url, name="/api/v1/customers/{{id}}", catch_response=True) as response:
+                response.success()
+else:
+    user = ClientUser(env)
+    if side == "client-no-validation":
+        route = copy.copy(user.api.routes["customers.get"])
+        route.validate = None
+        user.api.routes = {{**user.api.routes, "customers.get": route}}
+    elif side == "client-no-traceparent":
+        user.api.tracing._traceparent = False
+    def one():
+        user.api.call("customers.get", path={{"id": "{CUSTOMER_ID}"}})
+for _ in range(300 + count):
+    one()
+assert env.stats.total.num_failures == 0, env.stats.errors
+'''
+"""One side of ``--mode instructions``: 300 requests of warm-up, then ``count`` more, in one process."""
+
+INSTRUCTION_SIDES = ("bare", "bare+catch", "client", "client-no-traceparent", "client-no-validation")
+
 PY_SERVER = r'''
 import asyncio, sys
 port, customer, token = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3].encode()
@@ -247,12 +292,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--mode", choices=("throughput", "interleaved"), default="throughput",
+    parser.add_argument("--mode", choices=("throughput", "interleaved", "instructions"), default="throughput",
                         help="throughput: Locust runs, req/s and CPU per request; interleaved: one process "
-                             "alternating small batches of bare and client requests (least noisy)")
+                             "alternating small batches of bare and client requests (least noisy); instructions: "
+                             "user-space instructions per request under valgrind's callgrind (deterministic; "
+                             "about 5 minutes on two cores)")
+    parser.add_argument("--requests", type=int, default=1000, help="--mode instructions: requests counted per side")
     args = parser.parse_args(argv)
     if args.mode == "interleaved":
         return interleaved(args)
+    if args.mode == "instructions":
+        return instructions(args)
 
     with tempfile.TemporaryDirectory(prefix="bss-bench-") as tmp:
         workdir = Path(tmp)
@@ -324,6 +374,66 @@ def interleaved(args: argparse.Namespace) -> int:
     print(f"ratio client/bare: {client_p10 / bare_p10:.3f} p10, {client_med / bare_med:.3f} median "
           f"(overhead {overhead * 100:.1f} %, budget {BUDGET * 100:.0f} %); "
           f"equivalent req/s ratio on one saturated core: {bare_p10 / client_p10:.3f}")
+    return 0 if overhead < BUDGET else 1
+
+
+def collected(callgrind_output: str) -> int | None:
+    """The instruction count of callgrind's ``==PID== Collected : N`` line, or None."""
+    for line in callgrind_output.splitlines():
+        if "Collected :" in line:
+            try:
+                return int(line.rsplit(":", 1)[1].strip())
+            except ValueError:
+                return None
+    return None
+
+
+def instructions(args: argparse.Namespace) -> int:
+    """Instructions per request of each side: callgrind counts a process that makes 300 + N requests
+    and one that makes 300; the difference over N is the side's cost per request (user space only,
+    deterministic to about 1 % with ``PYTHONHASHSEED=0``). Two processes run at a time."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("error: valgrind is not installed (Debian package valgrind)")
+        return 2
+    from concurrent.futures import ThreadPoolExecutor
+
+    with tempfile.TemporaryDirectory(prefix="bss-bench-") as tmp:
+        workdir = Path(tmp)
+        port = free_port()
+        target = start_target(args.server, workdir, port)
+        script = workdir / "side.py"
+        script.write_text(SIDE)
+
+        def count(job: tuple[str, int]) -> tuple[str, int, int | None, str]:
+            side, n = job
+            out = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                                  str(script), f"http://127.0.0.1:{port}", side, str(n)],
+                                 capture_output=True, text=True, timeout=1800,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONHASHSEED": "0"})
+            return side, n, collected(out.stderr) if out.returncode == 0 else None, out.stderr[-1500:]
+
+        try:
+            jobs = [(side, n) for side in INSTRUCTION_SIDES for n in (0, args.requests)]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                results = list(pool.map(count, jobs))
+        finally:
+            os.killpg(target.pid, signal.SIGTERM)
+            target.wait(10)
+    totals = {(side, n): total for side, n, total, _ in results}
+    failed = [(side, n, tail) for side, n, total, tail in results if total is None]
+    if failed:
+        side, n, tail = failed[0]
+        print(f"error: the {side} side ({n} requests) did not run under callgrind: {' '.join(tail.split())[-400:]}")
+        return 2
+    per_request = {side: (totals[side, args.requests] - totals[side, 0]) / args.requests for side in INSTRUCTION_SIDES}
+    bare = per_request["bare"]
+    print(f"target: {args.server}; instructions per request (callgrind, user space, {args.requests} requests "
+          "after 300 of warm-up)")
+    for side, value in per_request.items():
+        print(f"  {side:>22}: {value / 1000:8.1f} k  {(value / bare - 1) * 100:+6.1f} % of bare")
+    overhead = per_request["client"] / bare - 1.0
+    print(f"client over bare: {overhead * 100:.1f} % of instructions (budget {BUDGET * 100:.0f} %)")
     return 0 if overhead < BUDGET else 1
 
 

@@ -205,6 +205,10 @@ def print_row(row: dict, workers: int) -> None:
     print("  ".join(cells), flush=True)
 
 
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="length of the run (1 minute of it ramps up)")
@@ -227,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.warmup if args.warmup < args.minutes * 0.8 else args.minutes / 2
 
     from bss_reference.process import ReferenceServer, ReferenceServerError
+
+    # SIGTERM, and SIGINT even where a shell started this in the background with it ignored, end
+    # the run through the ``finally`` blocks: Locust's process group and the server are stopped.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop_on_signal)
 
     print(f"machine: {h.machine()}", flush=True)
     two_cores = (os.cpu_count() or 1) >= 2

@@ -14,10 +14,21 @@ Printed per user count: the wire's exact p50/p95/p99 and the suite's (``summary.
 0.1 ms buckets below 100 ms), the difference, the request counts on both sides, and the event
 loop's lag as the suite's :class:`~bss_loadtest.run.generator.LoopLagSampler` saw it.
 
+k6 as the peer, in the same run (``--k6``, on when ``.venv/bin/k6`` or ``k6`` on PATH exists; a
+missing k6 is said in one line and its side skipped): after the suite, at each user count, a fresh
+reference server and capture again, and ``k6 run bench/wire_k6.js`` with as many VUs for as long,
+the same think time and a comparable customer mix (creates a customer per VU, then reads by id,
+lists, searches, by status, creates, updates), authenticated as the suite is (one client-credentials
+token fetched in ``setup()``). Its ``--out json`` ``http_req_duration`` points (end time and
+duration, tagged with the suite's path templates) are paired with the capture by the same
+:func:`match`; printed as for the suite (k6's reported percentiles are its ``--summary-export``
+``p(50)``/``p(95)``/``p(99)``, interpolated between ranks), and a last line per level: the suite's per-request
+overhead p50 minus k6's, the figure to read (both against the wire, same machine, same minutes).
+
 tshark and dumpcap come from the Debian package ``tshark`` (``apt-get install -y tshark``);
 capturing needs root or the ``wireshark`` group. Nothing here asserts a timing. Each level runs
 ``--seconds`` (default 40 s) plus about 10 s of start and analysis: keep runs short on a shared
-machine.
+machine (twice that with k6).
 """
 
 from __future__ import annotations
@@ -35,6 +46,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,6 +59,8 @@ import _harness as h  # noqa: E402
 ROOT = BENCH.parent
 TOKEN_PATH = "openid-connect/token"
 MISSING = "tshark/dumpcap not found: install the Debian package `tshark` (apt-get install -y tshark)"
+K6_SCRIPT = BENCH / "wire_k6.js"
+QUANTILES = ("50", "95", "99")
 
 # Writes the process's generator record (CPU and loop lag) at the end of the run.
 PROBE = '''
@@ -131,9 +146,10 @@ def suite_samples(request_log: Path) -> list[tuple[float, float, str]]:
 
 def match(suite: list[tuple[float, float, str]], wire: list[tuple[float, float, str]],
           tolerance_s: float = 0.005) -> list[tuple[float, float]]:
-    """Pairs (suite ms, wire ms) of the same request: the unused wire request on a path of the
-    suite's template whose send time is nearest the suite's start (its end minus its time, which
-    lies a little after the real start: the log line is written after validation)."""
+    """Pairs (tool ms, wire ms) of the same request, for the suite's log and k6's points alike: the
+    unused wire request on a path of the sample's template whose send time is nearest the sample's
+    start (its end minus its time; for the suite that lies a little after the real start: the log
+    line is written after validation)."""
     patterns: dict[str, re.Pattern] = {}
     order = sorted(range(len(wire)), key=lambda i: wire[i][0])
     starts = [wire[i][0] for i in order]
@@ -154,6 +170,59 @@ def match(suite: list[tuple[float, float, str]], wire: list[tuple[float, float, 
             used[best] = True
             pairs.append((ms, wire[order[best]][1]))
     return pairs
+
+
+def k6_time(text: str) -> float:
+    """Epoch seconds of a k6 JSON point's ``time`` (RFC 3339, nanoseconds, ``Z`` or an offset)."""
+    at = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text)
+    if at is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    zone = "+00:00" if at.group(3) == "Z" else at.group(3)
+    whole = datetime.fromisoformat(at.group(1) + zone).timestamp()
+    return whole + (float("0." + at.group(2)) if at.group(2) else 0.0)
+
+
+def k6_samples(lines: Iterable[str]) -> tuple[list[tuple[float, float, str]], int]:
+    """(start, ms, name) of every business request in k6's ``--out json`` lines, and how many of
+    them failed. A point's time is the request's end: its start is that minus ``http_req_duration``
+    (sending, waiting, receiving; not the wait for a connection), as for the suite's log. The
+    ``name`` tag is the path template the script set; setup/teardown requests and token requests are
+    left out, as on the suite's side."""
+    samples, failed = [], 0
+    for line in lines:
+        if '"http_req_duration"' not in line or '"Point"' not in line:
+            continue
+        point = json.loads(line)
+        if point.get("type") != "Point" or point.get("metric") != "http_req_duration":
+            continue
+        data = point["data"]
+        tags = data.get("tags") or {}
+        name = tags.get("name") or tags.get("url") or ""
+        if tags.get("group", "").startswith("::") or TOKEN_PATH in name:
+            continue
+        if "://" in name:
+            name = urlsplit(name).path
+        ms = float(data["value"])
+        samples.append((k6_time(data["time"]) - ms / 1000.0, ms, name))
+        failed += tags.get("expected_response") == "false"
+    return samples, failed
+
+
+def figures(pairs: list[tuple[float, float]]) -> dict:
+    """Nearest-rank p50/p95/p99 of the paired tool's times, the wire's, and the per-request
+    overhead (tool minus wire) over the (tool ms, wire ms) pairs."""
+    if not pairs:
+        return {"requests": 0, "tool": {}, "wire": {}, "overhead": {}}
+    return {
+        "requests": len(pairs),
+        "tool": {p: percentile([a for a, _ in pairs], int(p) / 100) for p in QUANTILES},
+        "wire": {p: percentile([b for _, b in pairs], int(p) / 100) for p in QUANTILES},
+        "overhead": {p: percentile([a - b for a, b in pairs], int(p) / 100) for p in QUANTILES},
+    }
+
+
+def exact(wire: list[tuple[float, float, str]]) -> dict:
+    return {p: percentile([w for _, w, _ in wire], int(p) / 100) for p in QUANTILES} if wire else {}
 
 
 def think_for(users: int) -> str:
@@ -189,25 +258,63 @@ def run_level(users: int, seconds: float, latency_ms: float, workdir: Path, tsha
     seconds_seen = [float(r["timestamp"]) for r in history if r["name"] == "Aggregated"]
     wire = wire_times(tshark, pcap, (min(seconds_seen) - 1.0, max(seconds_seen) + 1.0))
     totals = summary["totals"]
-    suite = {p: totals[f"p{p}_ms"] for p in ("50", "95", "99")}
-    exact = {p: percentile([w for _, w, _ in wire], int(p) / 100) for p in ("50", "95", "99")} if wire else {}
-    pairs = match(suite_samples(workdir / f"requests-{users}.csv"), wire)
-    quantiles = ("50", "95", "99")
-    matched = {
-        "requests": len(pairs),
-        "suite": {p: percentile([a for a, _ in pairs], int(p) / 100) for p in quantiles} if pairs else {},
-        "wire": {p: percentile([b for _, b in pairs], int(p) / 100) for p in quantiles} if pairs else {},
-        "overhead": {p: percentile([a - b for a, b in pairs], int(p) / 100) for p in quantiles} if pairs else {},
-    }
+    suite = {p: totals[f"p{p}_ms"] for p in QUANTILES}
+    wire_exact = exact(wire)
+    matched = figures(match(suite_samples(workdir / f"requests-{users}.csv"), wire))
+    matched["suite"] = matched.pop("tool")
     generator = json.loads(record.read_text()) if record.exists() else {}
     return {
         "users": users, "think": think_for(users), "seconds": seconds, "latency_ms": latency_ms,
         "suite_requests": totals["count"], "suite_failures": totals["failures"], "wire_responses": len(wire),
-        "rps": totals["rps"], "suite": suite, "wire": exact,
-        "over_wire": {p: suite[p] - exact[p] for p in exact if suite[p] is not None},
+        "rps": totals["rps"], "suite": suite, "wire": wire_exact,
+        "over_wire": {p: suite[p] - wire_exact[p] for p in wire_exact if suite[p] is not None},
         "matched": matched,
         "loop_lag_p95_ms": generator.get("lag_p95_ms"), "loop_lag_max_ms": generator.get("lag_max_ms"),
         "cpu_max_percent": generator.get("max"),
+    }
+
+
+def run_k6_level(users: int, seconds: float, latency_ms: float, workdir: Path, tshark: str, dumpcap: str,
+                 k6: str) -> dict:
+    """k6 with ``users`` VUs for ``seconds`` against a fresh reference server, captured the same way."""
+    from bss_reference.process import ReferenceServer
+
+    pcap = workdir / f"wire-k6-{users}.pcap"
+    points = workdir / f"k6-{users}-points.json"
+    summary_path = workdir / f"k6-{users}-summary.json"
+    low, high = think_for(users).split(",")
+    with ReferenceServer(extra_args=["--latency-ms", str(latency_ms)]) as server:
+        command = [k6, "run", "--quiet", "--no-usage-report", "--vus", str(users),
+                   "--duration", f"{int(seconds)}s", "--summary-trend-stats", "avg,min,max,p(50),p(95),p(99)",
+                   "--summary-export", str(summary_path), "--out", f"json={points}",
+                   "-e", f"TARGET={server.url}", "-e", f"THINK_MIN={low}", "-e", f"THINK_MAX={high}",
+                   "-e", f"RUN_ID=k6wire{users}", str(K6_SCRIPT)]
+        env = {**os.environ, "K6_NO_USAGE_REPORT": "true", "BSS_CLIENT_SECRET": server.client_secret}
+        with Capture(dumpcap, server.port, pcap):
+            process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       text=True, start_new_session=True, env=env)
+            try:
+                output, _ = process.communicate(timeout=seconds + 90)
+            except subprocess.TimeoutExpired:
+                h.stop(process)
+                raise RuntimeError("k6 did not end in time") from None
+    if not summary_path.exists() or not points.exists():
+        raise RuntimeError(f"k6 wrote no summary or points (exit {process.returncode}):\n{output[-3000:]}")
+    metrics = json.loads(summary_path.read_text())["metrics"]
+    with points.open() as fh:
+        samples, failed = k6_samples(fh)
+    if not samples:
+        raise RuntimeError(f"k6 recorded no business requests:\n{output[-3000:]}")
+    starts = [start for start, _, _ in samples]
+    wire = wire_times(tshark, pcap, (min(starts) - 1.0, max(starts) + 1.0))
+    reported = {p: float(metrics["http_req_duration"][f"p({p})"]) for p in QUANTILES}
+    wire_exact = exact(wire)
+    matched = figures(match(samples, wire))
+    matched["k6"] = matched.pop("tool")
+    return {
+        "vus": users, "requests": len(samples), "failures": failed, "wire_responses": len(wire),
+        "rps": float(metrics["http_reqs"]["rate"]), "k6": reported, "wire": wire_exact,
+        "over_wire": {p: reported[p] - wire_exact[p] for p in wire_exact}, "matched": matched,
     }
 
 
@@ -223,11 +330,29 @@ def show(result: dict) -> None:
     m = r["matched"]
     if m["requests"]:
         print(f"   matched request by request ({m['requests']} of {r['suite_requests']}):")
-        for p in ("50", "95", "99"):
+        for p in QUANTILES:
             print(f"   p{p}: wire {m['wire'][p]:8.3f} ms   suite {m['suite'][p]:8.3f} ms   "
                   f"over the wire {m['suite'][p] - m['wire'][p]:+.3f} ms   per-request overhead p{p} {m['overhead'][p]:.3f} ms")
     print(f"   event loop lag: p95 {r['loop_lag_p95_ms']} ms, max {r['loop_lag_max_ms']} ms; "
           f"CPU max {r['cpu_max_percent']} %")
+    k = r.get("k6")
+    if not k:
+        return
+    print(f"   k6, {k['vus']} VUs, same think time and seconds, fresh server: {k['requests']} requests "
+          f"({k['failures']} failed) at {k['rps']:.0f}/s; wire saw {k['wire_responses']} responses")
+    for p in QUANTILES:
+        if p in k["wire"]:
+            print(f"   p{p}: wire {k['wire'][p]:8.3f} ms   k6    {k['k6'][p]:8.3f} ms   "
+                  f"over the wire {k['over_wire'][p]:+.3f} ms")
+    km = k["matched"]
+    if km["requests"]:
+        print(f"   k6 matched request by request ({km['requests']} of {k['requests']}):")
+        for p in QUANTILES:
+            print(f"   p{p}: wire {km['wire'][p]:8.3f} ms   k6    {km['k6'][p]:8.3f} ms   "
+                  f"over the wire {km['k6'][p] - km['wire'][p]:+.3f} ms   per-request overhead p{p} {km['overhead'][p]:.3f} ms")
+    if r.get("suite_minus_k6_overhead_p50_ms") is not None:
+        print(f"   suite overhead p50 - k6 overhead p50: {r['suite_minus_k6_overhead_p50_ms']:+.3f} ms "
+              f"({m['overhead']['50']:.3f} - {km['overhead']['50']:.3f})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,16 +361,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--latency-ms", type=float, default=40.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--k6", action=argparse.BooleanOptionalAction, default=None,
+                        help="run k6 as the peer at each level (default: when k6 is found)")
     args = parser.parse_args(argv)
     found = tools()
     if found is None:
         print(MISSING)
         return 1
+    k6 = h.k6_path() if args.k6 is not False else None
+    if k6 is None and args.k6 is not False:
+        print(h.MISSING_HINTS["k6"] + "; the k6 side is skipped")
     print(f"machine: {h.machine()}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-wire-") as tmp:
         for users in (int(u) for u in args.users.split(",")):
             result = run_level(users, args.seconds, args.latency_ms, Path(tmp), *found)
+            if k6 is not None:
+                result["k6"] = run_k6_level(users, args.seconds, args.latency_ms, Path(tmp), *found, k6)
+                suite_m, k6_m = result["matched"]["overhead"], result["k6"]["matched"]["overhead"]
+                result["suite_minus_k6_overhead_p50_ms"] = (suite_m["50"] - k6_m["50"]
+                                                            if suite_m and k6_m else None)
             show(result)
             results.append(result)
             sys.stdout.flush()

@@ -86,13 +86,13 @@ class ClientUser(BssUser):
         self.api.call("customers.get", path={{"id": "{CUSTOMER_ID}"}})
 '''
 
-INTERLEAVED = f'''
-import statistics, sys, time
+USERS = '''
+import copy, statistics, sys, time
 from locust import FastHttpUser
 from locust.env import Environment
 from bss_loadtest.client.base import BssUser
 
-host, batches, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+host = sys.argv[1]
 
 class BareUser(FastHttpUser):
     pass
@@ -103,6 +103,11 @@ class ClientUser(BssUser):
 BareUser.host = ClientUser.host = host
 env = Environment(user_classes=[BareUser, ClientUser])
 env.create_local_runner()
+'''
+"""What the in-process scripts start with: a bare and a client user class on one local environment."""
+
+INTERLEAVED = USERS + f'''
+batches, size = int(sys.argv[2]), int(sys.argv[3])
 bare_user, headers_user, client_user = BareUser(env), BareUser(env), ClientUser(env)
 url = "/api/v1/customers/{CUSTOMER_ID}"
 # "headers": a bare user sending the header lines the client sends, set the way a bare user can
@@ -140,23 +145,8 @@ for name, values in results.items():
     print(name, values[len(values) // 10], statistics.median(values))
 '''
 
-SIDE = f'''
-import copy, sys
-from locust import FastHttpUser
-from locust.env import Environment
-from bss_loadtest.client.base import BssUser
-
-host, side, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-
-class BareUser(FastHttpUser):
-    pass
-
-class ClientUser(BssUser):
-    pass
-
-BareUser.host = ClientUser.host = host
-env = Environment(user_classes=[BareUser, ClientUser])
-env.create_local_runner()
+SIDE = USERS + f'''
+side, count = sys.argv[2], int(sys.argv[3])
 url = "/api/v1/customers/{CUSTOMER_ID}"
 if side in ("bare", "bare+catch"):
     user = BareUser(env)

@@ -318,21 +318,27 @@ def run_k6_level(users: int, seconds: float, latency_ms: float, workdir: Path, t
     }
 
 
+def _show_percentiles(tool: str, key: str, block: dict, of: int) -> None:
+    """The summary's and the paired percentiles of one tool (``key``: its column in ``block``)."""
+    label = f"{tool:<5}"
+    for p in ("50", "95", "99"):
+        if p in block["wire"]:
+            print(f"   p{p}: wire {block['wire'][p]:8.3f} ms   {label} {block[key][p]:8.3f} ms   "
+                  f"over the wire {block['over_wire'][p]:+.3f} ms")
+    m = block["matched"]
+    if m["requests"]:
+        print(f"   {'' if tool == 'suite' else tool + ' '}matched request by request ({m['requests']} of {of}):")
+        for p in QUANTILES:
+            print(f"   p{p}: wire {m['wire'][p]:8.3f} ms   {label} {m[key][p]:8.3f} ms   "
+                  f"over the wire {m[key][p] - m['wire'][p]:+.3f} ms   per-request overhead p{p} {m['overhead'][p]:.3f} ms")
+
+
 def show(result: dict) -> None:
     r = result
     print(f"{r['users']:>5} users (think {r['think']} s, {r['latency_ms']:g} ms injected, {r['seconds']:g} s): "
           f"{r['suite_requests']} requests ({r['suite_failures']} failed) at {r['rps']:.0f}/s; "
           f"wire saw {r['wire_responses']} responses")
-    for p in ("50", "95", "99"):
-        if p in r["wire"]:
-            print(f"   p{p}: wire {r['wire'][p]:8.3f} ms   suite {r['suite'][p]:8.3f} ms   "
-                  f"over the wire {r['over_wire'][p]:+.3f} ms")
-    m = r["matched"]
-    if m["requests"]:
-        print(f"   matched request by request ({m['requests']} of {r['suite_requests']}):")
-        for p in QUANTILES:
-            print(f"   p{p}: wire {m['wire'][p]:8.3f} ms   suite {m['suite'][p]:8.3f} ms   "
-                  f"over the wire {m['suite'][p] - m['wire'][p]:+.3f} ms   per-request overhead p{p} {m['overhead'][p]:.3f} ms")
+    _show_percentiles("suite", "suite", r, r["suite_requests"])
     print(f"   event loop lag: p95 {r['loop_lag_p95_ms']} ms, max {r['loop_lag_max_ms']} ms; "
           f"CPU max {r['cpu_max_percent']} %")
     k = r.get("k6")
@@ -340,19 +346,10 @@ def show(result: dict) -> None:
         return
     print(f"   k6, {k['vus']} VUs, same think time and seconds, fresh server: {k['requests']} requests "
           f"({k['failures']} failed) at {k['rps']:.0f}/s; wire saw {k['wire_responses']} responses")
-    for p in QUANTILES:
-        if p in k["wire"]:
-            print(f"   p{p}: wire {k['wire'][p]:8.3f} ms   k6    {k['k6'][p]:8.3f} ms   "
-                  f"over the wire {k['over_wire'][p]:+.3f} ms")
-    km = k["matched"]
-    if km["requests"]:
-        print(f"   k6 matched request by request ({km['requests']} of {k['requests']}):")
-        for p in QUANTILES:
-            print(f"   p{p}: wire {km['wire'][p]:8.3f} ms   k6    {km['k6'][p]:8.3f} ms   "
-                  f"over the wire {km['k6'][p] - km['wire'][p]:+.3f} ms   per-request overhead p{p} {km['overhead'][p]:.3f} ms")
+    _show_percentiles("k6", "k6", k, k["requests"])
     if r.get("suite_minus_k6_overhead_p50_ms") is not None:
         print(f"   suite overhead p50 - k6 overhead p50: {r['suite_minus_k6_overhead_p50_ms']:+.3f} ms "
-              f"({m['overhead']['50']:.3f} - {km['overhead']['50']:.3f})")
+              f"({r['matched']['overhead']['50']:.3f} - {k['matched']['overhead']['50']:.3f})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,7 @@ class Runner:
         behaviour[client_id]()
 
 def client(worker_id, state):
-    runner.clients[worker_id] = SimpleNamespace(id=worker_id, state=state)
+    runner.clients[worker_id] = SimpleNamespace(id=worker_id, state=state, user_classes_count={})
 
 def reply(worker_id, after):
     def later():

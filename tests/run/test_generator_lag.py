@@ -74,3 +74,25 @@ def test_the_cpu_sampler_carries_the_lag_in_its_snapshot():
 def test_the_bound(lag):
     record = {"lag_p95_ms": lag, "lag_max_ms": lag, "lag_samples": 10}
     assert loop_lag_summary(record)["loop_lagging"] is (lag > generator.LOOP_LAG_BOUND_MS)
+
+
+def test_the_cpu_counts_as_saturated_for_each_sample_at_or_over_the_bound(monkeypatch):
+    import psutil
+
+    readings = iter([0.0, 95.0, 89.9, 90.0, 100.0, 12.0] + [0.0] * 1000)
+
+    class Process:
+        def cpu_percent(self):
+            return next(readings)
+
+    monkeypatch.setattr(psutil, "Process", Process)
+    monkeypatch.setattr(generator, "SAMPLE_INTERVAL_S", 0.005)
+    cpu = CpuSampler()
+    cpu.start()
+    try:
+        gevent.sleep(0.3)
+    finally:
+        cpu.stop()
+    assert cpu.max == 100.0
+    assert cpu.high == 3  # 95, 90 and 100: at or over 90 %; 89.9 is not
+    assert generator.CPU_SATURATION_SAMPLES == 3

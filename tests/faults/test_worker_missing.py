@@ -13,7 +13,7 @@ from bss_loadtest.run import options
 
 pytestmark = pytest.mark.slow
 
-STALL_S = 7.0
+STALL_S = 6.0
 """How long worker 0's loop is held: past Locust's 3 (missing after over 4 s without a heartbeat),
 well under the suite's default (over 11 s)."""
 
@@ -44,7 +44,7 @@ class StallUser(CustomerUser):
 PROFILE = """\
 description: worker 0 holds its loop for a while
 stages:
-  - {duration: 16s, target: 4, spawn_rate: 4}
+  - {duration: 12s, target: 4, spawn_rate: 4}
 users: {StallUser: 1}
 think_time: {min: 0.2, max: 0.5}
 """

@@ -55,9 +55,9 @@ REQUEST_TIMEOUT_S = 5.0
 CONCURRENCY = 8
 """Deletes in flight at once (inside Locust, where gevent makes them cooperative)."""
 REGISTRY_LIMIT = 50_000
-"""Entities a process keeps track of for the cleanup (about 15 MiB with their ids): about what one cleanup deletes
-in its :data:`CLEANUP_TIMEOUT_S` from a backend that answers a DELETE in 10 ms (8 at a time: 48,000);
-the oldest past it are let go."""
+"""Entities a process keeps track of for the cleanup (about 40 MiB resident at the limit,
+bench/README.md): about what one cleanup deletes in its :data:`CLEANUP_TIMEOUT_S` from a backend
+that answers a DELETE in 10 ms (8 at a time: 48,000); the oldest past it are let go."""
 LISTED_LIMIT = 1_000
 """Entities left behind that a report lists one by one (all of them are counted)."""
 

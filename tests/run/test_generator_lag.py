@@ -58,14 +58,19 @@ def test_a_busy_loop_is_seen_late_and_an_idle_one_is_not(monkeypatch):
     assert busy["lag_samples"] >= 10 and busy["lag_p95_ms"] >= 5.0, busy
 
 
-def test_the_cpu_sampler_carries_the_lag_in_its_snapshot():
+def sampled(seconds: float) -> CpuSampler:
+    """A CPU sampler that ran for ``seconds`` of this greenlet's sleep, stopped."""
     cpu = CpuSampler()
     cpu.start()
     try:
-        gevent.sleep(0.25)
+        gevent.sleep(seconds)
     finally:
         cpu.stop()
-    record = cpu.snapshot()
+    return cpu
+
+
+def test_the_cpu_sampler_carries_the_lag_in_its_snapshot():
+    record = sampled(0.25).snapshot()
     assert set(record) == {"max", "high", "lag_p95_ms", "lag_max_ms", "lag_samples"}
     assert record["lag_samples"] >= 1
 
@@ -87,12 +92,7 @@ def test_the_cpu_counts_as_saturated_for_each_sample_at_or_over_the_bound(monkey
 
     monkeypatch.setattr(psutil, "Process", Process)
     monkeypatch.setattr(generator, "SAMPLE_INTERVAL_S", 0.005)
-    cpu = CpuSampler()
-    cpu.start()
-    try:
-        gevent.sleep(0.3)
-    finally:
-        cpu.stop()
+    cpu = sampled(0.3)
     assert cpu.max == 100.0
     assert cpu.high == 3  # 95, 90 and 100: at or over 90 %; 89.9 is not
     assert generator.CPU_SATURATION_SAMPLES == 3

@@ -193,30 +193,13 @@ def test_a_token_that_cannot_go_in_a_header_is_a_token_error_not_a_request_error
     answers one with CR, LF, other control characters or characters outside latin-1 is refused
     where it is fetched, as an AUTH failure."""
     import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = json.dumps({"access_token": token, "expires_in": 300}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    from tests.json_stub import json_server
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    body = json.dumps({"access_token": token, "expires_in": 300}).encode()
+    with json_server(lambda method, path, headers: (200, body)) as server:
         identity = Identity(f"http://127.0.0.1:{server.server_port}/t", "bss-loadtest-01", "s3cr3t-value")
         with pytest.raises(TokenError) as info:
             auth.fetch_token(identity, timeout=5)
         assert "cannot go in an Authorization header" in str(info.value)
         assert "s3cr3t" not in str(info.value)
-    finally:
-        server.shutdown()
-        server.server_close()

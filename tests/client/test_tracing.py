@@ -8,11 +8,10 @@ import re
 import subprocess
 import sys
 import textwrap
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import pytest
+from tests.json_stub import json_server
 
 from bss_loadtest.client.config import TargetConfig, TracingConfig, load_target_config
 from bss_loadtest.client.options import client_settings, trace_sample
@@ -169,36 +168,21 @@ USER_SCRIPT = textwrap.dedent('''
 ''')
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    seen: list[dict[str, str]] = []
-    body = json.dumps({"id": "c-1", "firstName": "A", "lastName": "B", "email": "a@example.com",
+CUSTOMER = json.dumps({"id": "c-1", "firstName": "A", "lastName": "B", "email": "a@example.com",
                        "status": "ACTIVE", "createdAt": "2025-01-01T00:00:00", "updatedAt": "2025-01-01T00:00:00",
                        "version": 0}).encode()
-
-    def do_GET(self):  # noqa: N802 - the name http.server calls
-        type(self).seen.append(dict(self.headers.items()))
-        status, body = (404, b"{}") if "missing" in self.path else (200, self.body)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
 def recorder():
-    _Recorder.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server, _Recorder.seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    seen: list[dict[str, str]] = []
+
+    def answer(method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        seen.append(headers)
+        return (404, b"{}") if "missing" in path else (200, CUSTOMER)
+
+    with json_server(answer) as server:
+        yield server, seen
 
 
 def run_user(server, target_config: str) -> list[dict]:

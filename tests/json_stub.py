@@ -1,0 +1,40 @@
+"""A JSON HTTP server on loopback for tests: ``answer(method, path, headers) -> (status, body)``."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+Answer = Callable[[str, str, dict[str, str]], tuple[int, bytes]]
+
+
+@contextlib.contextmanager
+def json_server(answer: Answer) -> Iterator[ThreadingHTTPServer]:
+    """Serve GET and POST with ``answer`` (a request body is read and dropped) until the block ends."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            status, body = answer(self.command, self.path, dict(self.headers.items()))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _reply  # noqa: N815 - the names http.server calls
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

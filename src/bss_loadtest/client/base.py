@@ -34,7 +34,7 @@ from bss_loadtest.client import lifecycle
 from bss_loadtest.client import models as m
 from bss_loadtest.client.auth import Identity, as_failure, assign
 from bss_loadtest.client.data import DataFactory, IdPool
-from bss_loadtest.client.http import SessionHeaders, use_suite_clients
+from bss_loadtest.client.http import use_suite_clients
 from bss_loadtest.client.options import client_settings, identity_pool
 from bss_loadtest.client.routes import Route, Target
 from bss_loadtest.client.state import ClientState, client_state, target_of
@@ -76,6 +76,9 @@ class BssClient:
         session_headers = None
         if getattr(user, "client_pool", None) is None:  # the user's own pool, not one it shares
             session_headers = use_suite_clients(self.session.client)
+        self._session_lines = session_headers
+        """The suite's client's :class:`~bss_loadtest.client.http.SessionHeaders` (the traceparent rides
+        with them), or ``None`` on a pool the user class brought (it goes in each request's headers)."""
         self.session_headers = session_headers if session_headers is not None else self.session.client.default_headers
         """The header lines of every request of this user (a :class:`~bss_loadtest.client.http.SessionHeaders`,
         or the user agent's default headers)."""
@@ -131,8 +134,8 @@ class BssClient:
         if params:
             url = url + "?" + self._query(params)
         data = body.to_json() if body is not None else None
-        session_headers = self.session_headers
-        if type(session_headers) is SessionHeaders:
+        session_headers = self._session_lines
+        if session_headers is not None:
             # the traceparent goes with the session's lines, for this greenlet's request only
             trace_id, traceparent = self.tracing.traceparent()
             if traceparent is not None:

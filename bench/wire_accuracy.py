@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import csv
+import contextlib
 import json
 import math
 import os
@@ -134,13 +134,14 @@ def wire_times(tshark: str, pcap: Path, window: tuple[float, float]) -> list[tup
 
 
 def suite_samples(request_log: Path) -> list[tuple[float, float, str]]:
-    """(start, ms, name) of every business request in the suite's --request-log files."""
+    """(start, ms, name) of every business request in the suite's --request-log files (their first
+    column is the time the request was sent)."""
     samples = []
     for path in request_log.parent.glob(request_log.name + ".*"):
         for line in path.read_text().splitlines():
-            at, method, name, ms, _ = line.split(",", 4)
+            start, method, name, ms, _ = line.split(",", 4)
             if method != "AUTH":
-                samples.append((float(at) - float(ms) / 1000.0, float(ms), name))
+                samples.append((float(start), float(ms), name))
     return samples
 
 
@@ -148,8 +149,8 @@ def match(suite: list[tuple[float, float, str]], wire: list[tuple[float, float, 
           tolerance_s: float = 0.005) -> list[tuple[float, float]]:
     """Pairs (tool ms, wire ms) of the same request, for the suite's log and k6's points alike: the
     unused wire request on a path of the sample's template whose send time is nearest the sample's
-    start (its end minus its time; for the suite that lies a little after the real start: the log
-    line is written after validation)."""
+    start (the suite's log has the time each request was sent; for k6, a point's end minus its
+    duration)."""
     patterns: dict[str, re.Pattern] = {}
     order = sorted(range(len(wire)), key=lambda i: wire[i][0])
     starts = [wire[i][0] for i in order]
@@ -254,13 +255,17 @@ def run_level(users: int, seconds: float, latency_ms: float, workdir: Path, tsha
     if not summary_path.exists():
         raise RuntimeError("no summary.json:\n" + (out.stdout + out.stderr)[-3000:])
     summary = json.loads(summary_path.read_text())
-    history = list(csv.DictReader((report_dir / "runs" / run_id / "history.csv").open()))
-    seconds_seen = [float(r["timestamp"]) for r in history if r["name"] == "Aggregated"]
-    wire = wire_times(tshark, pcap, (min(seconds_seen) - 1.0, max(seconds_seen) + 1.0))
+    samples = suite_samples(workdir / f"requests-{users}.csv")
+    if not samples:
+        raise RuntimeError("the suite logged no business requests:\n" + (out.stdout + out.stderr)[-3000:])
+    starts = [start for start, _, _ in samples]
+    # the wire's requests sent between the suite's first and last (not the start-up checks, the
+    # end-of-run cleanup or the reconciliation scrape); a millisecond's slack for the send itself
+    wire = wire_times(tshark, pcap, (min(starts) - 0.001, max(starts) + 0.005))
     totals = summary["totals"]
     suite = {p: totals[f"p{p}_ms"] for p in QUANTILES}
     wire_exact = exact(wire)
-    matched = figures(match(suite_samples(workdir / f"requests-{users}.csv"), wire))
+    matched = figures(match(samples, wire))
     matched["suite"] = matched.pop("tool")
     generator = json.loads(record.read_text()) if record.exists() else {}
     return {
@@ -358,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--latency-ms", type=float, default=40.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", default="", help="keep the captures, request logs and reports in this directory")
     parser.add_argument("--k6", action=argparse.BooleanOptionalAction, default=None,
                         help="run k6 as the peer at each level (default: when k6 is found)")
     args = parser.parse_args(argv)
@@ -370,7 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         print(h.MISSING_HINTS["k6"] + "; the k6 side is skipped")
     print(f"machine: {h.machine()}", flush=True)
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-wire-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-wire-"))
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         for users in (int(u) for u in args.users.split(",")):
             result = run_level(users, args.seconds, args.latency_ms, Path(tmp), *found)
             if k6 is not None:

@@ -159,7 +159,7 @@ USER_SCRIPT = textwrap.dedent('''
 
     events = Events()
     seen = []
-    events.request.add_listener(lambda context, **kw: seen.append(dict(context)))
+    events.request.add_listener(lambda request_type, context, **kw: request_type == "CONNECT" or seen.append(dict(context)))
     env = Environment(user_classes=[TracedUser], events=events, parsed_options=Options())
     user = TracedUser(env)
     user.api.call("customers.get", path={"id": "c-1"})       # 200

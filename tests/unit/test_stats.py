@@ -8,6 +8,7 @@ import pytest
 
 from bss_loadtest.core.stats import (
     AUTH_REQUEST_TYPE,
+    CONNECT_REQUEST_TYPE,
     FAILURE_SAMPLES_N,
     SLOWEST_N,
     Histogram,
@@ -99,12 +100,15 @@ def test_worker_deltas_merge_to_what_one_process_reports():
     assert single.user_class("CustomerUser").count == merged.user_class("CustomerUser").count
 
 
-def test_auth_requests_are_kept_apart_from_business_totals():
+def test_auth_requests_and_connection_setups_are_kept_apart_from_business_totals():
     stats = RunStats()
     stats.record(AUTH_REQUEST_TYPE, "/realms/bss/protocol/openid-connect/token", 5.0, None, "X", 1.0)
+    stats.record(CONNECT_REQUEST_TYPE, "127.0.0.1:8080", 30.0, None, "X", 1.0)
     stats.record("GET", "/actuator/health", 2.0, None, "X", 1.0)
-    assert stats.total.count == 1
+    assert (stats.total.count, stats.total.max_ms) == (1, 2.0)
+    assert (stats.checks_passed, stats.checks_failed) == (1, 0)
     assert stats.endpoint("AUTH /realms/bss/protocol/openid-connect/token").count == 1
+    assert stats.endpoint("CONNECT 127.0.0.1:8080").count == 1
     assert stats.business_keys() == ["GET /actuator/health"]
 
 

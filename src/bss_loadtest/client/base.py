@@ -34,13 +34,14 @@ from bss_loadtest.client import lifecycle
 from bss_loadtest.client import models as m
 from bss_loadtest.client.auth import Identity, as_failure, assign
 from bss_loadtest.client.data import DataFactory, IdPool
-from bss_loadtest.client.http import use_suite_clients
+from bss_loadtest.client.http import connection_setup, read_delay, start_request_timing, use_suite_clients
 from bss_loadtest.client.options import client_settings, identity_pool
 from bss_loadtest.client.routes import Route, Target
 from bss_loadtest.client.state import ClientState, client_state, target_of
 from bss_loadtest.client.tracing import RequestTracing
 from bss_loadtest.client.validation import validation_message
 from bss_loadtest.core.failures import ValidationFailure, failure_for_status
+from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, CONNECT_REQUEST_TYPE
 from bss_loadtest.run import runtime
 
 __all__ = ["BssClient", "BssUser", "identity_pool"]
@@ -90,15 +91,20 @@ class BssClient:
 
     # --- auth -----------------------------------------------------------------------------------
     def _report_token(self, duration_s: float, error: BaseException | None) -> None:
+        self._report_side(AUTH_REQUEST_TYPE, self._token_name, duration_s, error)
+
+    def _report_side(self, request_type: str, name: str, duration_s: float, error: BaseException | None) -> None:
+        """A token fetch (``AUTH``) or a connection's setup (``CONNECT``): a row of its own, in
+        neither the totals nor ``http_req_duration``."""
         self.user.environment.events.request.fire(
-            request_type="AUTH",
-            name=self._token_name,
+            request_type=request_type,
+            name=name,
             response_time=duration_s * 1000.0,
             response_length=0,
             response=None,
             context=self.user.context(),
             exception=as_failure(error) if error is not None else None,
-            url=self._token_name,
+            url=name,
         )
 
     def _ensure_token(self) -> bool:
@@ -135,6 +141,7 @@ class BssClient:
             url = url + "?" + self._query(params)
         data = body.to_json() if body is not None else None
         session_headers = self._session_lines
+        start_request_timing()
         if session_headers is not None:
             # the traceparent goes with the session's lines, for this greenlet's request only
             trace_id, traceparent = self.tracing.traceparent()
@@ -151,8 +158,19 @@ class BssClient:
             answered = self.session.request(route.method, url, name=route.name, data=data, headers=headers,
                                             catch_response=True)
         with answered as response:
+            meta = response.request_meta
+            # As k6's http_req_duration: from sending the request to its response's last byte, less
+            # the time that response then waited on the event loop; opening the connection is its
+            # own CONNECT row (client/http.py).
+            taken_ms = read_delay() * 1000.0
+            setup = connection_setup()
+            if setup is not None:
+                self._report_side(CONNECT_REQUEST_TYPE, setup[0], setup[1], None)
+                taken_ms += setup[1] * 1000.0
+            if taken_ms:
+                meta["response_time"] = max(0.0, meta["response_time"] - taken_ms)
             status = response.status_code
-            context = response.request_meta["context"]  # this request's own copy of user.context()
+            context = meta["context"]  # this request's own copy of user.context()
             if trace_id is not None:
                 context["trace_id"] = trace_id
             context["status"] = status or None  # 0: no answer

@@ -14,20 +14,33 @@ tracing headers cost a request (bench/client_overhead.py, bench/README.md).
 Anything out of the ordinary (a proxy, a chunked or streamed body, header containers of another
 type) goes to geventhttpclient's own builder, unchanged.
 
+Each client also notes, for the greenlet that sends a request, how long opening its connection
+took (:func:`connection_setup`) and how long its last read waited on the event loop after the loop
+saw the socket readable (:func:`read_delay`): the time other greenlets' work (validating their
+responses, spawning users, writing statistics) held this response's timestamp back. The caller
+takes both off the reported time, as k6's ``http_req_duration`` leaves them out, so that neither
+a connection's setup nor a busy generator's queueing is counted as the target's answer
+(bench/wire_accuracy.py).
+
 This module does not import locust.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
-from gevent import getcurrent
+import gevent.socket
+import gevent.ssl
+from gevent import get_hub, getcurrent
 from geventhttpclient.client import HTTPClient, HTTPClientPool
+from geventhttpclient.connectionpool import ConnectionPool
 from geventhttpclient.header import Headers
 from geventhttpclient.url import URL
 
-__all__ = ["SessionHeaders", "SuiteClientPool", "SuiteHTTPClient", "use_suite_clients"]
+__all__ = ["SessionHeaders", "SuiteClientPool", "SuiteHTTPClient", "connection_setup", "read_delay",
+           "start_request_timing", "use_suite_clients"]
 
 # RFC 9110 sections 5.1 and 9.1: a header field name and a method are tokens; section 5.5: a field
 # value has no CR, LF or other control character (the request smuggling bytes); section 3 and RFC
@@ -56,6 +69,93 @@ def is_field_value(value: str) -> bool:
 
 _dict_items = dict.items
 _dict_len = dict.__len__
+
+
+# --- request timing --------------------------------------------------------------------------
+# Two parts of a request's wall time are not the target's, and k6's http_req_duration leaves out
+# both: setting up the connection (resolving the host, connecting, the TLS handshake: k6's
+# http_req_blocked / _connecting / _tls_handshaking), and the time a response waited on the event
+# loop after it had come in. libev's loop time (``loop.now()``, wall clock) is taken once per loop
+# iteration, right after the poll that reported the sockets ready: the response's bytes were in
+# by then. A greenlet resumed later in that iteration (after the ones woken before it ran) reads
+# its clock late by ``time.time() - loop.now()``. libuv's loop time has a millisecond's
+# resolution: no delay is noted on it. Both are kept on the greenlet that sends the request.
+_READ_DELAY = "bss_read_delay"
+_CONNECT = "bss_connect"
+_wall = time.time
+_clock = time.perf_counter
+
+
+def _loop_times() -> bool:
+    return "libev" in type(get_hub().loop).__module__
+
+
+def start_request_timing() -> None:
+    """Forget the current greenlet's read delay and connection setup: call before a request."""
+    current = getcurrent()
+    setattr(current, _READ_DELAY, 0.0)
+    setattr(current, _CONNECT, None)
+
+
+def read_delay() -> float:
+    """Seconds the current greenlet's last read on a suite client's socket (since
+    :func:`start_request_timing`) waited on the event loop after its data had come in; 0.0 when
+    none waited or the loop does not keep a fine time."""
+    return getattr(getcurrent(), _READ_DELAY, 0.0)
+
+
+def connection_setup() -> tuple[str, float] | None:
+    """(``host:port``, seconds) of the connection the current greenlet's request (since
+    :func:`start_request_timing`) had to open first, or None when it used one already open."""
+    return getattr(getcurrent(), _CONNECT, None)
+
+
+def _note_read_delay(sock: Any, watcher: Any) -> None:
+    if watcher is sock._read_event:
+        delay = _wall() - sock.hub.loop.now()
+        setattr(getcurrent(), _READ_DELAY, delay if delay > 0.0 else 0.0)
+
+
+_socket_wait = gevent.socket.socket._wait
+
+
+class TimedSocket(gevent.socket.socket):
+    """A gevent socket whose reads note their delay on the event loop (:func:`read_delay`)."""
+
+    __slots__ = ()
+
+    def _wait(self, watcher: Any, *args: Any, **kwargs: Any) -> None:
+        _socket_wait(self, watcher, *args, **kwargs)
+        _note_read_delay(self, watcher)
+
+
+class TimedSSLSocket(gevent.ssl.SSLSocket):
+    """gevent's TLS socket, noting its reads' delay as :class:`TimedSocket` does."""
+
+    def _wait(self, watcher: Any, *args: Any, **kwargs: Any) -> None:
+        _socket_wait(self, watcher, *args, **kwargs)
+        _note_read_delay(self, watcher)
+
+
+def _time_connections(pool: ConnectionPool, read_delays: bool) -> None:
+    """Note how long ``pool`` takes to open each connection (:func:`connection_setup`); with
+    ``read_delays``, make its connections :class:`TimedSocket` (or :class:`TimedSSLSocket`)."""
+    if read_delays:
+        pool._create_tcp_socket = TimedSocket  # type: ignore[method-assign]
+        context = getattr(pool, "ssl_context", None)
+        if isinstance(context, gevent.ssl.SSLContext):
+            context.sslsocket_class = TimedSSLSocket
+    create = pool._create_socket
+    host = pool._request_host
+    name = f"[{host}]:{pool._request_port}" if ":" in host else f"{host}:{pool._request_port}"
+
+    def create_socket() -> Any:
+        began = _clock()
+        sock = create()  # a connection that cannot be made fails its request, with the time it took
+        setattr(getcurrent(), _CONNECT, (name, _clock() - began))
+        return sock
+
+    pool._create_socket = create_socket  # type: ignore[method-assign]
 
 
 class SessionHeaders:
@@ -139,6 +239,7 @@ class SuiteHTTPClient(HTTPClient):
         if self.port not in (80, 443):
             host += ":" + str(self.port)
         self._host_entry = ("Host", host)
+        _time_connections(self._connection_pool, _loop_times())
 
     def _build_request(self, method: str, request_uri: str, body: Any = b"", headers: Any = None,
                        chunked: bool | None = None) -> str:

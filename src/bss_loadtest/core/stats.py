@@ -51,6 +51,13 @@ from typing import Any
 AUTH_REQUEST_TYPE = "AUTH"
 """``request_type`` of token requests: reported apart from the business requests."""
 
+CONNECT_REQUEST_TYPE = "CONNECT"
+"""``request_type`` of a connection's setup (resolving, connecting, TLS), named ``host:port``:
+reported apart from the business requests, whose times leave it out as k6's http_req_duration does."""
+
+SIDE_REQUEST_TYPES = frozenset((AUTH_REQUEST_TYPE, CONNECT_REQUEST_TYPE))
+"""The ``request_type`` of rows kept apart from the business requests: in no total or check."""
+
 HISTORY_INTERVAL_S = 1
 """Width of one row of the statistics history, in seconds."""
 
@@ -589,7 +596,7 @@ class RunStats:
         ``checks`` is ``(passed, failed)`` of the checks the client made on it (without them: one
         check, passed unless the request failed); ``expected`` whether its status was one expected
         (default: it did not fail); ``scenario`` and ``group`` its k6 scenario and group path.
-        Token requests count in neither the totals nor the checks."""
+        Token requests and connection setups count in neither the totals nor the checks."""
         if now is None:
             now = time.time()
         key = f"{method} {name}"
@@ -603,7 +610,7 @@ class RunStats:
                 aggregate.keep_slowest(TraceSample(trace_id, response_time_ms, status, failure_class, now))
             if failure_class is not None:
                 self._keep_failure(TraceSample(trace_id, response_time_ms, status, failure_class, now, key))
-        if method == AUTH_REQUEST_TYPE:
+        if method in SIDE_REQUEST_TYPES:
             return
         self.total.record(response_time_ms, failure_class)
         if checks is None:
@@ -764,7 +771,7 @@ class RunStats:
         return sorted(self.endpoints)
 
     def business_keys(self) -> list[str]:
-        return [k for k in self.endpoint_keys() if self.methods[k][0] != AUTH_REQUEST_TYPE]
+        return [k for k in self.endpoint_keys() if self.methods[k][0] not in SIDE_REQUEST_TYPES]
 
     def duration_s(self) -> float:
         """Seconds from the first request to the end of the run (or to the last request, or now)."""

@@ -36,7 +36,8 @@ Metrics and their statistics (k6's metric types):
 ``http_req_waiting`` and k6's other request phases (``http_req_blocked``, ``_connecting``,
 ``_tls_handshaking``, ``_sending``, ``_receiving``) cannot be evaluated: the client
 (geventhttpclient, Locust's FastHttpUser) times the whole response and not its phases, so each is
-one error pointing to ``http_req_duration``. So are ``data_sent``, ``data_received`` and
+one error pointing to ``http_req_duration``. As k6's, ``http_req_duration`` leaves a connection's
+setup out (it is a ``CONNECT host:port`` row of its own, in no total). So are ``data_sent``, ``data_received`` and
 ``group_duration``, which the suite does not measure. An unknown metric is an error with the
 nearest known name.
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bss_loadtest.core.stats import SIDE_REQUEST_TYPES
 from bss_loadtest.reports.html import Cell, Chart, Table, chart, fmt, new_figure, pct, render_page
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def over_time_figure(summary: Summary, agg: AggregatedSeries | pd.DataFrame):  #
 def _endpoints(summary: Summary) -> Table:
     rated = measured_rate(summary)
     rows = []
-    for r in [*sorted(summary.requests, key=lambda r: (r.method == "AUTH", r.key)), summary.totals]:
+    for r in [*sorted(summary.requests, key=lambda r: (r.method in SIDE_REQUEST_TYPES, r.key)), summary.totals]:
         rows.append([
             Cell(r.key, bold=r is summary.totals),
             fmt(r.count), fmt(r.failures), pct(r.error_rate),

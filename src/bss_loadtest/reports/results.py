@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bss_loadtest.core.errors import InputError, SuiteError
 from bss_loadtest.core.files import os_reason, read_named_file
-from bss_loadtest.core.stats import HISTORY_INTERVAL_S, HistoryRow, TraceSample
+from bss_loadtest.core.stats import HISTORY_INTERVAL_S, SIDE_REQUEST_TYPES, HistoryRow, TraceSample
 
 SUMMARY_SCHEMA = "bss-loadtest/summary"
 SUMMARY_SCHEMA_VERSION = 1
@@ -241,7 +241,8 @@ class FailureSampleRow(TraceSampleRow):
 
 
 class RequestRow(_Strict):
-    method: str = Field(description='HTTP method ("AUTH" for token requests, "" for the Aggregated row).')
+    method: str = Field(description='HTTP method ("AUTH" for token requests, "CONNECT" for connection setups '
+                                    'named host:port, "" for the Aggregated row).')
     name: str = Field(description='Path template, or "Aggregated".')
     count: int = Field(ge=0, le=MAX_COUNT, description="Requests.")
     failures: int = Field(ge=0, le=MAX_COUNT, description="Failed requests.")
@@ -437,7 +438,7 @@ class Summary(_Strict):
         return self.model_dump(mode="json", by_alias=True)
 
     def endpoint_rows(self, *, include_auth: bool = False) -> list[RequestRow]:
-        return [r for r in self.requests if include_auth or r.method != "AUTH"]
+        return [r for r in self.requests if include_auth or r.method not in SIDE_REQUEST_TYPES]
 
     def slowest_requests(self, key: str | None = None) -> list[tuple[str, TraceSampleRow]]:
         """(endpoint, sample) of the slowest requests kept, slowest first: of endpoint ``key``, or of

@@ -349,7 +349,8 @@ def merge_cleanup(reports: list[dict]) -> dict | None:
 
 
 class RequestLogListener:
-    """``--request-log PATH``: every raw sample of this process, for audits of the histogram."""
+    """``--request-log PATH``: every raw sample of this process, for audits of the histogram (and
+    of the wire: each line starts with the time the request was sent)."""
 
     def __init__(self, suite: Suite) -> None:
         self.suite = suite
@@ -373,12 +374,17 @@ class RequestLogListener:
         self.suite.environment.events.request.add_listener(self.on_request)
 
     def on_request(
-        self, request_type: str, name: str, response_time: float, exception: BaseException | None = None, **kwargs: Any
+        self, request_type: str, name: str, response_time: float, exception: BaseException | None = None,
+        start_time: float | None = None, **kwargs: Any
     ) -> None:
+        """One line: when the request was sent (epoch seconds; now less its time for a sample
+        without a start), its type, name, time in ms and failure class (empty for a success)."""
         if self.file is None:
             return
         failure_class = failures.failure_class_of(exception) if exception is not None else ""
-        self.file.write(f"{time.time():.6f},{request_type},{name},{response_time:.6f},{failure_class}\n")
+        if not isinstance(start_time, (int, float)):
+            start_time = time.time() - response_time / 1000.0
+        self.file.write(f"{start_time:.6f},{request_type},{name},{response_time:.6f},{failure_class}\n")
 
     def on_test_stop(self, **kwargs: Any) -> None:
         if self.file is not None:

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bss_loadtest.client import side_http
 from bss_loadtest.client.config import TargetConfig
 from bss_loadtest.client.endpoints import ENDPOINTS
-from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, RunStats
+from bss_loadtest.core.stats import AUTH_REQUEST_TYPE, CONNECT_REQUEST_TYPE, RunStats
 from bss_loadtest.run.prometheus import redact_url
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,8 @@ def reconcile(
     ours: dict[str, int] = {}
     for key in stats.endpoint_keys():
         method, name = stats.methods[key]
+        if method == CONNECT_REQUEST_TYPE:
+            continue  # a connection's setup is no HTTP request
         server_key = f"POST {name}" if method == AUTH_REQUEST_TYPE else key
         ours[server_key] = ours.get(server_key, 0) + stats.endpoints[key].count
     for key, count in (extra_requests or {}).items():

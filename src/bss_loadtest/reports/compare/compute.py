@@ -2,8 +2,9 @@
 
 :func:`compare` builds a :class:`Comparison`; renderers and :func:`exit_code` read only that.
 Metrics, per business endpoint and for ``Aggregated``: ``p50_ms``, ``p95_ms``, ``p99_ms``,
-``error_rate`` and ``rps``. Token requests (method ``AUTH``) are not compared: their number
-depends on the identity pool, not on the system under test.
+``error_rate`` and ``rps``. Token requests (method ``AUTH``) and connection setups (``CONNECT``)
+are not compared: their number depends on the identity pool and the users, not on the system
+under test.
 
 A metric's allowance is widened to NOISE_K × σ of the stored baselines (when there are at least
 NOISE_MIN_BASELINES of them) and, for throughput and error rate, to NOISE_K × their counting error
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from bss_loadtest.core import errors
+from bss_loadtest.core.stats import SIDE_REQUEST_TYPES
 from bss_loadtest.reports.baseline import Baseline
 from bss_loadtest.reports.compare.rules import METRIC_LABELS, METRICS, NOISE_K, RegressionRule, rules_from
 from bss_loadtest.reports.report import TraceRow, trace_rows
@@ -144,7 +146,7 @@ def exit_code(comparison: Comparison) -> int:
 def _endpoint_table(summary: Summary) -> dict[str, dict[str, Any]]:
     """Business endpoints and Aggregated by key: the count and every metric (None where missing)."""
     return {r.key: {"count": r.count, **{m: getattr(r, m) for m in METRICS}}
-            for r in [*summary.endpoint_rows(), summary.totals] if r.method != "AUTH"}
+            for r in [*summary.endpoint_rows(), summary.totals] if r.method not in SIDE_REQUEST_TYPES}
 
 
 def _std(values: Sequence[float]) -> float:

@@ -1,0 +1,102 @@
+"""What a BssUser's request time leaves out, as k6's ``http_req_duration`` does: the time its
+response waited on the event loop after it had come in, and the setup of its connection (a
+``CONNECT host:port`` row of its own). A real BssUser runs in a subprocess (importing Locust here
+would patch pytest's process) against a loopback server in this one.
+
+The times asserted are orders apart (a 30 ms server against a 150 ms hold of the loop), so a
+slow machine moves them without crossing the bounds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+from tests.json_stub import json_server
+
+CUSTOMER = json.dumps({"id": "c-1", "firstName": "A", "lastName": "B", "email": "a@example.com",
+                       "status": "ACTIVE", "createdAt": "2025-01-01T00:00:00", "updatedAt": "2025-01-01T00:00:00",
+                       "version": 0}).encode()
+SERVER_MS = 30
+HOLD_MS = 150
+
+USER_SCRIPT = textwrap.dedent('''
+    import json, sys, time
+    import gevent
+    from locust.env import Environment
+    from locust.event import Events
+    from bss_loadtest.client.base import BssUser
+
+    class TimedUser(BssUser):
+        pass
+
+    TimedUser.host = sys.argv[1]
+    hold_s = float(sys.argv[2]) / 1000
+
+    class Options:
+        no_auth = True
+        run_id = "run-timing"
+
+    events = Events()
+    seen = []
+    events.request.add_listener(lambda request_type, name, response_time, **kw:
+                                seen.append((request_type, name, response_time)))
+    env = Environment(user_classes=[TimedUser], events=events, parsed_options=Options())
+    first, second = TimedUser(env), TimedUser(env)
+    for user in (first, second):  # each user's first request, before the timed ones
+        user.api.call("customers.get", path={"id": "warm"})
+
+    def hold(seconds):  # work that keeps the loop from running anything else
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    walls = {}
+
+    def one(user, name):
+        began = time.perf_counter()
+        user.api.call("customers.get", path={"id": name})
+        walls[name] = (time.perf_counter() - began) * 1000
+        hold(hold_s)  # the other response is in by now and waits for this
+
+    a, b = gevent.spawn(one, first, "a"), gevent.spawn(one, second, "b")
+    gevent.sleep(0.005)  # both requests are sent, their answers due in 30 ms
+    hold(hold_s / 2)     # both answers come in while the loop is held: one poll sees both
+    gevent.joinall([a, b])
+    print("RESULT " + json.dumps({"events": seen, "walls": walls}))
+''')
+
+
+def test_a_response_that_waits_on_the_loop_is_not_charged_the_wait():
+    barrier = threading.Barrier(2, timeout=10)
+
+    def answer(method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        if not path.endswith("/warm"):
+            barrier.wait()  # both answers go out together
+            time.sleep(SERVER_MS / 1000)
+        return 200, CUSTOMER
+
+    with json_server(answer) as server:
+        port = server.server_port
+        result = subprocess.run([sys.executable, "-c", USER_SCRIPT, f"http://127.0.0.1:{port}", str(HOLD_MS)],
+                                capture_output=True, text=True, timeout=120)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, result.stderr[-3000:]
+    run = json.loads(lines[0].removeprefix("RESULT "))
+    events, walls = run["events"], run["walls"]
+
+    # this server closes each connection (HTTP/1.0): every request opens one, a CONNECT row of its own
+    connects = [name for kind, name, _ in events if kind == "CONNECT"]
+    assert connects == [f"127.0.0.1:{port}"] * 4
+    gets = [(name, ms) for kind, name, ms in events if kind != "CONNECT"]
+    assert [name for name, _ in gets] == ["/api/v1/customers/{id}"] * 4
+    reported = [ms for _, ms in gets[2:]]
+    # the second answer to be read sat on the loop through the first one's hold (its wall time
+    # holds both holds); what it reports holds the server's time and the first hold, not the second
+    later = max(walls.values())
+    assert later >= 1.4 * HOLD_MS, walls
+    assert all(ms >= SERVER_MS for ms in reported), (reported, walls)
+    assert max(reported) < later - 0.6 * HOLD_MS, (reported, walls)

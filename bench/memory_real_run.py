@@ -118,10 +118,12 @@ def rss_kib(pid: int, proc: Path = Path("/proc")) -> int | None:
 
 
 def requests_from_metrics(text: str) -> int:
-    """Sum of ``bss_loadtest_requests_total`` over its labels, token requests (method AUTH) excluded."""
+    """Sum of ``bss_loadtest_requests_total`` over its labels, token requests (method AUTH) and
+    connection setups (CONNECT) excluded."""
     total = 0.0
     for line in text.splitlines():
-        if line.startswith("bss_loadtest_requests_total{") and 'method="AUTH"' not in line:
+        if (line.startswith("bss_loadtest_requests_total{") and 'method="AUTH"' not in line
+                and 'method="CONNECT"' not in line):
             try:
                 total += float(line.rsplit(None, 1)[1])
             except (ValueError, IndexError):

@@ -8,7 +8,7 @@ process (no workers) running the suite's ``CustomerUser`` (creates, reads, lists
 updates, deletes; think time 0.5-2 s, scaled up above 200 users so the server's rate stays near
 200 users' and only the generator's load grows). Then ``tshark`` reads every HTTP response's
 ``http.time`` (request frame to response frame, as the wire saw it); the token requests are
-left out on both sides (the suite's totals leave out AUTH).
+left out on both sides (the suite's totals leave out AUTH, and CONNECT: a connection's setup).
 
 Printed per user count: the wire's exact p50/p95/p99 and the suite's (``summary.json`` totals,
 0.1 ms buckets below 100 ms), the difference, the request counts on both sides, and the event
@@ -140,7 +140,7 @@ def suite_samples(request_log: Path) -> list[tuple[float, float, str]]:
     for path in request_log.parent.glob(request_log.name + ".*"):
         for line in path.read_text().splitlines():
             start, method, name, ms, _ = line.split(",", 4)
-            if method != "AUTH":
+            if method not in ("AUTH", "CONNECT"):
                 samples.append((float(start), float(ms), name))
     return samples
 

@@ -65,6 +65,7 @@ def test_requests_from_metrics_sum_the_business_requests():
         'bss_loadtest_requests_total{run_id="r",method="GET",name="/api/v1/customers/{id}",outcome="success"} 120.0',
         'bss_loadtest_requests_total{run_id="r",method="POST",name="/api/v1/orders",outcome="server_error"} 3.0',
         'bss_loadtest_requests_total{run_id="r",method="AUTH",name="token",outcome="success"} 7.0',
+        'bss_loadtest_requests_total{run_id="r",method="CONNECT",name="127.0.0.1:8080",outcome="success"} 5.0',
         'bss_loadtest_request_duration_seconds_count{run_id="r",method="GET",name="/x"} 999.0',
     ])
     assert m.requests_from_metrics(text) == 123

@@ -31,3 +31,17 @@ def test_percentile_is_nearest_rank_and_think_time_scales_past_200_users():
     assert wire_accuracy.percentile([float(v) for v in range(1, 101)], 0.95) == 95.0
     assert wire_accuracy.think_for(20) == "0.5,2"
     assert wire_accuracy.think_for(2000) == "5,20"
+
+
+def test_suite_samples_start_at_the_logged_send_time_and_leave_out_side_rows(tmp_path):
+    log = tmp_path / "requests.csv"
+    (tmp_path / "requests.csv.101").write_text(
+        "100.000000,GET,/api/v1/customers/{id},41.500000,\n"
+        "100.010000,AUTH,/token,5.000000,\n"
+        "100.020000,CONNECT,127.0.0.1:8080,0.300000,\n"
+        "100.030000,POST,/api/v1/customers,42.000000,server_error\n")
+    (tmp_path / "requests.csv.102").write_text("101.000000,DELETE,/api/v1/customers/{id},40.000000,\n")
+    assert sorted(wire_accuracy.suite_samples(log)) == [
+        (100.0, 41.5, "/api/v1/customers/{id}"), (100.03, 42.0, "/api/v1/customers"),
+        (101.0, 40.0, "/api/v1/customers/{id}"),
+    ]

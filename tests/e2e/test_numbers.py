@@ -9,6 +9,8 @@ from collections import defaultdict
 
 import pytest
 
+from bss_loadtest.core.stats import SIDE_REQUEST_TYPES
+
 pytestmark = pytest.mark.slow
 
 
@@ -42,8 +44,11 @@ def test_percentiles_and_counts_match_every_request(reference_server_factory, lo
     # No sample lost between workers and master, including the last seconds before the stop.
     rows = {(r["method"], r["name"]): r for r in summary["requests"]}
     assert {k: len(v) for k, v in samples.items()} == {k: r["count"] for k, r in rows.items()}
-    business = [ms for (method, _), values in samples.items() if method != "AUTH" for ms in values]
+    business = [ms for (method, _), values in samples.items() if method not in SIDE_REQUEST_TYPES for ms in values]
     assert summary["totals"]["count"] == len(business)
+    # each connection a user opened is a row of its own, in no total
+    netloc = server.url.split("://", 1)[1]
+    assert rows[("CONNECT", netloc)]["count"] >= 1
 
     # Every reported percentile is within max(0.5 %, 1 ms) of the exact one.
     def check(reported, values):

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from tests.multihost.netns import SUBNET, Network, available, wait_for
 
+from bss_loadtest.core.stats import SIDE_REQUEST_TYPES
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 SERVER_PORT = 8080
@@ -193,12 +195,12 @@ def test_two_workers_get_the_profile_and_run_id_and_the_totals_match_the_server(
     for name, worker in zip(("w1", "w2"), workers, strict=True):
         assert f"BSS client: run id {lab.run_id}" in lab.log(name), lab.log(name)[-3000:]
         rows[name] = lab.request_logs(worker)
-        business = [r for r in rows[name] if r[1] != "AUTH"]
+        business = [r for r in rows[name] if r[1] not in SIDE_REQUEST_TYPES]
         assert business, f"{name} made no request"
         assert all(CUSTOMER_NAMES.match(r[2]) for r in business), Counter(r[2] for r in business)
 
     # The totals are every request the workers made, and what the server served.
-    made = sum(1 for name in rows for r in rows[name] if r[1] != "AUTH")
+    made = sum(1 for name in rows for r in rows[name] if r[1] not in SIDE_REQUEST_TYPES)
     assert summary["totals"]["count"] == made
     reconciliation = summary["reconciliation"]
     assert reconciliation is not None and reconciliation["reconciled"], reconciliation
@@ -232,7 +234,7 @@ def test_a_worker_whose_link_is_cut_is_reported_lost_and_the_run_ends_partial(la
     assert ended_in < seconds + 15, (ended_in, lab.log("master")[-3000:])
     # What the lost worker had not reported yet was served but never counted: the reconciliation
     # says so (the server saw more, never less), rather than the run passing as whole.
-    kept_requests = sum(1 for r in lab.request_logs(kept) if r[1] != "AUTH")
+    kept_requests = sum(1 for r in lab.request_logs(kept) if r[1] not in SIDE_REQUEST_TYPES)
     assert summary["totals"]["count"] >= kept_requests > 0  # the kept worker's, and the lost one's until cut
     reconciliation = summary["reconciliation"]
     assert not reconciliation["reconciled"], reconciliation
@@ -255,7 +257,7 @@ def test_a_worker_that_joins_late_takes_its_share(lab, tmp_path):
     assert f"BSS client: run id {lab.run_id}" in lab.log("w2"), lab.log("w2")[-3000:]
     # Its share: what the run counted beyond the first worker's own requests, at least a quarter
     # of what the first worker did over the whole run (it ran alone for the first seconds).
-    early = sum(1 for r in lab.request_logs(first) if r[1] != "AUTH")
+    early = sum(1 for r in lab.request_logs(first) if r[1] not in SIDE_REQUEST_TYPES)
     joined = summary["totals"]["count"] - early
     assert joined >= early / 4, (joined, early)
     deleted = re.search(r"Cleanup: (\d+) deleted", lab.log("w2"))

@@ -34,7 +34,13 @@ from bss_loadtest.client import lifecycle
 from bss_loadtest.client import models as m
 from bss_loadtest.client.auth import Identity, as_failure, assign
 from bss_loadtest.client.data import DataFactory, IdPool
-from bss_loadtest.client.http import connection_setup, read_delay, start_request_timing, use_suite_clients
+from bss_loadtest.client.http import (
+    connection_setup,
+    read_delay,
+    start_request_timing,
+    use_suite_clients,
+    wire_time,
+)
 from bss_loadtest.client.options import client_settings, identity_pool
 from bss_loadtest.client.routes import Route, Target
 from bss_loadtest.client.state import ClientState, client_state, target_of
@@ -159,16 +165,20 @@ class BssClient:
                                             catch_response=True)
         with answered as response:
             meta = response.request_meta
-            # As k6's http_req_duration: from sending the request to its response's last byte, less
-            # the time that response then waited on the event loop; opening the connection is its
-            # own CONNECT row (client/http.py).
-            taken_ms = read_delay() * 1000.0
+            # As k6's http_req_duration: from sending the request to its answer's last byte, not
+            # the time that answer then waited in this process; opening the connection is its own
+            # CONNECT row (client/http.py).
             setup = connection_setup()
             if setup is not None:
                 self._report_side(CONNECT_REQUEST_TYPE, setup[0], setup[1], None)
-                taken_ms += setup[1] * 1000.0
-            if taken_ms:
-                meta["response_time"] = max(0.0, meta["response_time"] - taken_ms)
+            measured = meta["response_time"]
+            on_wire_s = wire_time()
+            if on_wire_s is not None and 0.0 < on_wire_s * 1000.0 <= measured:
+                meta["response_time"] = on_wire_s * 1000.0  # the kernel's stamps: its time on the wire
+            else:
+                taken_ms = read_delay() * 1000.0 + (setup[1] * 1000.0 if setup is not None else 0.0)
+                if taken_ms:
+                    meta["response_time"] = max(0.0, measured - taken_ms)
             status = response.status_code
             context = meta["context"]  # this request's own copy of user.context()
             if trace_id is not None:

@@ -28,6 +28,9 @@ This module does not import locust.
 from __future__ import annotations
 
 import re
+import socket
+import struct
+import sys
 import time
 from typing import Any
 
@@ -40,7 +43,7 @@ from geventhttpclient.header import Headers
 from geventhttpclient.url import URL
 
 __all__ = ["SessionHeaders", "SuiteClientPool", "SuiteHTTPClient", "connection_setup", "read_delay",
-           "start_request_timing", "use_suite_clients"]
+           "start_request_timing", "use_suite_clients", "wire_time"]
 
 # RFC 9110 sections 5.1 and 9.1: a header field name and a method are tokens; section 5.5: a field
 # value has no CR, LF or other control character (the request smuggling bytes); section 3 and RFC
@@ -74,16 +77,30 @@ _dict_len = dict.__len__
 # --- request timing --------------------------------------------------------------------------
 # Two parts of a request's wall time are not the target's, and k6's http_req_duration leaves out
 # both: setting up the connection (resolving the host, connecting, the TLS handshake: k6's
-# http_req_blocked / _connecting / _tls_handshaking), and the time a response waited on the event
-# loop after it had come in. libev's loop time (``loop.now()``, wall clock) is taken once per loop
-# iteration, right after the poll that reported the sockets ready: the response's bytes were in
-# by then. A greenlet resumed later in that iteration (after the ones woken before it ran) reads
-# its clock late by ``time.time() - loop.now()``. libuv's loop time has a millisecond's
-# resolution: no delay is noted on it. Both are kept on the greenlet that sends the request.
+# http_req_blocked / _connecting / _tls_handshaking), and the time a response waited in this
+# process after it had come in, while other greenlets' work ran.
+#
+# That wait is read off two clocks, the better one when it is there. On Linux each plain TCP
+# socket asks the kernel to stamp what it receives (SO_TIMESTAMPNS): every read then knows when
+# its last segment arrived, as a packet capture sees it, and the request's time is its time on
+# the wire (:func:`wire_time`): from the wall clock just before its first byte is written to the
+# kernel's stamp of the last byte of its answer. Where no stamp comes (TLS, whose library reads the socket itself; another OS; the
+# first packets after the stamping is switched on), libev's loop time stands in: ``loop.now()``
+# (wall clock) is taken once per loop iteration right after the poll that reported the socket
+# ready, so a greenlet resumed later in that iteration reads its clock late by ``time.time() -
+# loop.now()``; what came in while the loop was busy before that poll is not seen this way.
+# libuv's loop time has a millisecond's resolution: no delay is noted on it. Both figures are kept
+# on the greenlet that sends the request.
 _READ_DELAY = "bss_read_delay"
 _CONNECT = "bss_connect"
+_SENT_AT = "bss_sent_at"
+_RECEIVED_AT = "bss_received_at"
 _wall = time.time
 _clock = time.perf_counter
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
+"""Linux's SO_TIMESTAMPNS (SO_TIMESTAMPNS_OLD, 35: a native struct timespec); Python does not name it."""
+_TIMESPEC = struct.Struct("@qq" if struct.calcsize("@l") == 8 else "@ii")
+_STAMP_SPACE = socket.CMSG_SPACE(_TIMESPEC.size) if _SO_TIMESTAMPNS is not None else 0
 
 
 def _loop_times() -> bool:
@@ -91,16 +108,27 @@ def _loop_times() -> bool:
 
 
 def start_request_timing() -> None:
-    """Forget the current greenlet's read delay and connection setup: call before a request."""
+    """Forget the current greenlet's request timing (read delay, connection setup, when it sent
+    and received): call before a request."""
     current = getcurrent()
     setattr(current, _READ_DELAY, 0.0)
     setattr(current, _CONNECT, None)
+    setattr(current, _SENT_AT, None)
+    setattr(current, _RECEIVED_AT, None)
+
+
+def wire_time() -> float | None:
+    """Seconds from the first byte the current greenlet's request (since :func:`start_request_timing`)
+    wrote to its socket to the kernel's receive stamp of the last byte read back; None when either
+    is not known (no kernel stamps: :func:`read_delay` then says how late the last read came)."""
+    current = getcurrent()
+    sent, received = getattr(current, _SENT_AT, None), getattr(current, _RECEIVED_AT, None)
+    return received - sent if sent is not None and received is not None else None
 
 
 def read_delay() -> float:
     """Seconds the current greenlet's last read on a suite client's socket (since
-    :func:`start_request_timing`) waited on the event loop after its data had come in; 0.0 when
-    none waited or the loop does not keep a fine time."""
+    :func:`start_request_timing`) came after its data had arrived; 0.0 when that is not known."""
     return getattr(getcurrent(), _READ_DELAY, 0.0)
 
 
@@ -120,13 +148,44 @@ _socket_wait = gevent.socket.socket._wait
 
 
 class TimedSocket(gevent.socket.socket):
-    """A gevent socket whose reads note their delay on the event loop (:func:`read_delay`)."""
+    """A gevent socket whose reads note how long after their data's arrival they came
+    (:func:`read_delay`): by the kernel's receive stamps where it gives them, else by the loop's time."""
 
-    __slots__ = ()
+    __slots__ = ("_stamped",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stamped = False
+        if _SO_TIMESTAMPNS is not None:
+            try:
+                self.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self._stamped = True
+            except OSError:
+                pass
 
     def _wait(self, watcher: Any, *args: Any, **kwargs: Any) -> None:
         _socket_wait(self, watcher, *args, **kwargs)
         _note_read_delay(self, watcher)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        current = getcurrent()
+        if getattr(current, _SENT_AT, 0.0) is None:  # the request's first byte (a retry keeps it)
+            setattr(current, _SENT_AT, _wall())
+        return super().sendall(data, flags)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        if not self._stamped:
+            return super().recv(bufsize, flags)
+        data, ancillary, _, _ = self.recvmsg(bufsize, _STAMP_SPACE, flags)
+        for level, kind, raw in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(raw)
+                received = seconds + nanoseconds * 1e-9
+                current = getcurrent()
+                setattr(current, _RECEIVED_AT, received)
+                delay = _wall() - received
+                setattr(current, _READ_DELAY, delay if delay > 0.0 else 0.0)
+        return data
 
 
 class TimedSSLSocket(gevent.ssl.SSLSocket):
@@ -139,7 +198,8 @@ class TimedSSLSocket(gevent.ssl.SSLSocket):
 
 def _time_connections(pool: ConnectionPool, read_delays: bool) -> None:
     """Note how long ``pool`` takes to open each connection (:func:`connection_setup`); with
-    ``read_delays``, make its connections :class:`TimedSocket` (or :class:`TimedSSLSocket`)."""
+    ``read_delays`` (a loop with a fine clock), make its connections :class:`TimedSocket` (or
+    :class:`TimedSSLSocket`)."""
     if read_delays:
         pool._create_tcp_socket = TimedSocket  # type: ignore[method-assign]
         context = getattr(pool, "ssl_context", None)

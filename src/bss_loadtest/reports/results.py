@@ -304,10 +304,12 @@ class Generator(_Strict):
     loop_lag_ms: float | None = Field(
         default=None,
         description="The worst generator process's event-loop lag (p95 lateness of a 0.1 s timer, ms): "
-        "time added to the response times it measured. None when not measured.")
+        "how late its users sent their requests (response times are timed by the kernel's receive stamps "
+        "over plain HTTP on Linux; over TLS they may include it). None when not measured.")
     loop_lag_max_ms: float | None = Field(default=None, description="The largest event-loop lag seen (ms).")
     loop_lagging: bool = Field(
-        default=False, description="Whether the loop lag exceeded the bound (2 ms): response times overstated.")
+        default=False, description="Whether the loop lag exceeded the bound (2 ms): less load than asked for, "
+        "response times over TLS overstated.")
 
 
 class Workers(_Strict):

@@ -36,8 +36,9 @@ def print_console_report(summary: dict[str, Any], results: list) -> None:
         )
     if summary["generator"].get("loop_lagging"):
         lines.append(
-            f"WARNING: the load generator's event loop lagged {summary['generator']['loop_lag_ms']:.1f} ms (p95); "
-            "response times may include that much of its own delay (add workers: --processes N)"
+            f"WARNING: the load generator's event loop lagged {summary['generator']['loop_lag_ms']:.1f} ms (p95): "
+            "its users sent their requests that late and made less load than asked for, and response times "
+            "over TLS may include the delay (add workers: --processes N)"
         )
     k6_line = k6_metrics_line(summary.get("metrics"))
     if k6_line:

@@ -27,8 +27,10 @@ SAMPLE_INTERVAL_S = 1.0
 LOOP_LAG_INTERVAL_S = 0.1
 """How often the lag greenlet wakes (10 timers a second: a few microseconds of CPU)."""
 LOOP_LAG_BOUND_MS = 2.0
-"""A generator whose loop wakes later than this (p95 of the run's samples) added that much to the
-response times it measured (bench/wire_accuracy.py: the suite against a packet capture)."""
+"""A generator whose loop wakes later than this (p95 of the run's samples) sends its users'
+requests that much late. Its response times are timed on the wire (the kernel's receive stamps,
+client/http.py) over plain HTTP on Linux; over TLS, or where the kernel gives no stamps, they may
+include the delay (bench/wire_accuracy.py: the suite against a packet capture)."""
 LOOP_LAG_BUCKET_MS = 0.1
 LOOP_LAG_BUCKETS = 1000
 """Lateness kept in 0.1 ms buckets up to 100 ms (one overflow bucket above): fixed memory."""

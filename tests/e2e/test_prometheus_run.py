@@ -40,7 +40,7 @@ def test_prometheus_and_pushgateway_hold_the_runs_numbers(
     prometheus = start_prometheus(tmp_path / "prometheus", targets=[f"127.0.0.1:{metrics_port}"])
     try:
         args = [
-            "--profile", "load", "--time-scale", "0.02", "--host", server.url,
+            "--profile", "load", "--time-scale", "0.01", "--host", server.url,
             "--prometheus-port", str(metrics_port), "--prometheus-linger", "3",
             "--pushgateway", pushgateway.url, "--push-interval", "2",
         ]

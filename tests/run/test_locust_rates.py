@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from locust.stats import RequestStats
 
-from bss_loadtest.run.listeners import LOCUST_RATE_WINDOW_S, trim_locust_rates
+from bss_loadtest.run.listeners import LOCUST_CHART_POINTS, LOCUST_RATE_WINDOW_S, trim_locust_rates
 
 START = 1_700_000_000
 
@@ -34,6 +34,15 @@ def test_old_seconds_are_dropped_and_the_current_rate_is_kept():
     # the rates Locust shows read only its last 12 seconds; the totals are untouched
     assert (stats.total.current_rps, stats.total.current_fail_per_sec) == before == (3.0, 1.0)
     assert stats.get("/a", "GET").num_requests == 1
+
+
+def test_the_chart_history_keeps_its_last_points():
+    stats = RequestStats()
+    stats.history.extend({"time": str(i)} for i in range(LOCUST_CHART_POINTS + 500))
+    trim_locust_rates(stats, START)
+    assert [int(p["time"]) for p in stats.history] == list(range(500, LOCUST_CHART_POINTS + 500))
+    trim_locust_rates(stats, START)  # already short enough: untouched
+    assert len(stats.history) == LOCUST_CHART_POINTS
 
 
 def test_no_stats_is_nothing_to_do():

@@ -320,11 +320,21 @@ LOCUST_RATE_WINDOW_S = 60
 the last 12); Locust keeps every second otherwise, which grows by megabytes an hour."""
 
 
+LOCUST_CHART_POINTS = 1440
+"""Points of Locust's own chart history kept (its web UI's charts; one every 5 s: the last 2 hours).
+Locust keeps every one otherwise, about 1 MiB an hour (bench/memory_real_run.py); the suite's
+own history is history.csv, on disk."""
+
+
 def trim_locust_rates(stats: Any, before: float) -> None:
     """Drop Locust's per-second request and failure counters older than ``before`` from every
-    entry of ``stats`` (a ``locust.stats.RequestStats``): a day's run keeps a flat memory."""
+    entry of ``stats`` (a ``locust.stats.RequestStats``), and all but the last
+    LOCUST_CHART_POINTS of its chart history: a day's run keeps a flat memory."""
     if stats is None:
         return
+    history = getattr(stats, "history", None)
+    if isinstance(history, list) and len(history) > LOCUST_CHART_POINTS:
+        del history[: len(history) - LOCUST_CHART_POINTS]
     cutoff = int(before)
     entries = getattr(stats, "entries", {})
     for entry in (*entries.values(), getattr(stats, "total", None)):

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 Answer = Callable[[str, str, dict[str, str]], tuple[int, bytes]]
 
 
 @contextlib.contextmanager
-def json_server(answer: Answer) -> Iterator[ThreadingHTTPServer]:
-    """Serve GET and POST with ``answer`` (a request body is read and dropped) until the block ends."""
+def json_server(answer: Answer, tls: tuple[Path, Path] | None = None) -> Iterator[ThreadingHTTPServer]:
+    """Serve GET and POST with ``answer`` (a request body is read and dropped) until the block ends;
+    over TLS with ``tls`` = (certificate, key) files."""
 
     class Handler(BaseHTTPRequestHandler):
         def _reply(self) -> None:
@@ -32,6 +35,10 @@ def json_server(answer: Answer) -> Iterator[ThreadingHTTPServer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server

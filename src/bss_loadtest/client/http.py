@@ -212,7 +212,9 @@ def _time_connections(pool: ConnectionPool, read_delays: bool) -> None:
     def create_socket() -> Any:
         began = _clock()
         sock = create()  # a connection that cannot be made fails its request, with the time it took
-        setattr(getcurrent(), _CONNECT, (name, _clock() - began))
+        current = getcurrent()
+        setattr(current, _CONNECT, (name, _clock() - began))
+        setattr(current, _READ_DELAY, 0.0)  # a TLS handshake's reads are the setup's, not the answer's
         return sock
 
     pool._create_socket = create_socket  # type: ignore[method-assign]

@@ -101,6 +101,9 @@ _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswit
 """Linux's SO_TIMESTAMPNS (SO_TIMESTAMPNS_OLD, 35: a native struct timespec); Python does not name it."""
 _TIMESPEC = struct.Struct("@qq" if struct.calcsize("@l") == 8 else "@ii")
 _STAMP_SPACE = socket.CMSG_SPACE(_TIMESPEC.size) if _SO_TIMESTAMPNS is not None else 0
+_STAMP_SIZE = _TIMESPEC.size
+_unpack_timespec = _TIMESPEC.unpack_from
+_SOL_SOCKET = socket.SOL_SOCKET
 
 
 def _loop_times() -> bool:
@@ -128,8 +131,14 @@ def wire_time() -> float | None:
 
 def read_delay() -> float:
     """Seconds the current greenlet's last read on a suite client's socket (since
-    :func:`start_request_timing`) came after its data had arrived; 0.0 when that is not known."""
-    return getattr(getcurrent(), _READ_DELAY, 0.0)
+    :func:`start_request_timing`) came after its data had arrived: by the kernel's stamp of that
+    data where there is one, else by the loop's clock; 0.0 when that is not known."""
+    current = getcurrent()
+    received = getattr(current, _RECEIVED_AT, None)
+    if received is not None:
+        delay = _wall() - received
+        return delay if delay > 0.0 else 0.0
+    return getattr(current, _READ_DELAY, 0.0)
 
 
 def connection_setup() -> tuple[str, float] | None:
@@ -165,7 +174,8 @@ class TimedSocket(gevent.socket.socket):
 
     def _wait(self, watcher: Any, *args: Any, **kwargs: Any) -> None:
         _socket_wait(self, watcher, *args, **kwargs)
-        _note_read_delay(self, watcher)
+        if not self._stamped:  # a stamped socket's reads know when their data came
+            _note_read_delay(self, watcher)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         current = getcurrent()
@@ -178,13 +188,9 @@ class TimedSocket(gevent.socket.socket):
             return super().recv(bufsize, flags)
         data, ancillary, _, _ = self.recvmsg(bufsize, _STAMP_SPACE, flags)
         for level, kind, raw in ancillary:
-            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
-                seconds, nanoseconds = _TIMESPEC.unpack_from(raw)
-                received = seconds + nanoseconds * 1e-9
-                current = getcurrent()
-                setattr(current, _RECEIVED_AT, received)
-                delay = _wall() - received
-                setattr(current, _READ_DELAY, delay if delay > 0.0 else 0.0)
+            if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(raw) >= _STAMP_SIZE:
+                seconds, nanoseconds = _unpack_timespec(raw)
+                setattr(getcurrent(), _RECEIVED_AT, seconds + nanoseconds * 1e-9)
         return data
 
 

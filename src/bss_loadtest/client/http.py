@@ -27,6 +27,7 @@ This module does not import locust.
 
 from __future__ import annotations
 
+import errno
 import re
 import socket
 import struct
@@ -157,41 +158,60 @@ _socket_wait = gevent.socket.socket._wait
 
 
 class TimedSocket(gevent.socket.socket):
-    """A gevent socket whose reads note how long after their data's arrival they came
-    (:func:`read_delay`): by the kernel's receive stamps where it gives them, else by the loop's time."""
+    """A gevent socket whose reads note how late they came by the loop's clock (:func:`read_delay`):
+    the socket of a connection where the kernel gives no receive stamps."""
 
-    __slots__ = ("_stamped",)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._stamped = False
-        if _SO_TIMESTAMPNS is not None:
-            try:
-                self.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-                self._stamped = True
-            except OSError:
-                pass
+    __slots__ = ()
 
     def _wait(self, watcher: Any, *args: Any, **kwargs: Any) -> None:
         _socket_wait(self, watcher, *args, **kwargs)
-        if not self._stamped:  # a stamped socket's reads know when their data came
-            _note_read_delay(self, watcher)
+        _note_read_delay(self, watcher)
+
+
+class StampedSocket(gevent.socket.socket):
+    """A gevent socket with the kernel's receive stamps on (SO_TIMESTAMPNS): each read keeps the
+    stamp of the last segment it read, and the first send of a request the wall clock just before
+    it (:func:`wire_time`)."""
+
+    __slots__ = ()
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         current = getcurrent()
         if getattr(current, _SENT_AT, 0.0) is None:  # the request's first byte (a retry keeps it)
             setattr(current, _SENT_AT, _wall())
-        return super().sendall(data, flags)
+        return _socket_sendall(self, data, flags)
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        if not self._stamped:
-            return super().recv(bufsize, flags)
-        data, ancillary, _, _ = self.recvmsg(bufsize, _STAMP_SPACE, flags)
+        # gevent's own recv loop (try, else wait for the socket to be readable), with recvmsg
+        while True:
+            try:
+                data, ancillary, _, _ = self._sock.recvmsg(bufsize, _STAMP_SPACE, flags)
+                break
+            except OSError as error:
+                if error.args[0] != errno.EWOULDBLOCK or self.timeout == 0.0:
+                    raise
+            self._wait(self._read_event)
         for level, kind, raw in ancillary:
             if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(raw) >= _STAMP_SIZE:
                 seconds, nanoseconds = _unpack_timespec(raw)
                 setattr(getcurrent(), _RECEIVED_AT, seconds + nanoseconds * 1e-9)
         return data
+
+
+_socket_sendall = gevent.socket.socket.sendall
+
+
+def connection_socket(family: int, kind: int, proto: int) -> gevent.socket.socket:
+    """A connection's socket: a :class:`StampedSocket` where the kernel stamps what it receives,
+    else a :class:`TimedSocket`."""
+    if _SO_TIMESTAMPNS is not None:
+        sock = StampedSocket(family, kind, proto)
+        try:
+            sock.setsockopt(_SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+            return sock
+        except OSError:
+            sock.close()
+    return TimedSocket(family, kind, proto)
 
 
 class TimedSSLSocket(gevent.ssl.SSLSocket):
@@ -204,10 +224,10 @@ class TimedSSLSocket(gevent.ssl.SSLSocket):
 
 def _time_connections(pool: ConnectionPool, read_delays: bool) -> None:
     """Note how long ``pool`` takes to open each connection (:func:`connection_setup`); with
-    ``read_delays`` (a loop with a fine clock), make its connections :class:`TimedSocket` (or
-    :class:`TimedSSLSocket`)."""
+    ``read_delays`` (a loop with a fine clock), make its connections' sockets timed
+    (:func:`connection_socket`; :class:`TimedSSLSocket` over TLS)."""
     if read_delays:
-        pool._create_tcp_socket = TimedSocket  # type: ignore[method-assign]
+        pool._create_tcp_socket = connection_socket  # type: ignore[method-assign]
         context = getattr(pool, "ssl_context", None)
         if isinstance(context, gevent.ssl.SSLContext):
             context.sslsocket_class = TimedSSLSocket

@@ -9,6 +9,7 @@ import pytest
 
 from bss_loadtest.run import generator
 from bss_loadtest.run.generator import CpuSampler, LoopLagSampler, loop_lag_summary, merge_loop_lag
+from bss_loadtest.run.suite import RunState
 
 
 def test_percentiles_of_the_noted_lateness():
@@ -34,6 +35,24 @@ def test_merge_keeps_the_worst_process_and_the_summary_flags_it():
     # A record without lag keys (an older worker's CPU record) changes nothing.
     assert merge_loop_lag(worker_a, {"max": 50.0, "high": 0}) == worker_a
     assert loop_lag_summary(None) == {"loop_lag_ms": None, "loop_lag_max_ms": None, "loop_lagging": False}
+
+
+def test_a_process_is_judged_by_its_latest_record_not_its_worst_early_one():
+    """Each record covers its process's run so far: a hiccup in the first second (a p95 of 10
+    samples) must not stand for a run whose 600 samples say otherwise."""
+    run = RunState()
+    run.note_cpu({"max": 5.0, "high": 0, "lag_p95_ms": 19.8, "lag_max_ms": 19.8, "lag_samples": 10})
+    run.note_cpu({"max": 9.0, "high": 0, "lag_p95_ms": 0.7, "lag_max_ms": 19.8, "lag_samples": 600})
+    assert run.loop_lag == {"lag_p95_ms": 0.7, "lag_max_ms": 19.8, "lag_samples": 600}
+    assert loop_lag_summary(run.loop_lag)["loop_lagging"] is False
+    assert run.max_cpu_percent == 9.0
+    # workers: the latest of each, the worst of them
+    run = RunState()
+    for worker, p95 in (("w1", 3.0), ("w1", 0.5), ("w2", 2.5), ("w2", 2.6)):
+        run.note_cpu({"max": 1.0, "high": 0, "lag_p95_ms": p95, "lag_max_ms": 9.0, "lag_samples": 100}, source=worker)
+    assert run.loop_lag["lag_p95_ms"] == 2.6 and run.loop_lag["lag_samples"] == 200
+    run.note_cpu({"max": 1.0, "high": 0}, source="w3")  # an older worker's record without lag keys
+    assert run.loop_lag["lag_samples"] == 200
 
 
 def test_a_busy_loop_is_seen_late_and_an_idle_one_is_not(monkeypatch):

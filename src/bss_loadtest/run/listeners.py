@@ -189,7 +189,7 @@ class StatsListener:
         if not run.stats.configured:
             self.suite.thresholds.configure(run)
         run.stats.merge_dict(data["bss"], source=client_id)
-        run.note_cpu(data.get("bss_cpu"))
+        run.note_cpu(data.get("bss_cpu"), source=client_id)
 
     def check_workers(self, now: float | None = None) -> None:
         """Note every worker the master has seen, and those Locust marked missing: each time one
@@ -302,7 +302,7 @@ class StatsListener:
         if not run.stats.configured:
             self.suite.thresholds.configure(run)
         run.stats.merge_dict(msg.data["stats"], source=msg.node_id)
-        run.note_cpu(msg.data.get("cpu"))
+        run.note_cpu(msg.data.get("cpu"), source=msg.node_id)
         if msg.data.get("cleanup"):
             run.cleanup_reports.append(msg.data["cleanup"])
         run.final_received.add(msg.node_id)

@@ -38,6 +38,10 @@ def suite_of(environment: Any) -> Suite | None:
     return getattr(environment, "bss", None)
 
 
+LOCAL_SOURCE = "local"
+"""The source name of this process's own records (a worker's are its client id)."""
+
+
 @dataclass
 class RunState:
     """What one run knows, from its ``test_start`` to its written results. A new one per run."""
@@ -53,8 +57,9 @@ class RunState:
     cleanup_reports: list[dict] = field(default_factory=list)
     max_cpu_percent: float | None = None
     cpu_high_samples: int = 0
-    loop_lag: dict | None = None
-    """The worst generator process's event-loop lag record (generator.merge_loop_lag)."""
+    loop_lags: dict[str, dict] = field(default_factory=dict)
+    """Each generator process's latest event-loop lag record (its sampler's whole run so far), by
+    process (``local``, or a worker's id)."""
     known_workers: set[str] = field(default_factory=set)
     lost_workers: set[str] = field(default_factory=set)
     final_received: set[str] = field(default_factory=set)
@@ -72,13 +77,23 @@ class RunState:
         if self.finalized:
             self.finished.set()
 
-    def note_cpu(self, sample: dict | None) -> None:
-        """Merge a process's CPU record (its own, or a worker's from its report)."""
+    def note_cpu(self, sample: dict | None, source: str = LOCAL_SOURCE) -> None:
+        """Merge a process's CPU record (its own, or a worker's from its report). Each record
+        covers its process's run so far: the latest one of a process stands for it."""
         if not sample:
             return
         self.max_cpu_percent = max(self.max_cpu_percent or 0.0, float(sample["max"]))
         self.cpu_high_samples = max(self.cpu_high_samples, int(sample["high"]))
-        self.loop_lag = merge_loop_lag(self.loop_lag, sample)
+        if sample.get("lag_samples"):
+            self.loop_lags[source] = sample
+
+    @property
+    def loop_lag(self) -> dict | None:
+        """The worst generator process's event-loop lag record (generator.merge_loop_lag)."""
+        merged = None
+        for record in self.loop_lags.values():
+            merged = merge_loop_lag(merged, record)
+        return merged
 
     @property
     def cpu_saturated(self) -> bool:

@@ -62,6 +62,10 @@ def _malloc_in_use() -> int | None:
     return int(info.uordblks + info.hblkhd)
 
 
+_TRACE_FROM_MIN = float(os.environ.get("BSS_BENCH_TRACEMALLOC_FROM", "0") or 0)
+"""Minutes into the run of the first tracemalloc snapshot (the others are compared with it)."""
+
+
 def _write_top(path: str, first, minute: float, limit: int = 15) -> None:
     stats = tracemalloc.take_snapshot().compare_to(first, "lineno")
     with open(path + ".top", "a") as fh:
@@ -84,7 +88,7 @@ def _probe(environment, path: str, every: float) -> None:
                 "malloc_bytes": _malloc_in_use()}
         with open(path, "a") as fh:
             fh.write(json.dumps(line) + "\n")
-        if tracemalloc.is_tracing() and live:
+        if tracemalloc.is_tracing() and live and line["minute"] >= _TRACE_FROM_MIN:
             if first is None:
                 first = tracemalloc.take_snapshot()
             else:

@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                              "a short run reaches it (0: the suite's own)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also trace Python's allocations in the load processes and print the source lines "
-                             "that grew most (slower: for finding what grows, not for the figures)")
+                             "that grew most since the end of --warmup (slower: for finding what grows, not for the figures)")
     parser.add_argument("--json", default="", help="also write the samples and figures to this JSON file")
     args = parser.parse_args(argv)
     if args.minutes < 1.5:
@@ -283,6 +283,7 @@ def run(args, hold: int, warmup: float, server, profile: Path, report_dir: Path,
                                   env={**os.environ, "PYTHONUNBUFFERED": "1", "BSS_BENCH_PROBE": str(probe_path),
                                        "BSS_BENCH_PROBE_EVERY": str(args.sample),
                                        "BSS_BENCH_TRACEMALLOC": "1" if args.tracemalloc else "0",
+                                       "BSS_BENCH_TRACEMALLOC_FROM": str(args.warmup),
                                        **({"BSS_BENCH_REGISTRY_LIMIT": str(args.registry_limit)}
                                           if args.registry_limit > 0 else {})})
         try:

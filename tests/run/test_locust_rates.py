@@ -45,5 +45,23 @@ def test_the_chart_history_keeps_its_last_points():
     assert len(stats.history) == LOCUST_CHART_POINTS
 
 
+def test_endpoints_drop_their_response_time_copies_and_the_total_keeps_its_own():
+    stats = RequestStats(use_response_times_cache=True)
+    for second in range(30):
+        for entry in (stats.get("/a", "GET"), stats.total):
+            entry.response_times[10.0 + second] = 1
+            entry._cache_response_times(START + second)
+    endpoint = stats.get("/a", "GET")
+    assert len(endpoint.response_times_cache) == 20 and len(stats.total.response_times_cache) == 20
+    trim_locust_rates(stats, START)
+    assert endpoint.response_times_cache is None and not endpoint.use_response_times_cache
+    assert len(stats.total.response_times_cache) == 20
+    # logging goes on without copies for the endpoint; the total's chart still reads its own
+    stats.log_request("GET", "/a", 12, 10)
+    assert endpoint.response_times_cache is None
+    assert stats.total.use_response_times_cache  # its chart's current percentiles still work
+    stats.total.get_current_response_time_percentile(0.95)
+
+
 def test_no_stats_is_nothing_to_do():
     trim_locust_rates(None, 0)

@@ -328,8 +328,16 @@ own history is history.csv, on disk."""
 
 def trim_locust_rates(stats: Any, before: float) -> None:
     """Drop Locust's per-second request and failure counters older than ``before`` from every
-    entry of ``stats`` (a ``locust.stats.RequestStats``), and all but the last
-    LOCUST_CHART_POINTS of its chart history: a day's run keeps a flat memory."""
+    entry of ``stats`` (a ``locust.stats.RequestStats``), all but the last LOCUST_CHART_POINTS of
+    its chart history, and the per-endpoint copies of the response times that Locust keeps for
+    "current" percentiles: a day's run keeps a flat memory.
+
+    Locust copies each endpoint's response-time dict every second and keeps 20 copies, for current
+    percentiles that only its total's chart reads; with the suite's 0.1 ms buckets
+    (``plugin.locust_bucket``) each dict grows to thousands of keys as a run's tail fills, which
+    made most of the memory a real run kept on growing (bench/memory_real_run.py --tracemalloc).
+    The total keeps its copies (the web UI's chart); an endpoint's own "current" percentiles, in
+    Locust's ``--csv-full-history`` only, are then its whole run's."""
     if stats is None:
         return
     history = getattr(stats, "history", None)
@@ -337,6 +345,10 @@ def trim_locust_rates(stats: Any, before: float) -> None:
         del history[: len(history) - LOCUST_CHART_POINTS]
     cutoff = int(before)
     entries = getattr(stats, "entries", {})
+    for entry in entries.values():
+        if getattr(entry, "use_response_times_cache", False):
+            entry.use_response_times_cache = False
+            entry.response_times_cache = None
     for entry in (*entries.values(), getattr(stats, "total", None)):
         for counters in (getattr(entry, "num_reqs_per_sec", None), getattr(entry, "num_fail_per_sec", None)):
             if counters:

@@ -85,8 +85,9 @@ _dict_len = dict.__len__
 # socket asks the kernel to stamp what it receives (SO_TIMESTAMPNS): every read then knows when
 # its last segment arrived, as a packet capture sees it, and the request's time is its time on
 # the wire (:func:`wire_time`): from the wall clock just before its first byte is written to the
-# kernel's stamp of the last byte of its answer. Where no stamp comes (TLS, whose library reads the socket itself; another OS; the
-# first packets after the stamping is switched on), libev's loop time stands in: ``loop.now()``
+# kernel's stamp of the last byte of its answer. Where no stamp comes (TLS, whose library reads
+# the socket itself; another OS; the first packets after the stamping is switched on), libev's
+# loop time stands in: ``loop.now()``
 # (wall clock) is taken once per loop iteration right after the poll that reported the socket
 # ready, so a greenlet resumed later in that iteration reads its clock late by ``time.time() -
 # loop.now()``; what came in while the loop was busy before that poll is not seen this way.
@@ -203,7 +204,7 @@ _socket_sendall = gevent.socket.socket.sendall
 
 def connection_socket(family: int, kind: int, proto: int) -> gevent.socket.socket:
     """A connection's socket: a :class:`StampedSocket` where the kernel stamps what it receives,
-    else a :class:`TimedSocket`."""
+    else a :class:`TimedSocket` on a loop with a fine clock, else gevent's own."""
     if _SO_TIMESTAMPNS is not None:
         sock = StampedSocket(family, kind, proto)
         try:
@@ -211,7 +212,7 @@ def connection_socket(family: int, kind: int, proto: int) -> gevent.socket.socke
             return sock
         except OSError:
             sock.close()
-    return TimedSocket(family, kind, proto)
+    return (TimedSocket if _loop_times() else gevent.socket.socket)(family, kind, proto)
 
 
 class TimedSSLSocket(gevent.ssl.SSLSocket):
@@ -222,15 +223,14 @@ class TimedSSLSocket(gevent.ssl.SSLSocket):
         _note_read_delay(self, watcher)
 
 
-def _time_connections(pool: ConnectionPool, read_delays: bool) -> None:
-    """Note how long ``pool`` takes to open each connection (:func:`connection_setup`); with
-    ``read_delays`` (a loop with a fine clock), make its connections' sockets timed
-    (:func:`connection_socket`; :class:`TimedSSLSocket` over TLS)."""
-    if read_delays:
-        pool._create_tcp_socket = connection_socket  # type: ignore[method-assign]
-        context = getattr(pool, "ssl_context", None)
-        if isinstance(context, gevent.ssl.SSLContext):
-            context.sslsocket_class = TimedSSLSocket
+def _time_connections(pool: ConnectionPool) -> None:
+    """Note how long ``pool`` takes to open each connection (:func:`connection_setup`), and make
+    its connections' sockets timed (:func:`connection_socket`; over TLS :class:`TimedSSLSocket`,
+    on a loop with a fine clock)."""
+    pool._create_tcp_socket = connection_socket  # type: ignore[method-assign]
+    context = getattr(pool, "ssl_context", None)
+    if isinstance(context, gevent.ssl.SSLContext) and _loop_times():
+        context.sslsocket_class = TimedSSLSocket
     create = pool._create_socket
     host = pool._request_host
     name = f"[{host}]:{pool._request_port}" if ":" in host else f"{host}:{pool._request_port}"
@@ -327,7 +327,7 @@ class SuiteHTTPClient(HTTPClient):
         if self.port not in (80, 443):
             host += ":" + str(self.port)
         self._host_entry = ("Host", host)
-        _time_connections(self._connection_pool, _loop_times())
+        _time_connections(self._connection_pool)
 
     def _build_request(self, method: str, request_uri: str, body: Any = b"", headers: Any = None,
                        chunked: bool | None = None) -> str:

@@ -58,6 +58,9 @@ reported apart from the business requests, whose times leave it out as k6's http
 SIDE_REQUEST_TYPES = frozenset((AUTH_REQUEST_TYPE, CONNECT_REQUEST_TYPE))
 """The ``request_type`` of rows kept apart from the business requests: in no total or check."""
 
+LOCAL_SOURCE = "local"
+"""The source of this process's own numbers (a worker's, on the master, are its client id)."""
+
 HISTORY_INTERVAL_S = 1
 """Width of one row of the statistics history, in seconds."""
 
@@ -697,7 +700,7 @@ class RunStats:
         if self.last_iteration_at is None or now > self.last_iteration_at:
             self.last_iteration_at = now
 
-    def set_vus(self, vus: int, vus_max: int, source: str = "local", now: float | None = None) -> None:
+    def set_vus(self, vus: int, vus_max: int, source: str = LOCAL_SOURCE, now: float | None = None) -> None:
         """The latest VUs running and allocated of ``source``; the run's gauges are the sums over
         sources, their min and max over time. (``now`` is accepted for symmetry: gauges keep no times.)"""
         self.vus_by_source[source] = (int(vus), int(vus_max))
@@ -958,7 +961,7 @@ class RunStats:
             },
         }
 
-    def merge_dict(self, data: dict[str, Any], *, source: str = "local") -> None:
+    def merge_dict(self, data: dict[str, Any], *, source: str = LOCAL_SOURCE) -> None:
         """Add a delta produced by :meth:`to_dict` (from a worker); its gauges become ``source``'s."""
         for key, (method, name, aggregate) in data["endpoints"].items():
             self.methods.setdefault(key, (method, name))

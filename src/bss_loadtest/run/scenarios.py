@@ -30,6 +30,7 @@ import gevent
 import gevent.event
 
 from bss_loadtest.core.executors import ScenarioSchedule, apportion, arrival_worker
+from bss_loadtest.core.stats import LOCAL_SOURCE
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ SHARE_MESSAGE = "bss_scenario_shares"
 """Master → workers: the clock's start (epoch seconds) and the users of each scenario lane on each worker."""
 REPORT_KEY = "bss_scenarios"
 """The key of a worker report holding its lanes' progress."""
-LOCAL = "local"
+LOCAL = LOCAL_SOURCE
 """The process id of a run without workers."""
 TARGET_TICK_S = 0.1
 """How often the VU targets are recomputed (a ramp moves at most this far behind)."""

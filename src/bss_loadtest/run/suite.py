@@ -23,7 +23,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from bss_loadtest.core import errors, executors, profiles
 from bss_loadtest.core.executors import ScenarioSchedule
 from bss_loadtest.core.plan import StagePlan
-from bss_loadtest.core.stats import RunStats
+from bss_loadtest.core.stats import LOCAL_SOURCE, RunStats
 from bss_loadtest.run.generator import CPU_SATURATION_SAMPLES, CpuSampler, merge_loop_lag
 from bss_loadtest.run.scenarios import ScenarioListener, ScenarioPlan, scenario_user_classes
 
@@ -36,10 +36,6 @@ MANUAL_PROFILE = "manual"
 def suite_of(environment: Any) -> Suite | None:
     """The suite hung on ``environment``, or None (a plain Locust environment)."""
     return getattr(environment, "bss", None)
-
-
-LOCAL_SOURCE = "local"
-"""The source name of this process's own records (a worker's are its client id)."""
 
 
 @dataclass

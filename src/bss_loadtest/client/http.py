@@ -14,13 +14,13 @@ tracing headers cost a request (bench/client_overhead.py, bench/README.md).
 Anything out of the ordinary (a proxy, a chunked or streamed body, header containers of another
 type) goes to geventhttpclient's own builder, unchanged.
 
-Each client also notes, for the greenlet that sends a request, how long opening its connection
-took (:func:`connection_setup`) and how long its last read waited on the event loop after the loop
-saw the socket readable (:func:`read_delay`): the time other greenlets' work (validating their
-responses, spawning users, writing statistics) held this response's timestamp back. The caller
-takes both off the reported time, as k6's ``http_req_duration`` leaves them out, so that neither
-a connection's setup nor a busy generator's queueing is counted as the target's answer
-(bench/wire_accuracy.py).
+Each client also times its requests as k6's ``http_req_duration`` does, for the greenlet that
+sends them: how long opening a connection took (:func:`connection_setup`, a row of its own), and
+the request's time on the wire (:func:`wire_time`: from its first byte sent to the kernel's
+receive stamp of its answer's last byte), or, where the kernel gives no stamps, how long the last
+read came after its data (:func:`read_delay`): the time other greenlets' work (validating their
+responses, spawning users, writing statistics) held the answer's timestamp back. So neither a
+connection's setup nor a busy generator is counted as the target's answer (bench/wire_accuracy.py).
 
 This module does not import locust.
 """
@@ -87,10 +87,10 @@ _dict_len = dict.__len__
 # the wire (:func:`wire_time`): from the wall clock just before its first byte is written to the
 # kernel's stamp of the last byte of its answer. Where no stamp comes (TLS, whose library reads
 # the socket itself; another OS; the first packets after the stamping is switched on), libev's
-# loop time stands in: ``loop.now()``
-# (wall clock) is taken once per loop iteration right after the poll that reported the socket
-# ready, so a greenlet resumed later in that iteration reads its clock late by ``time.time() -
-# loop.now()``; what came in while the loop was busy before that poll is not seen this way.
+# loop time stands in: ``loop.now()`` (wall clock) is taken once per loop iteration right after
+# the poll that reported the socket ready, so a greenlet resumed later in that iteration reads its
+# clock late by ``time.time() - loop.now()``; what came in while the loop was busy before that
+# poll is not seen this way.
 # libuv's loop time has a millisecond's resolution: no delay is noted on it. Both figures are kept
 # on the greenlet that sends the request.
 _READ_DELAY = "bss_read_delay"

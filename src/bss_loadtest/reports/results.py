@@ -439,8 +439,10 @@ class Summary(_Strict):
         """The JSON-ready dict, keys as in the file."""
         return self.model_dump(mode="json", by_alias=True)
 
-    def endpoint_rows(self, *, include_auth: bool = False) -> list[RequestRow]:
-        return [r for r in self.requests if include_auth or r.method not in SIDE_REQUEST_TYPES]
+    def endpoint_rows(self) -> list[RequestRow]:
+        """The business endpoints' rows: without the side rows (``AUTH`` token fetches and
+        ``CONNECT`` connection set-ups, ``core.stats.SIDE_REQUEST_TYPES``), which no total holds."""
+        return [r for r in self.requests if r.method not in SIDE_REQUEST_TYPES]
 
     def slowest_requests(self, key: str | None = None) -> list[tuple[str, TraceSampleRow]]:
         """(endpoint, sample) of the slowest requests kept, slowest first: of endpoint ``key``, or of

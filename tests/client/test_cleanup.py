@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import httpx
 
 from bss_loadtest.client import auth, cleanup, lifecycle
-from bss_loadtest.client.data import DataFactory
+from bss_loadtest.client.data import DataFactory, customer_marker
 from bss_loadtest.client.state import client_state
 
 
@@ -57,13 +57,14 @@ def test_test_stop_cleans_up_and_keeps_the_report_on_its_environment(reference_s
 
         assert client_state(env).last_cleanup_report == {
             "deleted": 1, "not_deleted": [], "not_deleted_count": 0, "left_behind": {}, "untracked": {},
-            "requests": {"DELETE /api/v1/customers/{id}": 1}}
+            "swept": 0, "requests": {"DELETE /api/v1/customers/{id}": 1}}
         assert len(client_state(env).registry) == 0
         assert client_state(env).tokens.fetches == 1  # the run's own token cache, authenticated like the users
         assert http.get(f"/api/v1/customers/{customer['id']}").status_code == 404
     lifecycle.on_test_stop(other)  # nothing created: an empty report, no request
     assert client_state(other).last_cleanup_report == {"deleted": 0, "not_deleted": [], "not_deleted_count": 0,
-                                                        "left_behind": {}, "untracked": {}, "requests": {}}
+                                                        "left_behind": {}, "untracked": {}, "swept": 0,
+                                                        "requests": {}}
     assert client_state(other).tokens.fetches == 0
 
 
@@ -127,3 +128,82 @@ def test_the_registry_is_bounded_and_counts_what_it_let_go():
     report = cleanup.run_cleanup("http://127.0.0.1:9", [], registry=bounded, timeout_s=0.0)
     assert report.untracked == {"customers": 1} and report.to_dict()["untracked"] == {"customers": 1}
     assert report.not_deleted_count == 1  # b, past the time budget
+
+
+def _create_customer(http, data: DataFactory) -> dict:
+    answer = http.post("/api/v1/customers", content=data.customer().to_json(),
+                       headers={"Content-Type": "application/json"})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_the_sweep_deletes_the_processs_customers_the_registry_never_saw_and_no_others(reference_server):
+    """A create whose answer the stop cut off leaves a customer no registry holds; the sweep finds
+    it by this process's marker, deletes it, counts it, and leaves every other customer alone, also
+    one whose names match the search but whose email does not carry the marker."""
+    env = SimpleNamespace(host=reference_server.url, parsed_options=SimpleNamespace(run_id="sweeptest1"))
+    ours, other_run = DataFactory("sweeptest1"), DataFactory("sweeptest2")
+    with _client(reference_server) as http:
+        held = _create_customer(http, ours)
+        cut_off = [_create_customer(http, ours) for _ in range(3)]
+        foreign = _create_customer(http, other_run)
+        namesake = http.post("/api/v1/customers", headers={"Content-Type": "application/json"}, content=ours.customer()
+                             .model_copy(update={"last_name": customer_marker("sweeptest1"),
+                                                 "email": "someone@example.org"}).to_json())
+        assert namesake.status_code == 201, namesake.text
+        namesake = namesake.json()
+        state = client_state(env)
+        state.registry.add("customers", held["id"])
+        state.registry.sent.add("customers")
+
+        lifecycle.on_test_stop(env)
+
+        report = state.last_cleanup_report
+        assert (report["deleted"], report["swept"], report["not_deleted_count"]) == (4, 3, 0), report
+        assert report["requests"]["GET /api/v1/customers/search"] == 1
+        for gone in (held, *cut_off):
+            assert http.get(f"/api/v1/customers/{gone['id']}").status_code == 404
+        for kept in (foreign, namesake):
+            assert http.get(f"/api/v1/customers/{kept['id']}").status_code == 200
+
+
+def test_a_sweep_that_finds_them_all_clears_what_the_registry_let_go(reference_server, monkeypatch):
+    """Customers let go past the registry's limit (and their orders) are counted as untracked while
+    they are on the target; the sweep deletes them, over several pages, and they are counted no more."""
+    monkeypatch.setattr(cleanup, "SWEEP_PAGE_SIZE", 2)
+    data = DataFactory("sweeptest3")
+    registry = cleanup.Registry(limit=1)
+    with _client(reference_server) as http:
+        customers = [_create_customer(http, data) for _ in range(5)]
+        order = http.post("/api/v1/orders", content=data.order(customers[0]["id"]).to_json(),
+                          headers={"Content-Type": "application/json"}).json()
+        registry.add("customers", customers[0]["id"])
+        registry.add("orders", order["id"], owner=customers[0]["id"])
+        for customer in customers[1:]:
+            registry.add("customers", customer["id"])
+        registry.sent.add("customers")
+        assert registry.untracked == {"customers": 4, "orders": 1}
+
+        report = cleanup.run_cleanup(reference_server.url, auth.identities(reference_server.url), registry=registry,
+                                     sweep=customer_marker("sweeptest3"))
+
+        assert (report.deleted, report.swept, report.untracked) == (5, 4, {}), report
+        assert report.requests["GET /api/v1/customers/search"] == 3  # pages of 2, 2 and 0
+        assert http.get(f"/api/v1/orders/{order['id']}").status_code == 404
+        assert "4 of them customers found by the sweep" in cleanup.outcome(report)[1]
+
+
+def test_a_sweep_whose_search_fails_stops_short_and_says_so(reference_server_factory, caplog):
+    server = reference_server_factory(extra_args=[])
+    data = DataFactory("sweeptest4")
+    registry = cleanup.Registry(limit=1)
+    with _client(server) as http:
+        for _ in range(2):
+            registry.add("customers", _create_customer(http, data)["id"])
+        server.set_faults({"endpoints": {"GET /api/v1/customers/search": {"error_rate": 1.0}}})
+        with caplog.at_level("WARNING", logger=cleanup.__name__):
+            report = cleanup.run_cleanup(server.url, auth.identities(server.url), registry=registry,
+                                         sweep=customer_marker("sweeptest4"))
+        server.reset_faults()
+    assert (report.deleted, report.swept, report.untracked) == (1, 0, {"customers": 1})  # still counted
+    assert "the sweep for customers whose create was not answered stopped short (HTTP 503)" in caplog.text

@@ -54,11 +54,15 @@ def test_leftovers_are_counted_in_full_and_listed_up_to_the_limit(monkeypatch):
                               "left as expected: 2 (no DELETE in the API: assets 2); not tracked")
     assert message.endswith("left on the target): 7 (orders 7)")
     # two processes' reports: counts summed, the list still bounded
-    other = report_of(2, left("customers", "DELETE answered HTTP 503", 2), untracked={"orders": 1, "payments": 2})
+    report.requests = {"DELETE /api/v1/customers/{id}": 2}
+    other = report_of(2, left("customers", "DELETE answered HTTP 503", 2), untracked={"orders": 1, "payments": 2},
+                      swept=1, requests={"DELETE /api/v1/customers/{id}": 1, "GET /api/v1/customers/search": 1})
     merged = merge_reports([report.to_dict(), other.to_dict()])
     assert merged["deleted"] == 3 and merged["not_deleted_count"] == 8 and len(merged["not_deleted"]) == 3
     assert merged["left_behind"] == {"DELETE answered HTTP 503": {"customers": 6}, NO_DELETE: {"assets": 2}}
     assert merged["untracked"] == {"orders": 8, "payments": 2}
+    assert merged["requests"] == {"DELETE /api/v1/customers/{id}": 3, "GET /api/v1/customers/search": 1}
+    assert merged["swept"] == 1
     assert merge_reports([]) is None
     # a report of an older version (no counts) still merges: its list is its count
     assert merge_reports([{"deleted": 1, "not_deleted": [{"resource": "a", "id": "1", "reason": "r"}]}])[

@@ -85,14 +85,17 @@ def test_mixed_run_has_no_failures_counts_reconcile_and_cleans_up(tmp_path, refe
     after = metric(server.metrics_text(), "bss_customers_created_total")
     # Every create Locust counted, the server made; at the end of -t Locust stops its users at once
     # (--stop-timeout 0), so a create in flight then (at most one per user) is made by the server,
-    # never answered to the user, and neither counted nor cleaned up.
+    # never answered to the user, and not counted; the cleanup's sweep finds and deletes it.
     interrupted = after - before - succeeded
     assert 0 <= interrupted <= 20, (after - before, succeeded)
+    swept = re.search(r"Cleanup: \d+ deleted(?: \((\d+) of them customers found by the sweep)?", output)
+    assert swept, output[-3000:]
+    assert int(swept.group(1) or 0) == interrupted, (swept.group(0), interrupted)
 
     run_id = run_id_of(output)
     left = httpx.get(server.url + "/api/v1/customers/search", params={"searchTerm": run_id, "size": 5},
                      headers={"Authorization": "Bearer " + token(server.url)}, timeout=10).json()
-    assert left["totalElements"] == interrupted, left
+    assert left["totalElements"] == 0, left
 
 
 def test_injected_errors_are_server_errors_under_their_endpoints(tmp_path, reference_server_factory):

@@ -146,6 +146,8 @@ class BssClient:
         if params:
             url = url + "?" + self._query(params)
         data = body.to_json() if body is not None else None
+        if route.creates is not None:
+            self.registry.sent.add(route.creates)  # before the send: the stop may cut off its answer
         session_headers = self._session_lines
         start_request_timing()
         if session_headers is not None:

@@ -19,6 +19,12 @@ What is honest to report:
 * Assets, network elements and SIM cards have no DELETE in the API and no owning customer: they
   are listed as not deleted, reason ``no DELETE in the API``.
 * ``deleted`` counts DELETE calls that answered success (404, already gone, is not counted).
+* A customer create whose answer never came (the user stopped while it was in flight, at the end
+  of ``-t``) leaves a customer the registry never saw. So after the registry's own deletes the
+  cleanup sweeps: it searches the customers for this process's marker (every customer it creates
+  carries it in its email, ``client.data.customer_marker``), and deletes what it finds (counted
+  as ``swept``) and only what carries the marker. A sweep that found them all also clears the
+  customers let go past the registry's limit (below), and what they owned, from ``untracked``.
 * The registry keeps at most :data:`REGISTRY_LIMIT` entities (about what one cleanup's time budget
   can delete), so that a day-long run's memory does not grow with what the target keeps: past it,
   the oldest are let go and counted as ``untracked`` per kind (left on the target, not deleted).
@@ -33,6 +39,7 @@ DELETE in the API, or a DELETE the target config skips), WARNING when a delete f
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 import time
@@ -60,6 +67,10 @@ bench/README.md): about what one cleanup deletes in its :data:`CLEANUP_TIMEOUT_S
 that answers a DELETE in 10 ms (8 at a time: 48,000); the oldest past it are let go."""
 LISTED_LIMIT = 1_000
 """Entities left behind that a report lists one by one (all of them are counted)."""
+SWEEP_PAGE_SIZE = 200
+"""Customers asked for per page of the sweep's search."""
+SWEEP_PAGES = 50
+"""Pages one sweep reads at most (10,000 customers)."""
 
 NO_DELETE = "no DELETE in the API"
 SKIPPED = "DELETE skipped on this target"
@@ -68,6 +79,10 @@ EXPECTED_REASONS = (NO_DELETE, SKIPPED)
 
 DELETE_ENDPOINT = {e.tracks: e for e in ENDPOINTS.values() if e.method == "DELETE" and e.tracks}
 """Kinds the API can delete, and the endpoint that does it (from the table)."""
+OWNED_KINDS = frozenset(e.tracks for e in ENDPOINTS.values() if e.tracks and e.owner_field)
+"""Kinds the server deletes together with their customer."""
+SWEEP_ENDPOINT = ENDPOINTS["customers.search"]
+"""The search the sweep finds a process's customers with."""
 
 _TRACKED = tuple(dict.fromkeys(e.tracks for e in ENDPOINTS.values() if e.tracks))
 ORDER = (*DELETE_ORDER, *(kind for kind in _TRACKED if kind not in DELETE_ORDER))
@@ -92,6 +107,8 @@ class CleanupReport:
     """Every entity left behind, counted: reason -> kind -> count."""
     untracked: dict[str, int] = field(default_factory=dict)
     """Entities created past :data:`REGISTRY_LIMIT`, let go by the registry: kind -> count."""
+    swept: int = 0
+    """Customers the registry did not hold that the sweep found and deleted (also in ``deleted``)."""
     requests: dict[str, int] = field(default_factory=dict)
     """Requests the cleanup sent (outside Locust's statistics), by ``"METHOD /template"``."""
 
@@ -110,18 +127,21 @@ class CleanupReport:
         return {"deleted": self.deleted, "not_deleted": list(self.not_deleted),
                 "not_deleted_count": self.not_deleted_count,
                 "left_behind": {reason: dict(kinds) for reason, kinds in self.left_behind.items()},
-                "untracked": dict(self.untracked), "requests": dict(self.requests)}
+                "untracked": dict(self.untracked), "swept": self.swept, "requests": dict(self.requests)}
 
 
 def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The cleanup reports of several processes (:meth:`CleanupReport.to_dict`) as one, as the
-    summary carries it (without ``requests``, which go beside the statistics); ``None`` for none."""
+    summary carries it; ``None`` for none."""
     if not reports:
         return None
     merged: dict[str, Any] = {"deleted": 0, "not_deleted": [], "not_deleted_count": 0, "left_behind": {},
-                              "untracked": {}}
+                              "untracked": {}, "swept": 0, "requests": {}}
     for report in reports:
+        for key, n in (report.get("requests") or {}).items():
+            merged["requests"][key] = merged["requests"].get(key, 0) + int(n)
         merged["deleted"] += int(report.get("deleted", 0))
+        merged["swept"] += int(report.get("swept", 0))
         listed = report.get("not_deleted", [])
         merged["not_deleted"].extend(listed[:max(0, LISTED_LIMIT - len(merged["not_deleted"]))])
         merged["not_deleted_count"] += int(report.get("not_deleted_count", len(listed)))
@@ -146,6 +166,8 @@ class Registry:
         self.limit = limit
         """The most entities kept; past it the oldest is let go."""
         self._untracked: dict[str, int] = {}
+        self.sent: set[str] = set()
+        """Kinds this process has sent a create for (answered or not): the sweep's cue."""
 
     @property
     def untracked(self) -> dict[str, int]:
@@ -212,6 +234,71 @@ def _map(function: Any, items: list) -> list:
     return [function(item) for item in items]
 
 
+def _find_marked(
+    url: str,
+    marker: str,
+    auth_headers: Any,
+    time_left: Any,
+    deadline: float,
+    requests: dict[str, int],
+    name: str,
+) -> tuple[list[str], bool]:
+    """The ids of the customers the search at ``url`` finds for ``marker`` whose email carries it
+    (the search matches names too), and whether it read them all: it pages until a short page,
+    and stops short, saying so in one WARNING, on an error, at the time budget, after
+    :data:`SWEEP_PAGES`, or when a page brings no id it had not seen (a server that ignores ``page``).
+
+    ``totalElements`` is not read: the backend reports every customer's count there (bss-api.md).
+    """
+    wanted = marker.lower()
+    found: dict[str, None] = {}
+    seen: set[str] = set()
+    problem = f"more than {SWEEP_PAGES * SWEEP_PAGE_SIZE:,} found"
+    for page in range(SWEEP_PAGES):
+        if time.monotonic() >= deadline:
+            problem = "cleanup time budget exhausted"
+            break
+        query = urllib.parse.urlencode({"searchTerm": marker, "page": page, "size": SWEEP_PAGE_SIZE})
+        try:
+            headers = auth_headers()
+        except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
+            problem = f"no token ({type(exc).__name__})"
+            break
+        requests[name] = requests.get(name, 0) + 1
+        try:
+            answer = side_http.request("GET", f"{url}?{query}", headers=headers, deadline_s=time_left())
+        except side_http.SideHttpError as error:
+            problem = str(error)
+            break
+        if not answer.ok:
+            problem = f"HTTP {answer.status}"
+            break
+        try:
+            content = json.loads(answer.body).get("content")
+        except (ValueError, AttributeError):
+            content = None
+        if not isinstance(content, list):
+            problem = "an answer that is not a page"
+            break
+        fresh = False
+        for customer in content:
+            entity_id = customer.get("id") if isinstance(customer, dict) else None
+            if not isinstance(entity_id, str) or entity_id in seen:
+                continue
+            seen.add(entity_id)
+            fresh = True
+            if wanted in str(customer.get("email") or "").lower():
+                found[entity_id] = None
+        if len(content) < SWEEP_PAGE_SIZE:
+            return list(found), True
+        if not fresh:
+            problem = "the same page again"
+            break
+    logger.warning("Cleanup: the sweep for customers whose create was not answered stopped short (%s); "
+                   "some may be left on the target", problem)
+    return list(found), False
+
+
 def run_cleanup(
     host: str,
     identities: list[Identity] | None,
@@ -221,12 +308,15 @@ def run_cleanup(
     timeout_s: float = CLEANUP_TIMEOUT_S,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
     token_cache: TokenCache | None = None,
+    sweep: str | None = None,
 ) -> CleanupReport:
     """Delete what ``registry`` holds; return what happened.
 
     ``identities`` ``None`` or empty sends no token (``--no-auth``). Requests rotate over the
     identities so the per-subject rate limit is shared. Customers go first (their delete cascades),
-    then what is left; up to ``CONCURRENCY`` deletes run at once inside Locust.
+    then, with ``sweep`` (this process's :func:`~bss_loadtest.client.data.customer_marker`), the
+    customers the search finds with it, then what is left; up to ``CONCURRENCY`` deletes run at
+    once inside Locust.
     """
     config = config or TargetConfig()
     token_cache = token_cache or TokenCache()
@@ -243,6 +333,17 @@ def run_cleanup(
     def fail(item: Created, reason: str) -> None:
         report.leave(item.resource, item.id, reason)
 
+    def auth_headers() -> dict[str, str]:
+        """The next identity's bearer token (none with no identities); raises when none comes."""
+        if not identities:
+            return {}
+        identity = identities[next(rotation) % len(identities)]
+        return {"Authorization": "Bearer " + token_cache.get(identity)}
+
+    def time_left() -> float:
+        """What one request may take: its own bound, within the cleanup's."""
+        return max(0.5, min(request_timeout_s, deadline - time.monotonic()))
+
     def attempt(item: Created) -> tuple[Created, bool, str]:
         """Send one DELETE; (item, deleted or already gone, why not)."""
         if time.monotonic() >= deadline:
@@ -252,14 +353,10 @@ def run_cleanup(
         if endpoint.version_param:
             url += f"?{endpoint.version_param}={item.version if item.version is not None else 0}"
         try:
-            headers = {}
-            if identities:
-                identity = identities[next(rotation) % len(identities)]
-                headers = {"Authorization": "Bearer " + token_cache.get(identity)}
+            headers = auth_headers()
         except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
             return item, False, f"DELETE answered no token ({type(exc).__name__})"
-        remaining = max(0.5, min(request_timeout_s, deadline - time.monotonic()))
-        ok, status = _delete(url, headers, remaining)
+        ok, status = _delete(url, headers, time_left())
         name = endpoint.name(paths)
         report.requests[name] = report.requests.get(name, 0) + 1
         if ok:
@@ -280,6 +377,25 @@ def run_cleanup(
         else:
             customer_failures[item.id] = reason
             fail(item, reason)
+
+    if sweep and deletable and SWEEP_ENDPOINT.key not in skipped:
+        found, complete = _find_marked(host + SWEEP_ENDPOINT.template(paths), sweep, auth_headers, time_left,
+                                       deadline, report.requests, SWEEP_ENDPOINT.name(paths))
+        before = report.deleted
+        for item, gone, reason in _map(attempt, [Created("customers", cid) for cid in found
+                                                 if cid not in deleted_customers and cid not in customer_failures]):
+            if gone:
+                deleted_customers.add(item.id)
+            else:
+                complete = False
+                customer_failures[item.id] = reason
+                fail(item, reason)
+        report.swept = report.deleted - before
+        if complete and not customer_failures:
+            # None of this process's customers is left: those let go past the registry's limit
+            # went too, and what they owned with them.
+            for kind in ("customers", *OWNED_KINDS):
+                report.untracked.pop(kind, None)
 
     rest: list[Created] = []
     for item in sorted((c for c in items if c.resource != "customers"),
@@ -318,6 +434,8 @@ def outcome(report: CleanupReport) -> tuple[int, str]:
                          for reason, kinds in groups.items())
 
     parts = [f"Cleanup: {report.deleted} deleted"]
+    if report.swept:
+        parts[0] += f" ({report.swept} of them customers found by the sweep, not held by the registry)"
     if failed:
         parts[0] += f", {sum(sum(k.values()) for k in failed.values())} not deleted ({listed(failed)})"
     if expected:

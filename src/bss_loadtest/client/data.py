@@ -40,6 +40,12 @@ def _salt() -> int:
     return os.getpid() % 10_000
 
 
+def customer_marker(run_id: str) -> str:
+    """What the email of every customer this process creates in run ``run_id`` carries, and no
+    other customer's: the cleanup's sweep (``client.cleanup``) searches the target for it."""
+    return f"lt-{run_id}-{_salt()}-"
+
+
 class DataFactory:
     """Builds request bodies for one run. Cheap to create; users of one process pass the same
     ``sequence`` (a fresh one when none is given)."""
@@ -53,6 +59,7 @@ class DataFactory:
         # failed cleanup) rarely overlap the next run's values, without spending digits on it.
         self._run_offset = digest % CUSTOMER_SPACE
         self._salt = _salt()
+        self._marker = customer_marker(run_id)
         self.rng = rng or random.Random()
         self._sequence = sequence if sequence is not None else itertools.count(1)
 
@@ -71,7 +78,7 @@ class DataFactory:
         return m.CreateCustomer(
             first_name=self.rng.choice(("Anna", "Jan", "Piotr", "Maria", "Katarzyna", "Tomasz")),
             last_name=f"Lt{self.run_id}",
-            email=f"lt-{self.run_id}-{self._salt}-{n}@loadtest.example",
+            email=f"{self._marker}{n}@loadtest.example",
             pesel=f"{self._run_digits % 10}{self._salt:04d}{number:06d}",
             nip=f"{self._salt:04d}{number:06d}",
             phone=f"+48 600 {n % 1000:03d} {self._salt % 1000:03d}",

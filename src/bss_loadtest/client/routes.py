@@ -13,7 +13,7 @@ class Route:
     """An endpoint resolved for one target: full name, accepted statuses, validator."""
 
     __slots__ = ("key", "method", "name", "expected", "expected_text", "validate", "check", "tracks",
-                 "skipped", "sort", "endpoint")
+                 "creates", "skipped", "sort", "endpoint")
 
     def __init__(self, endpoint: Endpoint, config: TargetConfig) -> None:
         self.endpoint = endpoint
@@ -25,6 +25,8 @@ class Route:
         self.validate = validator_for(endpoint.response)
         self.check = endpoint.check
         self.tracks = endpoint.tracks
+        self.creates = endpoint.tracks if endpoint.method == "POST" else None
+        """The kind a call of this route creates (``None``: it creates nothing the cleanup tracks)."""
         self.skipped = endpoint.key in config.skipped()
         self.sort = config.sort_for(endpoint.resource) if endpoint.paged else None
 

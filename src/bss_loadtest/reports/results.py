@@ -290,6 +290,13 @@ class Cleanup(_Strict):
     untracked: dict[str, int] = Field(
         default_factory=dict, description="Entities created past the limit a load process keeps track of for the "
         "cleanup (client.cleanup.REGISTRY_LIMIT), by kind: let go while the run went on, left on the target.")
+    swept: int = Field(
+        default=0, ge=0, description="Customers the run created that its registry did not hold (a create whose "
+        "answer the stop cut off, or one let go past the limit), found by the cleanup's search and deleted; "
+        "counted in deleted too.")
+    requests: dict[str, int] = Field(
+        default_factory=dict, description="Requests the cleanup sent, outside the run's statistics (its deletes "
+        "and the sweep's searches), by endpoint (\"DELETE /api/v1/customers/{id}\").")
 
     @property
     def left_count(self) -> int:

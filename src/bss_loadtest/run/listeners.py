@@ -785,10 +785,7 @@ def no_requests_reason(run: RunState) -> str:
 
 def cleanup_requests(reports: list[dict]) -> dict[str, int]:
     """Requests the test-data cleanup made outside the statistics, by endpoint key."""
-    counts: dict[str, int] = {}
-    for report in reports:
-        for key, n in (report.get("requests") or {}).items():
-            counts[key] = counts.get(key, 0) + int(n)
-    return counts
+    merged = merge_cleanup(reports)
+    return merged["requests"] if merged is not None else {}
 
 

@@ -49,8 +49,8 @@ USER_SCRIPT = textwrap.dedent('''
 
     events = Events()
     seen = []
-    events.request.add_listener(lambda request_type, name, response_time, **kw:
-                                seen.append((request_type, name, response_time)))
+    events.request.add_listener(lambda request_type, name, response_time, start_time=None, **kw:
+                                seen.append((request_type, name, response_time, start_time)))
     env = Environment(user_classes=[TimedUser], events=events, parsed_options=Options())
     first, second = TimedUser(env), TimedUser(env)
     for user in (first, second):  # each user's first request, before the timed ones
@@ -112,9 +112,17 @@ def test_a_response_that_waits_on_the_loop_is_not_charged_the_wait(clock, reques
     events, walls = run["events"], run["walls"]
 
     # this server closes each connection (HTTP/1.0): every request opens one, a CONNECT row of its own
-    connects = [name for kind, name, _ in events if kind == "CONNECT"]
+    connects = [name for kind, name, _, _ in events if kind == "CONNECT"]
     assert connects == [f"127.0.0.1:{port}"] * 4
-    gets = [(name, ms) for kind, name, ms in events if kind != "CONNECT"]
+    # each request's CONNECT row comes just before it, and starts when the connection began
+    assert [kind for kind, *_ in events] == ["CONNECT", "GET"] * 4
+    for (_, _, setup_ms, opened), (_, _, _, sent) in zip(events[::2], events[1::2], strict=True):
+        assert opened is not None and sent is not None, events
+        if clock == "kernel":  # timed on the wire: sent when its first byte went, after the setup
+            assert sent >= opened + setup_ms / 1000, events
+        else:  # timed from Locust's start of the request, before its connection
+            assert sent <= opened, events
+    gets = [(name, ms) for kind, name, ms, _ in events if kind != "CONNECT"]
     assert [name for name, _ in gets] == ["/api/v1/customers/{id}"] * 4
     reported = [ms for _, ms in gets[2:]]
     later = max(walls.values())

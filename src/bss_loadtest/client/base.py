@@ -99,9 +99,10 @@ class BssClient:
     def _report_token(self, duration_s: float, error: BaseException | None) -> None:
         self._report_side(AUTH_REQUEST_TYPE, self._token_name, duration_s, error)
 
-    def _report_side(self, request_type: str, name: str, duration_s: float, error: BaseException | None) -> None:
-        """A token fetch (``AUTH``) or a connection's setup (``CONNECT``): a row of its own, in
-        neither the totals nor ``http_req_duration``."""
+    def _report_side(self, request_type: str, name: str, duration_s: float, error: BaseException | None,
+                     start_time: float | None = None) -> None:
+        """A token fetch (``AUTH``) or a connection's setup (``CONNECT``, with the wall time it
+        began): a row of its own, in neither the totals nor ``http_req_duration``."""
         self.user.environment.events.request.fire(
             request_type=request_type,
             name=name,
@@ -111,6 +112,7 @@ class BssClient:
             context=self.user.context(),
             exception=as_failure(error) if error is not None else None,
             url=name,
+            start_time=start_time,
         )
 
     def _ensure_token(self) -> bool:
@@ -172,11 +174,13 @@ class BssClient:
             # CONNECT row (client/http.py).
             setup = connection_setup()
             if setup is not None:
-                self._report_side(CONNECT_REQUEST_TYPE, setup[0], setup[1], None)
+                self._report_side(CONNECT_REQUEST_TYPE, setup[0], setup[1], None, setup[2])
             measured = meta["response_time"]
-            on_wire_s = wire_time()
-            if on_wire_s is not None and 0.0 < on_wire_s * 1000.0 <= measured:
-                meta["response_time"] = on_wire_s * 1000.0  # the kernel's stamps: its time on the wire
+            on_wire = wire_time()
+            if on_wire is not None and 0.0 < on_wire[1] * 1000.0 <= measured:
+                # the kernel's stamps: its time on the wire, from the moment it was sent (the
+                # request log's first column; the connection it opened first is not in it)
+                meta["start_time"], meta["response_time"] = on_wire[0], on_wire[1] * 1000.0
             else:
                 taken_ms = read_delay() * 1000.0 + (setup[1] * 1000.0 if setup is not None else 0.0)
                 if taken_ms:

@@ -122,13 +122,14 @@ def start_request_timing() -> None:
     setattr(current, _RECEIVED_AT, None)
 
 
-def wire_time() -> float | None:
-    """Seconds from the first byte the current greenlet's request (since :func:`start_request_timing`)
-    wrote to its socket to the kernel's receive stamp of the last byte read back; None when either
-    is not known (no kernel stamps: :func:`read_delay` then says how late the last read came)."""
+def wire_time() -> tuple[float, float] | None:
+    """(when, seconds) of the current greenlet's request (since :func:`start_request_timing`) on
+    the wire: the wall clock just before it wrote its first byte to its socket, and the seconds
+    from then to the kernel's receive stamp of the last byte read back; None when either is not
+    known (no kernel stamps: :func:`read_delay` then says how late the last read came)."""
     current = getcurrent()
     sent, received = getattr(current, _SENT_AT, None), getattr(current, _RECEIVED_AT, None)
-    return received - sent if sent is not None and received is not None else None
+    return (sent, received - sent) if sent is not None and received is not None else None
 
 
 def read_delay() -> float:
@@ -143,9 +144,10 @@ def read_delay() -> float:
     return getattr(current, _READ_DELAY, 0.0)
 
 
-def connection_setup() -> tuple[str, float] | None:
-    """(``host:port``, seconds) of the connection the current greenlet's request (since
-    :func:`start_request_timing`) had to open first, or None when it used one already open."""
+def connection_setup() -> tuple[str, float, float] | None:
+    """(``host:port``, seconds, when: the wall clock as it began) of the connection the current
+    greenlet's request (since :func:`start_request_timing`) had to open first, or None when it
+    used one already open."""
     return getattr(getcurrent(), _CONNECT, None)
 
 
@@ -236,10 +238,10 @@ def _time_connections(pool: ConnectionPool) -> None:
     name = f"[{host}]:{pool._request_port}" if ":" in host else f"{host}:{pool._request_port}"
 
     def create_socket() -> Any:
-        began = _clock()
+        began, wall = _clock(), _wall()
         sock = create()  # a connection that cannot be made fails its request, with the time it took
         current = getcurrent()
-        setattr(current, _CONNECT, (name, _clock() - began))
+        setattr(current, _CONNECT, (name, _clock() - began, wall))
         setattr(current, _READ_DELAY, 0.0)  # a TLS handshake's reads are the setup's, not the answer's
         return sock
 

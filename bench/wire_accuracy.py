@@ -149,8 +149,8 @@ def match(suite: list[tuple[float, float, str]], wire: list[tuple[float, float, 
           tolerance_s: float = 0.005) -> list[tuple[float, float]]:
     """Pairs (tool ms, wire ms) of the same request, for the suite's log and k6's points alike: the
     unused wire request on a path of the sample's template whose send time is nearest the sample's
-    start (the suite's log has the time each request was sent; for k6, a point's end minus its
-    duration)."""
+    start (the suite's log has the time each request's first byte was sent, after any connection
+    it opened; for k6, a point's end minus its duration, which leaves the connecting out too)."""
     patterns: dict[str, re.Pattern] = {}
     order = sorted(range(len(wire)), key=lambda i: wire[i][0])
     starts = [wire[i][0] for i in order]

@@ -17,7 +17,7 @@ PROFILE = """
 description: short customer-API run for compare tests
 stages:
   - {duration: 2s, target: 8}
-  - {duration: 9s, target: 8}
+  - {duration: 6s, target: 8}
 users: {CustomerUser: 1}
 think_time: {min: 0.05, max: 0.15}
 thresholds:
@@ -65,7 +65,7 @@ def test_injected_latency_is_flagged_on_exactly_that_endpoint(reference_server_f
 
 def test_nightly_runs_compares_and_keeps_a_trend(reference_server_factory, tmp_path):
     profile = tmp_path / "customers.yaml"
-    profile.write_text(PROFILE.replace("9s", "5s"))
+    profile.write_text(PROFILE.replace("6s", "5s"))
     server = reference_server_factory(extra_args=[])
     report_dir = tmp_path / "reports"
     common = ["--profile", str(profile), "--host", server.url, "--report-dir", str(report_dir)]

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import httpx
 
 from bss_loadtest.client import auth, cleanup, lifecycle
-from bss_loadtest.client.data import DataFactory, customer_marker
+from bss_loadtest.client.data import DataFactory, customer_marker, process_salt
 from bss_loadtest.client.state import client_state
 
 
@@ -148,7 +148,7 @@ def test_the_sweep_deletes_the_processs_customers_the_registry_never_saw_and_no_
         cut_off = [_create_customer(http, ours) for _ in range(3)]
         foreign = _create_customer(http, other_run)
         namesake = http.post("/api/v1/customers", headers={"Content-Type": "application/json"}, content=ours.customer()
-                             .model_copy(update={"last_name": customer_marker("sweeptest1"),
+                             .model_copy(update={"last_name": customer_marker("sweeptest1", process_salt()),
                                                  "email": "someone@example.org"}).to_json())
         assert namesake.status_code == 201, namesake.text
         namesake = namesake.json()
@@ -185,7 +185,7 @@ def test_a_sweep_that_finds_them_all_clears_what_the_registry_let_go(reference_s
         assert registry.untracked == {"customers": 4, "orders": 1}
 
         report = cleanup.run_cleanup(reference_server.url, auth.identities(reference_server.url), registry=registry,
-                                     sweep=customer_marker("sweeptest3"))
+                                     sweep=customer_marker("sweeptest3", process_salt()))
 
         assert (report.deleted, report.swept, report.untracked) == (5, 4, {}), report
         assert report.requests["GET /api/v1/customers/search"] == 3  # pages of 2, 2 and 0
@@ -203,7 +203,7 @@ def test_a_sweep_whose_search_fails_stops_short_and_says_so(reference_server_fac
         server.set_faults({"endpoints": {"GET /api/v1/customers/search": {"error_rate": 1.0}}})
         with caplog.at_level("WARNING", logger=cleanup.__name__):
             report = cleanup.run_cleanup(server.url, auth.identities(server.url), registry=registry,
-                                         sweep=customer_marker("sweeptest4"))
+                                         sweep=customer_marker("sweeptest4", process_salt()))
         server.reset_faults()
     assert (report.deleted, report.swept, report.untracked) == (1, 0, {"customers": 1})  # still counted
     assert "the sweep for customers whose create was not answered stopped short (HTTP 503)" in caplog.text

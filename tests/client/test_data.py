@@ -1,5 +1,6 @@
 """Test data carries the run id and unique values; id pools are bounded."""
 
+import os
 import random
 
 from bss_loadtest.client.data import DataFactory, IdPool
@@ -76,3 +77,24 @@ def test_customers_stay_unique_at_ten_thousand_users(monkeypatch):
     assert len({c.email for c in customers}) == 20_000
     for customer in customers[::97]:
         ServerCreateCustomer.model_validate(customer.model_dump(by_alias=True, exclude_none=True))
+
+
+def test_workers_of_one_run_number_their_data_by_their_index_not_their_pid():
+    """In containers every worker may run as the same PID (1): a worker's test data is numbered by
+    the index its master gave it, a local process's by its PID; the sweep's marker follows it."""
+    from types import SimpleNamespace
+
+    from bss_loadtest.client.data import customer_marker, process_salt
+
+    def worker(index):
+        return SimpleNamespace(parsed_options=SimpleNamespace(worker=True), runner=SimpleNamespace(worker_index=index))
+
+    assert [process_salt(worker(i)) for i in (0, 1, 7)] == [0, 1, 7]
+    assert process_salt(worker(-1)) == process_salt() == os.getpid() % 10_000  # no index yet: the PID
+    local = SimpleNamespace(parsed_options=SimpleNamespace(worker=False), runner=SimpleNamespace(worker_index=0))
+    assert process_salt(local) == os.getpid() % 10_000
+    first, second = (DataFactory("run-k8s", salt=process_salt(worker(i)), sequence=iter(range(1, 100)))
+                     for i in (0, 1))
+    a, b = first.customer(), second.customer()  # the same PID and the same sequence number
+    assert a.pesel != b.pesel and a.nip != b.nip
+    assert a.email.startswith(customer_marker("run-k8s", 0)) and b.email.startswith(customer_marker("run-k8s", 1))

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from bss_loadtest.client import lifecycle
 from bss_loadtest.client import models as m
 from bss_loadtest.client.auth import Identity, as_failure, assign
-from bss_loadtest.client.data import DataFactory, IdPool
+from bss_loadtest.client.data import DataFactory, IdPool, process_salt
 from bss_loadtest.client.http import (
     connection_setup,
     read_delay,
@@ -366,7 +366,8 @@ class BssUser(FastHttpUser):
         pool = identity_pool(environment, self.host or "")
         index = state.next_user_number() + int(getattr(getattr(environment, "runner", None), "worker_index", 0) or 0)
         self.api = BssClient(self, assign(pool, index) if pool else None, state, target_of(environment))
-        self.data = DataFactory(runtime.run_id(environment), sequence=state.data_sequence)
+        self.data = DataFactory(runtime.run_id(environment), sequence=state.data_sequence,
+                                salt=process_salt(environment))
         if state.logged_run_id != self.data.run_id:
             state.logged_run_id = self.data.run_id
             logger.info("BSS client: run id %s", self.data.run_id)

@@ -36,21 +36,30 @@ CUSTOMER_SPACE = 10**6
 """Distinct customer numbers per process and run: the nip's 10 digits are 4 of salt and 6 of these."""
 
 
-def _salt() -> int:
+def process_salt(environment: Any = None) -> int:
+    """This load process's number (0-9,999) in the test data, different for each process of a run:
+    a worker's index from its master (``--worker``; in containers every worker may have the same
+    PID), else the PID."""
+    if getattr(getattr(environment, "parsed_options", None), "worker", False):
+        index = getattr(getattr(environment, "runner", None), "worker_index", -1)
+        if isinstance(index, int) and index >= 0:
+            return index % 10_000
     return os.getpid() % 10_000
 
 
-def customer_marker(run_id: str) -> str:
-    """What the email of every customer this process creates in run ``run_id`` carries, and no
-    other customer's: the cleanup's sweep (``client.cleanup``) searches the target for it."""
-    return f"lt-{run_id}-{_salt()}-"
+def customer_marker(run_id: str, salt: int) -> str:
+    """What the email of every customer a process with ``salt`` (:func:`process_salt`) creates in
+    run ``run_id`` carries, and no other customer's: the cleanup's sweep (``client.cleanup``)
+    searches the target for it."""
+    return f"lt-{run_id}-{salt}-"
 
 
 class DataFactory:
     """Builds request bodies for one run. Cheap to create; users of one process pass the same
     ``sequence`` (a fresh one when none is given)."""
 
-    def __init__(self, run_id: str, rng: random.Random | None = None, sequence: Iterator[int] | None = None) -> None:
+    def __init__(self, run_id: str, rng: random.Random | None = None, sequence: Iterator[int] | None = None,
+                 salt: int | None = None) -> None:
         self.run_id = run_id
         self.tag = f"LT-{run_id}"
         digest = int(hashlib.sha1(run_id.encode()).hexdigest(), 16)
@@ -58,8 +67,8 @@ class DataFactory:
         # Where this run starts in the pesel/nip space: runs that leave customers behind (a
         # failed cleanup) rarely overlap the next run's values, without spending digits on it.
         self._run_offset = digest % CUSTOMER_SPACE
-        self._salt = _salt()
-        self._marker = customer_marker(run_id)
+        self._salt = process_salt() if salt is None else salt
+        self._marker = customer_marker(run_id, self._salt)
         self.rng = rng or random.Random()
         self._sequence = sequence if sequence is not None else itertools.count(1)
 

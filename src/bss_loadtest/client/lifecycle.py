@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from bss_loadtest.client.cleanup import CleanupReport, run_cleanup
-from bss_loadtest.client.data import customer_marker
+from bss_loadtest.client.data import customer_marker, process_salt
 from bss_loadtest.client.options import add_arguments, identity_pool
 from bss_loadtest.client.state import client_state, target_of
 from bss_loadtest.run import runtime
@@ -34,7 +34,8 @@ def on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:
 def on_test_stop(environment: Any, **kwargs: Any) -> None:
     """Run the cleanup of this process (workers and local runs; the master created nothing)."""
     state = client_state(environment)
-    sweep = customer_marker(runtime.run_id(environment)) if "customers" in state.registry.sent else None
+    sweep = (customer_marker(runtime.run_id(environment), process_salt(environment))
+             if "customers" in state.registry.sent else None)
     if len(state.registry) == 0 and sweep is None:
         state.cleanup_report = CleanupReport()
         return

@@ -171,7 +171,7 @@ def test_abort_on_fail_ends_the_plan_at_the_next_tick(tmp_path):
         request(environment, 5, failed=True)
     suite.lifecycle.sample()
     assert suite.run.abort_reason and "abortOnFail" in suite.run.abort_reason
-    suite.lifecycle._abort()
+    suite.end_run()
     assert suite.active_plan().advance(1.0) is None  # the shape's next tick ends the run
     environment.events.test_stop.fire(environment=environment)
     summary = summary_of(tmp_path)

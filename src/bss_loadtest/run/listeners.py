@@ -664,22 +664,11 @@ class RunLifecycle:
         if reason is not None and run.abort_reason is None:
             run.abort_reason = reason
             logger.error("Aborting the run: %s", reason)
-            gevent.spawn(self._abort)
-
-    def _abort(self) -> None:
-        suite = self.suite
-        runner = suite.environment.runner
-        if suite.environment.shape_class is not None and suite.selection.plan is not None:
-            suite.abort_plan()
-        elif suite.option("headless"):
-            runner.quit()
-        else:
-            runner.stop()
+            gevent.spawn(self.suite.end_run)
 
     def on_stop_request(self, environment: Any, msg: Any, **kwargs: Any) -> None:
         logger.info("Worker %s asked to end the run: %s", msg.node_id, (msg.data or {}).get("reason"))
-        runner = environment.runner
-        gevent.spawn(runner.quit if self.suite.option("headless") else runner.stop)
+        gevent.spawn(self.suite.end_run)
 
     def on_test_stop(self, **kwargs: Any) -> None:
         if not self.suite.is_worker:

@@ -75,8 +75,11 @@ def request_stop(environment: Any, reason: str) -> None:
     logger.info("Stopping the run: %s", reason)
     import gevent
 
+    suite = getattr(environment, "bss", None)
     if type(runner).__name__ == "WorkerRunner":
         runner.send_message(STOP_MESSAGE, {"reason": reason})
+    elif suite is not None:
+        gevent.spawn(suite.end_run)  # through the profile's shape where there is one
     elif _option(environment, "headless", False):
         # Quitting from inside a user greenlet would kill the caller first; do it from outside.
         gevent.spawn(runner.quit)

@@ -284,6 +284,21 @@ class Suite:
         """End the run at the shape's next tick, keeping the stages for the report."""
         self.selection.plan = _Aborted(self.selection.plan)
 
+    def end_run(self) -> None:
+        """End the whole run early (a crossed ``abortOnFail`` threshold, the smoke pass done, a
+        worker's request), from a greenlet of its own. A profile's run ends through its shape: the
+        shape's greenlet stops the users and fires ``test_stop`` while Locust's main greenlet waits
+        for it. Stopping the runner from another greenlet would let the main greenlet quit and
+        write the run off as interrupted while a ``test_stop`` listener (the cleanup) still waits
+        on the network. Without a shape: quit when headless, else stop (the web UI stays)."""
+        runner = self.environment.runner
+        if self.environment.shape_class is not None and self.selection.plan is not None:
+            self.abort_plan()
+        elif self.option("headless"):
+            runner.quit()
+        else:
+            runner.stop()
+
     # -- what the shape asks -------------------------------------------------------------------
 
     def active_plan(self) -> Any:

@@ -38,8 +38,6 @@ SHARE_MESSAGE = "bss_scenario_shares"
 """Master → workers: the clock's start (epoch seconds) and the users of each scenario lane on each worker."""
 REPORT_KEY = "bss_scenarios"
 """The key of a worker report holding its lanes' progress."""
-LOCAL = LOCAL_SOURCE
-"""The process id of a run without workers."""
 TARGET_TICK_S = 0.1
 """How often the VU targets are recomputed (a ramp moves at most this far behind)."""
 GAUGE_TICK_S = 1.0
@@ -148,7 +146,7 @@ class ScenarioEngine:
         self.t0: float | None = None
         self.started = gevent.event.Event()
         self.tables: list[_Table] = []
-        self.process = LOCAL
+        self.process = LOCAL_SOURCE
         self.greenlets: list = []
         self.reports: dict[str, dict] = {}
         """Master: each worker's latest lane report."""
@@ -161,7 +159,7 @@ class ScenarioEngine:
             return 0.0
         return (time.time() if now is None else now) - self.t0
 
-    def start(self, t0: float, table: _Table, process: str = LOCAL) -> None:
+    def start(self, t0: float, table: _Table, process: str = LOCAL_SOURCE) -> None:
         """Start this process's part: the VU targets, the shared counts, the arrival schedulers."""
         if self.t0 is not None:
             self.add_table(table)
@@ -504,7 +502,7 @@ class ScenarioListener:
             self._send_shares(engine, self._worker_counts(runner), 0.0)
             self.watcher = gevent.spawn(self._watch_workers, engine)
         else:
-            engine.start(t0, table_from_counts({LOCAL: dict(runner.user_classes_count)}), LOCAL)
+            engine.start(t0, table_from_counts({LOCAL_SOURCE: dict(runner.user_classes_count)}), LOCAL_SOURCE)
 
     # -- master -> workers -------------------------------------------------------------------
 

@@ -234,19 +234,12 @@ def _map(function: Any, items: list) -> list:
     return [function(item) for item in items]
 
 
-def _find_marked(
-    url: str,
-    marker: str,
-    auth_headers: Any,
-    time_left: Any,
-    deadline: float,
-    requests: dict[str, int],
-    name: str,
-) -> tuple[list[str], bool]:
-    """The ids of the customers the search at ``url`` finds for ``marker`` whose email carries it
-    (the search matches names too), and whether it read them all: it pages until a short page,
-    and stops short, saying so in one WARNING, on an error, at the time budget, after
-    :data:`SWEEP_PAGES`, or when a page brings no id it had not seen (a server that ignores ``page``).
+def _find_marked(search: Any, marker: str, deadline: float) -> tuple[list[str], bool]:
+    """The ids of the customers ``search`` (query parameters -> the answer; it may raise) finds for
+    ``marker`` whose email carries it (the search matches names too), and whether it read them
+    all: it pages until a short page, and stops short, saying so in one WARNING, on an error, at
+    the time budget (``deadline``, monotonic), after :data:`SWEEP_PAGES`, or when a page brings no
+    id it had not seen (a server that ignores ``page``).
 
     ``totalElements`` is not read: the backend reports every customer's count there (bss-api.md).
     """
@@ -258,17 +251,13 @@ def _find_marked(
         if time.monotonic() >= deadline:
             problem = "cleanup time budget exhausted"
             break
-        query = urllib.parse.urlencode({"searchTerm": marker, "page": page, "size": SWEEP_PAGE_SIZE})
         try:
-            headers = auth_headers()
-        except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
-            problem = f"no token ({type(exc).__name__})"
-            break
-        requests[name] = requests.get(name, 0) + 1
-        try:
-            answer = side_http.request("GET", f"{url}?{query}", headers=headers, deadline_s=time_left())
+            answer = search({"searchTerm": marker, "page": page, "size": SWEEP_PAGE_SIZE})
         except side_http.SideHttpError as error:
             problem = str(error)
+            break
+        except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
+            problem = f"no token ({type(exc).__name__})"
             break
         if not answer.ok:
             problem = f"HTTP {answer.status}"
@@ -378,9 +367,16 @@ def run_cleanup(
             customer_failures[item.id] = reason
             fail(item, reason)
 
+    def search(params: dict[str, Any]) -> side_http.Response:
+        """One page of the sweep's search, authenticated and counted as the deletes are."""
+        headers = auth_headers()
+        name = SWEEP_ENDPOINT.name(paths)
+        report.requests[name] = report.requests.get(name, 0) + 1
+        url = f"{host}{SWEEP_ENDPOINT.template(paths)}?{urllib.parse.urlencode(params)}"
+        return side_http.request("GET", url, headers=headers, deadline_s=time_left())
+
     if sweep and deletable and SWEEP_ENDPOINT.key not in skipped:
-        found, complete = _find_marked(host + SWEEP_ENDPOINT.template(paths), sweep, auth_headers, time_left,
-                                       deadline, report.requests, SWEEP_ENDPOINT.name(paths))
+        found, complete = _find_marked(search, sweep, deadline)
         before = report.deleted
         for item, gone, reason in _map(attempt, [Created("customers", cid) for cid in found
                                                  if cid not in deleted_customers and cid not in customer_failures]):

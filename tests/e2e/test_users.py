@@ -75,7 +75,7 @@ def test_mixed_run_has_no_failures_counts_reconcile_and_cleans_up(tmp_path, refe
     server = reference_server_factory(port=0, db=":memory:")
     before = metric(server.metrics_text(), "bss_customers_created_total")
     output, _, rows, failures = run_locust(
-        tmp_path, server.url, [*ALL_USERS, "-u", "20", "-r", "10", "-t", "20s"])
+        tmp_path, server.url, [*ALL_USERS, "-u", "20", "-r", "10", "-t", "30s"])
     assert failures == [], failures
     assert sum(int(r["Request Count"]) for r in rows.values()) > 300
     assert {"POST /api/v1/customers", "GET /api/v1/orders/{id}", "PUT /api/v1/invoices/{id}/status",

@@ -13,11 +13,15 @@ Answer = Callable[[str, str, dict[str, str]], tuple[int, bytes]]
 
 
 @contextlib.contextmanager
-def json_server(answer: Answer, tls: tuple[Path, Path] | None = None) -> Iterator[ThreadingHTTPServer]:
+def json_server(answer: Answer, tls: tuple[Path, Path] | None = None,
+                keep_alive: bool = False) -> Iterator[ThreadingHTTPServer]:
     """Serve GET and POST with ``answer`` (a request body is read and dropped) until the block ends;
-    over TLS with ``tls`` = (certificate, key) files."""
+    over TLS with ``tls`` = (certificate, key) files; HTTP/1.1, keeping each connection open, with
+    ``keep_alive`` (else HTTP/1.0: one request per connection)."""
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def _reply(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length:

@@ -141,7 +141,7 @@ def read_delay() -> float:
     if received is not None:
         delay = _wall() - received
         return delay if delay > 0.0 else 0.0
-    return getattr(current, _READ_DELAY, 0.0)
+    return getattr(current, _READ_DELAY, 0.0) or 0.0
 
 
 def connection_setup() -> tuple[str, float, float] | None:
@@ -152,9 +152,10 @@ def connection_setup() -> tuple[str, float, float] | None:
 
 
 def _note_read_delay(sock: Any, watcher: Any) -> None:
-    if watcher is sock._read_event:
+    current = getcurrent()
+    if watcher is sock._read_event and getattr(current, _READ_DELAY, 0.0) is not None:
         delay = _wall() - sock.hub.loop.now()
-        setattr(getcurrent(), _READ_DELAY, delay if delay > 0.0 else 0.0)
+        setattr(current, _READ_DELAY, delay if delay > 0.0 else 0.0)
 
 
 _socket_wait = gevent.socket.socket._wait
@@ -231,8 +232,14 @@ def _time_connections(pool: ConnectionPool) -> None:
     on a loop with a fine clock)."""
     pool._create_tcp_socket = connection_socket  # type: ignore[method-assign]
     context = getattr(pool, "ssl_context", None)
-    if isinstance(context, gevent.ssl.SSLContext) and _loop_times():
+    tls = isinstance(context, gevent.ssl.SSLContext)
+    if tls and _loop_times():
         context.sslsocket_class = TimedSSLSocket
+    # A TLS 1.3 server sends its session tickets after the handshake: the first read of a new
+    # connection wakes for them, and the answer that comes in later is read in the same call,
+    # without a wait of its own. That wake's lateness is not the answer's, so the request that
+    # opens a TLS connection is not charged a read delay (None: not known); later ones on it are.
+    after_setup = None if tls else 0.0
     create = pool._create_socket
     host = pool._request_host
     name = f"[{host}]:{pool._request_port}" if ":" in host else f"{host}:{pool._request_port}"
@@ -242,7 +249,7 @@ def _time_connections(pool: ConnectionPool) -> None:
         sock = create()  # a connection that cannot be made fails its request, with the time it took
         current = getcurrent()
         setattr(current, _CONNECT, (name, _clock() - began, wall))
-        setattr(current, _READ_DELAY, 0.0)  # a TLS handshake's reads are the setup's, not the answer's
+        setattr(current, _READ_DELAY, after_setup)  # the handshake's reads are the setup's, not the answer's
         return sock
 
     pool._create_socket = create_socket  # type: ignore[method-assign]

@@ -74,8 +74,11 @@ def test_smoke_pass_covers_every_endpoint_and_stops_by_itself(tmp_path, referenc
 def test_mixed_run_has_no_failures_counts_reconcile_and_cleans_up(tmp_path, reference_server_factory):
     server = reference_server_factory(port=0, db=":memory:")
     before = metric(server.metrics_text(), "bss_customers_created_total")
+    # short think times (0.1-0.4 s): about 3,800 requests in 20 s, and about ten of the rarest,
+    # a service activation (2 of ServiceUser's 25 weights, for its two users), so that no API is
+    # missed by chance (at 0.5-2 s over 30 s there were about five, and now and then none)
     output, _, rows, failures = run_locust(
-        tmp_path, server.url, [*ALL_USERS, "-u", "20", "-r", "10", "-t", "30s"])
+        tmp_path, server.url, [*ALL_USERS, "-u", "20", "-r", "10", "-t", "20s", "--think-time", "0.1,0.4"])
     assert failures == [], failures
     assert sum(int(r["Request Count"]) for r in rows.values()) > 300
     assert {"POST /api/v1/customers", "GET /api/v1/orders/{id}", "PUT /api/v1/invoices/{id}/status",

@@ -55,6 +55,7 @@ class ReferenceServer:
         self.process: subprocess.Popen[bytes] | None = None
         self._stdout: Any = None
         self._stderr: Any = None
+        self._health_problem = "not asked yet"
 
     # -- life cycle ---------------------------------------------------------------------------
     @property
@@ -93,8 +94,10 @@ class ReferenceServer:
                 if self.port is not None and self._healthy():
                     return self
                 time.sleep(0.05)
-            raise ReferenceServerError(
-                f"reference server not UP within {self.start_timeout_s:.0f} s: {self.stderr_tail()}")
+            waiting_on = (f"listening on port {self.port}, /actuator/health: {self._health_problem}"
+                          if self.port is not None else "no 'listening' line on its stdout yet")
+            raise ReferenceServerError(f"reference server not UP within {self.start_timeout_s:.0f} s "
+                                       f"({waiting_on}): {self.stderr_tail()}")
         except BaseException:
             self.stop()
             raise
@@ -110,9 +113,12 @@ class ReferenceServer:
     def _healthy(self) -> bool:
         try:
             with urllib.request.urlopen(self.url + "/actuator/health", timeout=1) as resp:
-                return json.loads(resp.read()).get("status") == "UP"
-        except (OSError, ValueError):
+                status = json.loads(resp.read()).get("status")
+        except (OSError, ValueError) as exc:
+            self._health_problem = str(exc) or type(exc).__name__
             return False
+        self._health_problem = f"status {status!r}"
+        return status == "UP"
 
     def stderr_tail(self, lines: int = 20) -> str:
         if self._stderr is None:

@@ -148,3 +148,30 @@ def test_fixed_port(reference_server_factory):
         port = s.getsockname()[1]
     server = reference_server_factory(port=port)
     assert server.port == port and server.url == f"http://127.0.0.1:{port}"
+
+
+class _Impostor(ReferenceServer):
+    """A process in the server's place that runs ``script`` (python -c) instead of the server."""
+
+    def __init__(self, script: str) -> None:
+        super().__init__(start_timeout_s=1.5)
+        self.script = script
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", self.script]
+
+
+@pytest.mark.parametrize(("script", "said"), [
+    ("import time; time.sleep(30)", "no 'listening' line on its stdout yet"),
+    # it listens, says so, and never answers: the health check's own timeout
+    ("import socket, time\n"
+     "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+     f"print({cli.LISTENING_PREFIX!r} + 'http://127.0.0.1:%d' % s.getsockname()[1], flush=True)\n"
+     "time.sleep(30)", "/actuator/health: timed out"),
+])
+def test_a_server_that_never_comes_up_is_reported_with_where_it_stuck_and_is_stopped(script, said):
+    impostor = _Impostor(script)
+    with pytest.raises(ReferenceServerError, match="not UP within 2 s") as raised:
+        impostor.start()
+    assert said in str(raised.value)
+    assert impostor.process is not None and impostor.process.poll() is not None  # ended, by its PID

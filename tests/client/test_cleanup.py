@@ -207,3 +207,14 @@ def test_a_sweep_whose_search_fails_stops_short_and_says_so(reference_server_fac
         server.reset_faults()
     assert (report.deleted, report.swept, report.untracked) == (1, 0, {"customers": 1})  # still counted
     assert "the sweep for customers whose create was not answered stopped short (HTTP 503)" in caplog.text
+
+
+def test_a_sweep_that_gets_no_token_stops_short_and_says_so(reference_server, caplog):
+    registry = cleanup.Registry()
+    registry.add("customers", "c-1")
+    with caplog.at_level("WARNING", logger=cleanup.__name__):
+        report = cleanup.run_cleanup(reference_server.url, [auth.Identity(reference_server.url + "/nope", "x", "y")],
+                                     registry=registry, sweep=customer_marker("sweeptest5", process_salt()))
+    assert (report.deleted, report.swept) == (0, 0)
+    assert "the sweep for customers whose create was not answered stopped short (no token (" in caplog.text
+    assert "GET /api/v1/customers/search" not in report.requests  # nothing was sent without its token

@@ -235,9 +235,9 @@ def _map(function: Any, items: list) -> list:
 
 
 def _find_marked(search: Any, marker: str, deadline: float) -> tuple[list[str], bool]:
-    """The ids of the customers ``search`` (query parameters -> the answer; it may raise) finds for
-    ``marker`` whose email carries it (the search matches names too), and whether it read them
-    all: it pages until a short page, and stops short, saying so in one WARNING, on an error, at
+    """The ids of the customers ``search`` (query parameters -> the answer; SideHttpError when none
+    comes) finds for ``marker`` whose email carries it (the search matches names too), and whether
+    it read them all: it pages until a short page, and stops short, saying so in one WARNING, on an error, at
     the time budget (``deadline``, monotonic), after :data:`SWEEP_PAGES`, or when a page brings no
     id it had not seen (a server that ignores ``page``).
 
@@ -255,9 +255,6 @@ def _find_marked(search: Any, marker: str, deadline: float) -> tuple[list[str], 
             answer = search({"searchTerm": marker, "page": page, "size": SWEEP_PAGE_SIZE})
         except side_http.SideHttpError as error:
             problem = str(error)
-            break
-        except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
-            problem = f"no token ({type(exc).__name__})"
             break
         if not answer.ok:
             problem = f"HTTP {answer.status}"
@@ -368,8 +365,12 @@ def run_cleanup(
             fail(item, reason)
 
     def search(params: dict[str, Any]) -> side_http.Response:
-        """One page of the sweep's search, authenticated and counted as the deletes are."""
-        headers = auth_headers()
+        """One page of the sweep's search, authenticated and counted as the deletes are; a token
+        that does not come is a SideHttpError, as no answer is."""
+        try:
+            headers = auth_headers()
+        except Exception as exc:  # noqa: BLE001 - a token failure must not end the cleanup
+            raise side_http.SideHttpError(f"no token ({type(exc).__name__})") from None
         name = SWEEP_ENDPOINT.name(paths)
         report.requests[name] = report.requests.get(name, 0) + 1
         url = f"{host}{SWEEP_ENDPOINT.template(paths)}?{urllib.parse.urlencode(params)}"

@@ -113,10 +113,11 @@ class ReferenceServer:
     def _healthy(self) -> bool:
         try:
             with urllib.request.urlopen(self.url + "/actuator/health", timeout=1) as resp:
-                status = json.loads(resp.read()).get("status")
+                answer = json.loads(resp.read())
         except (OSError, ValueError) as exc:
             self._health_problem = str(exc) or type(exc).__name__
             return False
+        status = answer.get("status") if isinstance(answer, dict) else None
         self._health_problem = f"status {status!r}"
         return status == "UP"
 

@@ -77,7 +77,8 @@ class ReferenceServer:
             return self
         self._stdout = tempfile.TemporaryFile()
         self._stderr = tempfile.TemporaryFile()
-        env = {**os.environ, **self.env}
+        # a start that hangs is asked where it hangs: SIGABRT then dumps its threads' stacks
+        env = {**os.environ, "PYTHONFAULTHANDLER": "1", **self.env}
         src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(self.command(), stdout=self._stdout, stderr=self._stderr,
@@ -97,7 +98,7 @@ class ReferenceServer:
             waiting_on = (f"listening on port {self.port}, /actuator/health: {self._health_problem}"
                           if self.port is not None else "no 'listening' line on its stdout yet")
             raise ReferenceServerError(f"reference server not UP within {self.start_timeout_s:.0f} s "
-                                       f"({waiting_on}): {self.stderr_tail()}")
+                                       f"({waiting_on}): {self._where_it_hangs()}")
         except BaseException:
             self.stop()
             raise
@@ -120,6 +121,18 @@ class ReferenceServer:
         status = answer.get("status") if isinstance(answer, dict) else None
         self._health_problem = f"status {status!r}"
         return status == "UP"
+
+    def _where_it_hangs(self) -> str:
+        """The tail of the stderr of a server that did not come up, with the stacks it was in (its
+        faulthandler's dump on SIGABRT) when it still runs."""
+        proc = self.process
+        if proc is not None and proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGABRT)
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        return self.stderr_tail(lines=40)
 
     def stderr_tail(self, lines: int = 20) -> str:
         if self._stderr is None:

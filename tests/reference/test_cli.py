@@ -174,4 +174,6 @@ def test_a_server_that_never_comes_up_is_reported_with_where_it_stuck_and_is_sto
     with pytest.raises(ReferenceServerError, match="not UP within 2 s") as raised:
         impostor.start()
     assert said in str(raised.value)
+    # and where it was: the stacks its faulthandler dumped on SIGABRT
+    assert 'Fatal Python error: Aborted' in str(raised.value) and 'File "<string>", line' in str(raised.value)
     assert impostor.process is not None and impostor.process.poll() is not None  # ended, by its PID

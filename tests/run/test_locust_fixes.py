@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+
+import gevent
 from locust import argument_parser
+from locust.env import Environment
 from locust.event import Events
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
 from bss_loadtest.run import locust_fixes, plugin
 
@@ -44,3 +49,52 @@ def test_register_installs_the_cache_and_the_defaults_are_locusts_own(monkeypatc
     assert "num_users" in defaults and "spawn_rate" in defaults
     assert "think_time" not in defaults and "report_dir" not in defaults
     assert defaults == uncached()()
+
+
+def csv_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_csv_files_get_the_numbers_of_the_last_second_when_they_are_closed(tmp_path):
+    locust_fixes.write_csv_at_close()
+    environment = Environment(events=Events())
+    writer = StatsCSVFileWriter(environment, PERCENTILES_TO_REPORT, str(tmp_path / "run"))
+    writing = gevent.spawn(writer.stats_writer)
+    environment.stats.log_request("POST", "/api/v1/customers", 12.0, 100)
+    gevent.sleep(0.2)  # the writer's first pass: one request, then it sleeps for a second
+    assert [r["Request Count"] for r in csv_rows(tmp_path / "run_stats.csv") if r["Name"] == "/api/v1/customers"] == ["1"]
+    # the last requests of a run: finished after that pass, less than a second before the end
+    environment.stats.log_request("POST", "/api/v1/customers", 15.0, 100)
+    environment.stats.log_request("GET", "/api/v1/customers/{id}", 3.0, 50)
+    environment.stats.log_error("GET", "/api/v1/customers/{id}", "HTTP 503")
+    writer.close_files()
+    writing.kill()
+    counts = {(r["Type"], r["Name"]): (r["Request Count"], r["Failure Count"])
+              for r in csv_rows(tmp_path / "run_stats.csv")}
+    assert counts == {("POST", "/api/v1/customers"): ("2", "0"), ("GET", "/api/v1/customers/{id}"): ("1", "1"),
+                      ("", "Aggregated"): ("3", "1")}
+    assert [(r["Name"], r["Error"], r["Occurrences"]) for r in csv_rows(tmp_path / "run_failures.csv")] == [
+        ("/api/v1/customers/{id}", "HTTP 503", "1")]
+    assert csv_rows(tmp_path / "run_exceptions.csv") == []
+    assert writer.requests_csv_filehandle.closed and writer.failures_csv_filehandle.closed
+
+
+def test_a_csv_file_that_cannot_be_written_at_the_end_is_one_warning_and_still_closed(tmp_path, caplog):
+    locust_fixes.write_csv_at_close()
+    environment = Environment(events=Events())
+    writer = StatsCSVFileWriter(environment, PERCENTILES_TO_REPORT, str(tmp_path / "run"))
+    environment.stats.log_request("GET", "/api/assets", 3.0, 50)
+    writer.requests_csv_filehandle.flush = lambda: (_ for _ in ()).throw(OSError(28, "No space left on device"))
+    writer.close_files()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "No space left on device" in warnings[0], warnings
+    assert writer.failures_csv_filehandle.closed and writer.stats_history_csv_filehandle.closed
+
+
+def test_register_makes_the_csv_writer_write_at_close_once():
+    plugin.register(Events())
+    close = StatsCSVFileWriter.close_files
+    assert getattr(close, "bss_final_write", False)
+    locust_fixes.write_csv_at_close()
+    assert StatsCSVFileWriter.close_files is close  # idempotent: one final write, not one per call

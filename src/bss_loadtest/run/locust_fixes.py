@@ -24,15 +24,27 @@ target and other jobs, a worker's loop (spawning 250 users a tick, starting them
 thousands at the end) got that late with nothing wrong with the worker. Locust reads the constant
 each time it (re)arms a worker's countdown, and its maintainers point users at that module
 attribute to change it (locustio/locust#1988), so the master sets it from the option.
+
+:func:`write_csv_at_close`: Locust's ``--csv`` files are rewritten once a second by a greenlet,
+and at the end of the run they are closed without being written again (locustio/locust#1806,
+#2299): the requests its users finished in the last second before the shutdown, the stop timeout's
+and the cleanup's second included, were missing from ``_stats.csv`` while the console's table and
+the suite's own ``summary.json`` counted them. The stats, failures and exceptions files are written
+once more just before they are closed, so they hold the run's final numbers; the history file keeps
+its once-a-second samples.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from locust import argument_parser
 from locust import runners as locust_runners
+from locust import stats as locust_stats
+
+logger = logging.getLogger(__name__)
 
 
 def cache_default_args() -> None:
@@ -70,3 +82,54 @@ def set_heartbeat_liveness(beats: int, runner: Any = None) -> None:
 def heartbeat_liveness() -> int:
     """The liveness in force in this process."""
     return int(locust_runners.HEARTBEAT_LIVENESS)
+
+
+def write_csv_at_close() -> None:
+    """Make ``locust.stats.StatsCSVFileWriter.close_files`` write the final numbers into the
+    stats, failures and exceptions files before it closes them (once)."""
+    writer_class = locust_stats.StatsCSVFileWriter
+    close = writer_class.close_files
+    if getattr(close, "bss_final_write", False):
+        return
+
+    @functools.wraps(close)
+    def close_files(self: Any) -> None:
+        problem: Exception | None = None
+        try:
+            _write_final(self)
+        except (OSError, ValueError) as exc:  # a full disk, a file closed already
+            problem = exc
+        # Locust's own close_files, each file closed even when another one's last flush fails
+        for handle in (self.requests_csv_filehandle, self.stats_history_csv_filehandle,
+                       self.failures_csv_filehandle, self.exceptions_csv_filehandle):
+            try:
+                handle.close()
+            except OSError as exc:
+                problem = problem or exc
+        if problem is not None:
+            logger.warning("Locust's --csv files could not be written at the end (%s): they may hold the "
+                           "numbers of up to a second before it", problem)
+
+    close_files.bss_final_write = True  # type: ignore[attr-defined]
+    close_files.bss_original = close  # type: ignore[attr-defined]
+    writer_class.close_files = close_files  # type: ignore[method-assign]
+
+
+def _write_final(writer: Any) -> None:
+    """Rewrite ``writer``'s stats, failures and exceptions files, header and rows, as its
+    once-a-second greenlet does, with the numbers as they are now."""
+    for handle, csv_writer, columns, rows in (
+        (writer.requests_csv_filehandle, writer.requests_csv_writer, writer.requests_csv_columns,
+         writer._requests_data_rows),
+        (writer.failures_csv_filehandle, writer.failures_csv_writer, writer.failures_columns,
+         writer._failures_data_rows),
+        (writer.exceptions_csv_filehandle, writer.exceptions_csv_writer, writer.exceptions_columns,
+         writer._exceptions_data_rows),
+    ):
+        if handle.closed:
+            continue
+        handle.seek(0)
+        csv_writer.writerow(columns)
+        rows(csv_writer)
+        handle.truncate()
+        handle.flush()

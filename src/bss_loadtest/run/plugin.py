@@ -38,6 +38,8 @@ def register(events: Any = None) -> None:
     # A worker builds Locust's whole argument parser once per forwarded option for every spawn
     # message: its loop stalled long enough for the master to mark it missing (run/locust_fixes.py).
     locust_fixes.cache_default_args()
+    # Locust's --csv files are closed at the end without a last write: a second of requests short.
+    locust_fixes.write_csv_at_close()
 
 
 def on_init_command_line_parser(parser: Any, **kwargs: Any) -> None:

@@ -3,6 +3,7 @@
 ``reference_server`` (session scope): auth on, in-memory database, default flags.
 ``reference_server_factory(**kwargs)``: more servers with other flags (``extra_args``, ``db``,
 ``env``, ...: the arguments of ``ReferenceServer``), each stopped at the end of the test.
+Both start it with ``tests.servers.start_server`` (a start that hangs is said and tried once more).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from tests.servers import start_server
 
 from bss_reference.process import ReferenceServer
 
@@ -20,12 +22,13 @@ os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
 @pytest.fixture(scope="session")
 def reference_server():
-    server = ReferenceServer(port=0, db=":memory:")
-    server.start()
+    started: list[ReferenceServer] = []
+    server = start_server(started, lambda: ReferenceServer(port=0, db=":memory:"))
     try:
         yield server
     finally:
-        server.close()
+        for each in started:
+            each.close()
 
 
 @pytest.fixture
@@ -33,9 +36,7 @@ def reference_server_factory():
     servers: list[ReferenceServer] = []
 
     def _start(**kwargs) -> ReferenceServer:
-        server = ReferenceServer(**kwargs)
-        servers.append(server)
-        return server.start()
+        return start_server(servers, lambda: ReferenceServer(**kwargs))
 
     try:
         yield _start

@@ -10,6 +10,7 @@ import sys
 
 import httpx
 import pytest
+from tests.servers import ServerStartHung, start_server
 
 from bss_reference import cli
 from bss_reference.process import ReferenceServer, ReferenceServerError
@@ -177,3 +178,29 @@ def test_a_server_that_never_comes_up_is_reported_with_where_it_stuck_and_is_sto
     # and where it was: the stacks its faulthandler dumped on SIGABRT
     assert 'Fatal Python error: Aborted' in str(raised.value) and 'File "<string>", line' in str(raised.value)
     assert impostor.process is not None and impostor.process.poll() is not None  # ended, by its PID
+
+
+def test_the_fixtures_start_a_server_whose_start_hung_once_more_and_say_so():
+    made = iter([_Impostor("import time; time.sleep(30)"), ReferenceServer()])
+    servers: list[ReferenceServer] = []
+    try:
+        with pytest.warns(ServerStartHung, match="started once more: reference server not UP within 2 s "
+                                                 r"\(no 'listening' line[\s\S]*Fatal Python error: Aborted"):
+            server = start_server(servers, lambda: next(made))
+        assert server is servers[1] and httpx.get(server.url + "/actuator/health").json()["status"] == "UP"
+        assert servers[0].process.poll() is not None  # the hung one was ended, by its PID
+    finally:
+        for each in servers:
+            each.close()
+
+
+def test_the_fixtures_do_not_start_again_a_server_that_listens_and_does_not_answer():
+    listening = _Impostor(
+        "import socket, time\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+        f"print({cli.LISTENING_PREFIX!r} + 'http://127.0.0.1:%d' % s.getsockname()[1], flush=True)\n"
+        "time.sleep(30)")
+    servers: list[ReferenceServer] = []
+    with pytest.raises(ReferenceServerError, match="/actuator/health: timed out"):
+        start_server(servers, lambda: listening)
+    assert servers == [listening] and listening.process.poll() is not None

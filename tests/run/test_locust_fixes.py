@@ -10,6 +10,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
+from bss_loadtest.reports.results import ResultsWriteError
 from bss_loadtest.run import locust_fixes, plugin
 
 
@@ -80,16 +81,30 @@ def test_the_csv_files_get_the_numbers_of_the_last_second_when_they_are_closed(t
     assert writer.requests_csv_filehandle.closed and writer.failures_csv_filehandle.closed
 
 
-def test_a_csv_file_that_cannot_be_written_at_the_end_is_one_warning_and_still_closed(tmp_path, caplog):
+def test_a_last_write_that_fails_is_one_warning_and_leaves_locusts_own_files_whole(tmp_path, caplog, monkeypatch):
     locust_fixes.write_csv_at_close()
     environment = Environment(events=Events())
     writer = StatsCSVFileWriter(environment, PERCENTILES_TO_REPORT, str(tmp_path / "run"))
+    writing = gevent.spawn(writer.stats_writer)
     environment.stats.log_request("GET", "/api/assets", 3.0, 50)
-    writer.requests_csv_filehandle.flush = lambda: (_ for _ in ()).throw(OSError(28, "No space left on device"))
+    gevent.sleep(0.2)
+    environment.stats.log_request("GET", "/api/assets", 4.0, 50)
+
+    def full_disk(path, data, **kwargs):
+        raise ResultsWriteError(f"{path}: cannot write: No space left on device")
+
+    monkeypatch.setattr(locust_fixes, "atomic_write_bytes", full_disk)
     writer.close_files()
+    writing.kill()
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "No space left on device" in warnings[0], warnings
-    assert writer.failures_csv_filehandle.closed and writer.stats_history_csv_filehandle.closed
+    # Locust's own last write, whole: a second short, not cut
+    assert [(r["Name"], r["Request Count"]) for r in csv_rows(tmp_path / "run_stats.csv")] == [
+        ("/api/assets", "1"), ("Aggregated", "1")]
+    assert all(h.closed for h in (writer.requests_csv_filehandle, writer.stats_history_csv_filehandle,
+                                  writer.failures_csv_filehandle, writer.exceptions_csv_filehandle))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "run_exceptions.csv", "run_failures.csv", "run_stats.csv", "run_stats_history.csv"]
 
 
 def test_register_makes_the_csv_writer_write_at_close_once():

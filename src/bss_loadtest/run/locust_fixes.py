@@ -1,4 +1,4 @@
-"""Work-arounds for Locust's own costs that the suite's size makes visible; each one documented,
+"""Work-arounds for Locust's own costs and faults that the suite runs into; each one documented,
 idempotent and tested (tests/run/test_locust_fixes.py).
 
 :func:`cache_default_args`: a Locust worker handles every ``spawn`` message of the master (one a
@@ -29,20 +29,25 @@ attribute to change it (locustio/locust#1988), so the master sets it from the op
 and at the end of the run they are closed without being written again (locustio/locust#1806,
 #2299): the requests its users finished in the last second before the shutdown, the stop timeout's
 and the cleanup's second included, were missing from ``_stats.csv`` while the console's table and
-the suite's own ``summary.json`` counted them. The stats, failures and exceptions files are written
-once more just before they are closed, so they hold the run's final numbers; the history file keeps
-its once-a-second samples.
+the suite's own ``summary.json`` counted them. Once Locust has closed them, the stats, failures and
+exceptions files are written once more, each atomically, so they hold the run's final numbers (a
+write that fails leaves Locust's last one whole, with one warning); the history file keeps its
+once-a-second samples.
 """
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import logging
 from typing import Any
 
 from locust import argument_parser
 from locust import runners as locust_runners
 from locust import stats as locust_stats
+
+from bss_loadtest.reports.results import ResultsWriteError, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -94,21 +99,11 @@ def write_csv_at_close() -> None:
 
     @functools.wraps(close)
     def close_files(self: Any) -> None:
-        problem: Exception | None = None
+        close(self)  # Locust's last once-a-second content goes to disk whole first
         try:
             _write_final(self)
-        except (OSError, ValueError) as exc:  # a full disk, a file closed already
-            problem = exc
-        # Locust's own close_files, each file closed even when another one's last flush fails
-        for handle in (self.requests_csv_filehandle, self.stats_history_csv_filehandle,
-                       self.failures_csv_filehandle, self.exceptions_csv_filehandle):
-            try:
-                handle.close()
-            except OSError as exc:
-                problem = problem or exc
-        if problem is not None:
-            logger.warning("Locust's --csv files could not be written at the end (%s): they may hold the "
-                           "numbers of up to a second before it", problem)
+        except ResultsWriteError as exc:  # a full disk: each file keeps what Locust last wrote
+            logger.warning("Locust's --csv files keep the numbers of up to a second before the end: %s", exc)
 
     close_files.bss_final_write = True  # type: ignore[attr-defined]
     close_files.bss_original = close  # type: ignore[attr-defined]
@@ -116,20 +111,15 @@ def write_csv_at_close() -> None:
 
 
 def _write_final(writer: Any) -> None:
-    """Rewrite ``writer``'s stats, failures and exceptions files, header and rows, as its
-    once-a-second greenlet does, with the numbers as they are now."""
-    for handle, csv_writer, columns, rows in (
-        (writer.requests_csv_filehandle, writer.requests_csv_writer, writer.requests_csv_columns,
-         writer._requests_data_rows),
-        (writer.failures_csv_filehandle, writer.failures_csv_writer, writer.failures_columns,
-         writer._failures_data_rows),
-        (writer.exceptions_csv_filehandle, writer.exceptions_csv_writer, writer.exceptions_columns,
-         writer._exceptions_data_rows),
+    """Replace ``writer``'s stats, failures and exceptions files, each atomically, with what its
+    once-a-second greenlet writes there (header and rows), with the numbers as they are now."""
+    for suffix, columns, rows in (
+        ("_stats.csv", writer.requests_csv_columns, writer._requests_data_rows),
+        ("_failures.csv", writer.failures_columns, writer._failures_data_rows),
+        ("_exceptions.csv", writer.exceptions_columns, writer._exceptions_data_rows),
     ):
-        if handle.closed:
-            continue
-        handle.seek(0)
+        text = io.StringIO()
+        csv_writer = csv.writer(text)  # Locust's own dialect (excel: \r\n line ends)
         csv_writer.writerow(columns)
         rows(csv_writer)
-        handle.truncate()
-        handle.flush()
+        atomic_write_bytes(writer.base_filepath + suffix, text.getvalue().encode())

@@ -10,6 +10,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
+from bss_loadtest.reports import results
 from bss_loadtest.reports.results import ResultsWriteError
 from bss_loadtest.run import locust_fixes, plugin
 
@@ -93,7 +94,7 @@ def test_a_last_write_that_fails_is_one_warning_and_leaves_locusts_own_files_who
     def full_disk(path, data, **kwargs):
         raise ResultsWriteError(f"{path}: cannot write: No space left on device")
 
-    monkeypatch.setattr(locust_fixes, "atomic_write_bytes", full_disk)
+    monkeypatch.setattr(results, "atomic_write_bytes", full_disk)
     writer.close_files()
     writing.kill()
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]

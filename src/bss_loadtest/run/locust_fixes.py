@@ -47,8 +47,6 @@ from locust import argument_parser
 from locust import runners as locust_runners
 from locust import stats as locust_stats
 
-from bss_loadtest.reports.results import ResultsWriteError, atomic_write_bytes
-
 logger = logging.getLogger(__name__)
 
 
@@ -99,6 +97,8 @@ def write_csv_at_close() -> None:
 
     @functools.wraps(close)
     def close_files(self: Any) -> None:
+        from bss_loadtest.reports.results import ResultsWriteError  # at the end, not at start-up
+
         close(self)  # Locust's last once-a-second content goes to disk whole first
         try:
             _write_final(self)
@@ -113,6 +113,8 @@ def write_csv_at_close() -> None:
 def _write_final(writer: Any) -> None:
     """Replace ``writer``'s stats, failures and exceptions files, each atomically, with what its
     once-a-second greenlet writes there (header and rows), with the numbers as they are now."""
+    from bss_loadtest.reports.results import atomic_write_bytes
+
     for suffix, columns, rows in (
         ("_stats.csv", writer.requests_csv_columns, writer._requests_data_rows),
         ("_failures.csv", writer.failures_columns, writer._failures_data_rows),

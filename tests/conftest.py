@@ -3,7 +3,8 @@
 ``reference_server`` (session scope): auth on, in-memory database, default flags.
 ``reference_server_factory(**kwargs)``: more servers with other flags (``extra_args``, ``db``,
 ``env``, ...: the arguments of ``ReferenceServer``), each stopped at the end of the test.
-Both start it with ``tests.servers.start_server`` (a start that hangs is said and tried once more).
+Both start their servers with ``tests.servers.start_server`` (a start that hangs is said and tried
+once more).
 """
 
 from __future__ import annotations
